@@ -1,0 +1,241 @@
+"""Send encoded spans to every configured target within one time bound, spooling what fails.
+
+Targets: the OTLP/HTTP endpoint of the standard OTEL_EXPORTER_OTLP_* variables, the leadtime
+server (`LEADTIME_URL` + `/v1/traces`, `LEADTIME_TOKEN` as bearer token), and a file of OTLP/JSON
+lines (`LEADTIME_TRACE_FILE`, the default when no endpoint is set). Encoding uses the official
+OTLP encoder; sending is one HTTP attempt per target, all targets at once, so a hung endpoint
+costs at most the bound (`LEADTIME_EXPORT_TIMEOUT`, default 2 s) and never the step. What a
+target did not accept goes to the spool. Retry rules follow the OTLP spec: a 400 or 413 is
+permanent (the data is dropped with a warning), anything else is kept for the next try.
+This module knows nothing of attributes; `send` returns a result instead of raising.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import http.client
+import json
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from google.protobuf import json_format
+from leadtime.tracer import __version__
+from leadtime.tracer.config import TracerConfig
+from leadtime.tracer.spool import Spool
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+PERMANENT_STATUSES = (400, 413)
+MAX_RESPONSE_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Target:
+    kind: str
+    location: str
+    headers: dict[str, str] = field(default_factory=dict)
+    gzip: bool = False
+    timeout_cap: float | None = None
+
+
+@dataclass(frozen=True)
+class SendResult:
+    accepted: bool
+    retryable: bool = True
+    message: str = ""
+
+
+@dataclass
+class FlushReport:
+    sent: dict[str, int] = field(default_factory=dict)
+    dropped: dict[str, int] = field(default_factory=dict)
+    remaining: dict[str, int] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+def targets_from(config: TracerConfig) -> list[Target]:
+    targets = []
+    if config.otlp_endpoint:
+        targets.append(
+            Target(
+                "otlp",
+                config.otlp_endpoint,
+                dict(config.otlp_headers),
+                config.otlp_gzip,
+                config.otlp_timeout,
+            )
+        )
+    if config.leadtime_url:
+        headers = (
+            {"authorization": f"Bearer {config.leadtime_token}"} if config.leadtime_token else {}
+        )
+        targets.append(Target("leadtime", f"{config.leadtime_url}/v1/traces", headers, gzip=True))
+    if config.trace_file:
+        targets.append(Target("file", str(config.trace_file)))
+    return targets
+
+
+def encode(spans: Sequence[object]) -> bytes:
+    """The OTLP ExportTraceServiceRequest for `spans`, as protobuf bytes."""
+    return encode_spans(spans).SerializeToString()
+
+
+def to_otlp_json(body: bytes) -> str:
+    """Protobuf request bytes as one line of OTLP/JSON (hex ids, integer enums)."""
+    request = ExportTraceServiceRequest.FromString(body)
+    document = json_format.MessageToDict(request, use_integers_for_enums=True)
+    return json.dumps(_ids_to_hex(document), separators=(",", ":"))
+
+
+def _ids_to_hex(node: object) -> object:
+    # OTLP/JSON writes trace and span ids as hex, where protobuf's JSON mapping uses base64.
+    if isinstance(node, dict):
+        return {
+            key: base64.b64decode(value).hex()
+            if key in ("traceId", "spanId", "parentSpanId") and isinstance(value, str)
+            else _ids_to_hex(value)
+            for key, value in node.items()
+        }
+    if isinstance(node, list):
+        return [_ids_to_hex(item) for item in node]
+    return node
+
+
+def send(target: Target, body: bytes, timeout: float) -> SendResult:
+    """One attempt to hand `body` to `target` within `timeout` seconds. Never raises."""
+    if timeout <= 0:
+        return SendResult(False, message="no time left")
+    try:
+        if target.kind == "file":
+            return _append_line(Path(target.location), to_otlp_json(body))
+        return _post(target, body, min(timeout, target.timeout_cap or timeout))
+    except Exception as error:  # a telemetry failure must never reach the step's outcome
+        return SendResult(False, message=f"{type(error).__name__}: {error}")
+
+
+def _append_line(path: Path, line: str) -> SendResult:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # One write of a whole line with O_APPEND, so parallel steps never interleave lines.
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write(line + "\n")
+    return SendResult(True)
+
+
+def _post(target: Target, body: bytes, timeout: float) -> SendResult:
+    url = urlsplit(target.location)
+    if url.scheme not in ("http", "https") or not url.hostname:
+        return SendResult(False, retryable=False, message=f"not an http(s) URL: {target.location}")
+    connection_class = (
+        http.client.HTTPSConnection if url.scheme == "https" else http.client.HTTPConnection
+    )
+    connection = connection_class(url.hostname, url.port, timeout=timeout)
+    headers = {
+        "content-type": "application/x-protobuf",
+        "user-agent": f"leadtime/{__version__}",
+        **target.headers,
+    }
+    if target.gzip:
+        body = gzip.compress(body, compresslevel=5)
+        headers["content-encoding"] = "gzip"
+    try:
+        connection.request("POST", url.path or "/v1/traces", body=body, headers=headers)
+        response = connection.getresponse()
+        reply = response.read(MAX_RESPONSE_BYTES)
+    finally:
+        connection.close()
+    if 200 <= response.status < 300:
+        return SendResult(True)
+    detail = reply.decode("utf-8", "replace").strip()[:200]
+    return SendResult(
+        False,
+        retryable=response.status not in PERMANENT_STATUSES,
+        message=f"HTTP {response.status}" + (f": {detail}" if detail else ""),
+    )
+
+
+def _send_all(targets: Sequence[Target], body: bytes, deadline: float) -> list[SendResult]:
+    """Send to every target at once; a target still busy at `deadline` counts as failed."""
+    results: list[SendResult | None] = [None] * len(targets)
+
+    def attempt(index: int) -> None:
+        results[index] = send(targets[index], body, deadline - time.monotonic())
+
+    threads = [
+        threading.Thread(target=attempt, args=(i,), daemon=True) for i in range(len(targets))
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    return [result or SendResult(False, message="timed out") for result in results]
+
+
+def deliver(body: bytes, config: TracerConfig, deadline: float) -> list[str]:
+    """Export `body` to every target by `deadline`; spool what was not accepted, then use any
+    time left to send older spooled entries to the targets that just worked. Returns problems,
+    each one short phrase, for the caller's single warning line."""
+    targets = targets_from(config)
+    spool = Spool(config.spool_dir)
+    problems = []
+    working = []
+    for target, result in zip(targets, _send_all(targets, body, deadline), strict=True):
+        if result.accepted:
+            working.append(target)
+        elif result.retryable:
+            problems.append(_spool_or_say(spool, target, body, result))
+        else:
+            problems.append(f"{target.kind} rejected the spans for good ({result.message})")
+    for target in working:
+        flush_target(spool, target, deadline)
+    return problems
+
+
+def _spool_or_say(spool: Spool, target: Target, body: bytes, result: SendResult) -> str:
+    try:
+        spool.put(target.kind, body)
+    except OSError as error:
+        return f"{target.kind} failed ({result.message}) and the spool is not writable ({error})"
+    return f"{target.kind} failed ({result.message}); spooled for `leadtime flush`"
+
+
+def flush_target(spool: Spool, target: Target, deadline: float, report: FlushReport | None = None):
+    """Send `target`'s spooled entries oldest first until one fails or time runs out."""
+    report = report or FlushReport()
+    kind = target.kind
+    for entry in spool.pending(kind):
+        try:
+            body = entry.read_bytes()
+        except FileNotFoundError:
+            continue  # sent by a concurrent flush
+        result = send(target, body, deadline - time.monotonic())
+        if result.accepted:
+            report.sent[kind] = report.sent.get(kind, 0) + 1
+        elif not result.retryable:
+            report.dropped[kind] = report.dropped.get(kind, 0) + 1
+            report.errors[kind] = result.message
+        else:
+            report.errors[kind] = result.message
+            break
+        spool.remove(entry)
+    report.remaining[kind] = len(spool.pending(kind))
+    return report
+
+
+def flush(config: TracerConfig, deadline: float) -> FlushReport:
+    """Send every spooled entry whose target is configured now; report what is left."""
+    spool = Spool(config.spool_dir)
+    report = FlushReport()
+    configured = {target.kind: target for target in targets_from(config)}
+    for kind in spool.kinds():
+        if kind in configured:
+            flush_target(spool, configured[kind], deadline, report)
+        else:
+            report.remaining[kind] = len(spool.pending(kind))
+            if report.remaining[kind]:
+                report.errors[kind] = "its endpoint is not configured now"
+    return report

@@ -1,0 +1,84 @@
+"""What the checkout says when the CI environment does not: sha, branch, remote, commit facts,
+and the first-parent history of a revision (the mergesets a deploy may contain).
+
+GitPython is imported here only, and only when a fact is missing, since it costs about 75 ms.
+Every function returns what it could read and never raises: a missing repository, a detached
+HEAD or a shallow clone only means fewer facts.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+
+SUBJECT_MAX_CHARS = 200
+
+
+def _open(path: str):
+    try:
+        import git
+
+        return git.Repo(path, search_parent_directories=True)
+    except Exception:  # not a repository, or no git executable: fewer facts, not an error
+        return None
+
+
+def _iso(epoch_seconds: int) -> str:
+    return datetime.fromtimestamp(epoch_seconds, UTC).isoformat()
+
+
+def read_checkout(path: str | None = None, revision: str | None = None) -> dict[str, str]:
+    """Facts about the checkout at `path` (default: the working directory).
+
+    Keys: sha, branch, repo_url, committed_at (ISO 8601 UTC), author (email). A key is absent
+    when the checkout cannot tell it.
+    """
+    repo = _open(path or os.getcwd())
+    if repo is None:
+        return {}
+    facts: dict[str, str] = {}
+    try:
+        commit = repo.commit(revision or "HEAD")
+        facts["sha"] = commit.hexsha
+        facts["committed_at"] = _iso(commit.committed_date)
+        if commit.author.email:
+            facts["author"] = commit.author.email
+    except Exception:  # an empty repository has no HEAD commit
+        pass
+    try:
+        if not repo.head.is_detached:
+            facts["branch"] = repo.active_branch.name
+    except Exception:
+        pass
+    try:
+        remote = repo.remote("origin") if "origin" in repo.remotes else next(iter(repo.remotes))
+        facts["repo_url"] = next(iter(remote.urls))
+    except Exception:
+        pass
+    return facts
+
+
+def first_parent_history(
+    revision: str, limit: int, path: str | None = None
+) -> tuple[list[dict[str, str]], bool]:
+    """Up to `limit` commits on `revision`'s first-parent chain, newest first, and whether the
+    chain went on beyond the limit. Each: sha, committed_at, author, subject."""
+    repo = _open(path or os.getcwd())
+    if repo is None:
+        return [], False
+    history = []
+    try:
+        for commit in repo.iter_commits(revision, first_parent=True, max_count=limit + 1):
+            history.append(
+                {
+                    "sha": commit.hexsha,
+                    "committed_at": _iso(commit.committed_date),
+                    "author": commit.author.email or "",
+                    "subject": commit.summary[:SUBJECT_MAX_CHARS]
+                    if isinstance(commit.summary, str)
+                    else "",
+                }
+            )
+    except Exception:  # unknown revision, or a shallow clone cut short: keep what was read
+        pass
+    return history[:limit], len(history) > limit

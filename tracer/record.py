@@ -1,0 +1,153 @@
+"""Turn a finished step or pipeline run into a span and deliver it within the export bound.
+
+Loaded while the step's command runs (it pulls in the OpenTelemetry SDK and, when facts are
+missing, GitPython), and `prepare_step` does all it can before the command exits. Deploys also
+carry the deployed revision's first-parent history, bounded by `LEADTIME_HISTORY_LIMIT` (default
+100 commits), so a server can work out their mergesets.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from leadtime.tracer import attributes as attr
+from leadtime.tracer import context, export, gitinfo, providers, traceid, warn
+from leadtime.tracer.config import TracerConfig
+from leadtime.tracer.run import Outcome
+from leadtime.tracer.span import (
+    AttributeValue,
+    SpanIds,
+    SpanMaker,
+    StepFacts,
+    Timing,
+    build_pipeline_span,
+    build_step_span,
+    make_span_maker,
+)
+
+
+def send_spans(spans: Sequence[object], config: TracerConfig, deadline: float) -> bool:
+    """Deliver `spans`; one warning line for whatever went wrong. True when nothing did."""
+    problems = export.deliver(export.encode(spans), config, deadline)
+    if problems:
+        warn("; ".join(problems))
+    return not problems
+
+
+def history_attributes(revision: str, limit: int) -> dict[str, AttributeValue]:
+    history, truncated = gitinfo.first_parent_history(revision, limit)
+    if not history:
+        return {}
+    return {
+        attr.HISTORY_REVISIONS: [commit["sha"] for commit in history],
+        attr.HISTORY_COMMITTED_AT: [commit["committed_at"] for commit in history],
+        attr.HISTORY_AUTHORS: [commit["author"] for commit in history],
+        attr.HISTORY_SUBJECTS: [commit["subject"] for commit in history],
+        attr.HISTORY_TRUNCATED: truncated,
+    }
+
+
+def deployment_attributes(
+    ci: context.CIContext, environment: str, result: str, deploy_id: str | None, span_id: int
+) -> dict[str, AttributeValue]:
+    if not deploy_id:
+        # Distinct for every deploy step run, and the same if its span is sent twice.
+        deploy_id = f"{ci.provider}-{ci.run_id}-{span_id:016x}" if ci.run_id else f"{span_id:016x}"
+    succeeded = result == attr.RESULT_SUCCESS
+    return {
+        attr.DEPLOYMENT_ENVIRONMENT: environment,
+        attr.DEPLOYMENT_STATUS: attr.DEPLOYMENT_SUCCEEDED if succeeded else attr.DEPLOYMENT_FAILED,
+        attr.DEPLOYMENT_ID: deploy_id,
+    }
+
+
+@dataclass
+class PreparedStep:
+    """Everything about a step that can be known before its command ends."""
+
+    config: TracerConfig
+    ci: context.CIContext
+    maker: SpanMaker
+    environment: str | None = None
+    deploy_extra: Mapping[str, AttributeValue] | None = None
+
+    def finish(
+        self,
+        *,
+        ids: SpanIds,
+        started_ns: int,
+        outcome: Outcome,
+        result: str,
+        name: str,
+        command: Sequence[str],
+        task_type: str | None,
+        attrs: Sequence[tuple[str, str]],
+        deploy_id: str | None,
+    ) -> bool:
+        deadline = time.monotonic() + self.config.export_timeout
+        extra: dict[str, AttributeValue] = dict(self.deploy_extra or {})
+        if self.environment:
+            extra.update(
+                deployment_attributes(self.ci, self.environment, result, deploy_id, ids.span_id)
+            )
+        extra.update(dict(attrs))
+        span = build_step_span(
+            self.maker,
+            ids,
+            Timing(started_ns, outcome.ended_ns),
+            StepFacts(name, result, outcome.exit_code, task_type, command, extra),
+            self.ci,
+        )
+        return send_spans([span], self.config, deadline)
+
+
+def _gather(config: TracerConfig, found: dict[str, str], commit_facts: bool) -> context.CIContext:
+    return context.gather(
+        os.environ,
+        main_branches=config.main_branches,
+        always_commit_facts=commit_facts,
+        found=found,
+    )
+
+
+def prepare_step(
+    found: dict[str, str],
+    *,
+    service: str | None = None,
+    environment: str | None = None,
+    revision: str | None = None,
+) -> PreparedStep:
+    config = TracerConfig.from_env()
+    ci = _gather(config, found, commit_facts=bool(environment))
+    maker = make_span_maker(service or config.service_name, ci)
+    if not environment:
+        return PreparedStep(config, ci, maker)
+    deployed = revision or ci.sha
+    deploy_extra = history_attributes(deployed or "HEAD", config.history_limit)
+    if deploy_extra:  # the full sha, also when given as a short sha or a tag
+        deployed = str(deploy_extra[attr.HISTORY_REVISIONS][0])  # type: ignore[index]
+    if deployed:
+        deploy_extra[attr.REF_HEAD_REVISION] = deployed
+    return PreparedStep(config, ci, maker, environment, deploy_extra)
+
+
+def pipeline_ids(found: Mapping[str, str]) -> SpanIds | None:
+    """The root span's ids for this pipeline run; None when there is no run id to derive from."""
+    if not found.get("run_id"):
+        return None
+    trace_id = traceid.pipeline_trace_id(found["provider"], found["run_id"], found.get("attempt"))
+    return SpanIds(trace_id, traceid.pipeline_root_span_id(trace_id))
+
+
+def record_pipeline(
+    ids: SpanIds, result: str, started_ns: int, ended_ns: int, service: str | None = None
+) -> bool:
+    """Send the pipeline run's root span; True when every target accepted it."""
+    config = TracerConfig.from_env()
+    ci = _gather(config, providers.detect(os.environ), commit_facts=True)
+    maker = make_span_maker(service or config.service_name, ci)
+    span = build_pipeline_span(maker, ids, Timing(started_ns, ended_ns), result, ci)
+    return send_spans([span], config, time.monotonic() + config.export_timeout)

@@ -1,0 +1,180 @@
+"""One span from a finished step (or a finished pipeline run) and its CI context.
+
+Built with the OpenTelemetry SDK, with ids chosen before the command started (the child already
+carries them in TRACEPARENT), and the start and end times the run measured. Names follow the
+CI/CD semantic conventions: a step is a task run (kind INTERNAL, named by the task), a pipeline
+root is a pipeline run (kind SERVER, named `RUN {pipeline}`). This module knows nothing of
+processes or exporters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from leadtime.tracer import __version__
+from leadtime.tracer import attributes as attr
+from leadtime.tracer.context import CIContext
+from opentelemetry import trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.id_generator import IdGenerator
+from opentelemetry.trace import SpanKind, Status, StatusCode
+
+AttributeValue = str | bool | int | float | Sequence[str] | Sequence[int]
+FAILED_RESULTS = (attr.RESULT_FAILURE, attr.RESULT_TIMEOUT, attr.RESULT_ERROR)
+
+
+@dataclass(frozen=True)
+class SpanIds:
+    trace_id: int
+    span_id: int
+    parent_span_id: int | None = None
+    sampled: bool = True
+
+
+@dataclass(frozen=True)
+class Timing:
+    started_ns: int
+    ended_ns: int
+
+
+@dataclass
+class StepFacts:
+    """What a finished step tells the span, beyond its CI context."""
+
+    name: str
+    result: str
+    exit_code: int | None = None
+    task_type: str | None = None
+    command: Sequence[str] = ()
+    extra: Mapping[str, AttributeValue] = field(default_factory=dict)
+
+
+class _PresetIds(IdGenerator):
+    """Hands the SDK the ids the child process already knows from TRACEPARENT."""
+
+    trace_id = span_id = 0
+
+    def generate_trace_id(self) -> int:
+        return self.trace_id
+
+    def generate_span_id(self) -> int:
+        return self.span_id
+
+
+class SpanMaker:
+    """An SDK tracer set up in advance (resource, provider), so that making the span after the
+    command exits costs well under a millisecond."""
+
+    def __init__(self, service: str, explicit_service: bool) -> None:
+        self._ids = _PresetIds()
+        provider = TracerProvider(
+            resource=_resource(service, explicit_service), id_generator=self._ids
+        )
+        self._tracer = provider.get_tracer("leadtime", __version__)
+
+    def make(
+        self,
+        ids: SpanIds,
+        name: str,
+        kind: SpanKind,
+        timing: Timing,
+        attributes: Mapping[str, AttributeValue],
+        failed: bool,
+    ) -> ReadableSpan:
+        self._ids.trace_id, self._ids.span_id = ids.trace_id, ids.span_id
+        parent = None
+        if ids.parent_span_id is not None:
+            flags = trace.TraceFlags(trace.TraceFlags.SAMPLED if ids.sampled else 0)
+            parent_context = trace.SpanContext(ids.trace_id, ids.parent_span_id, True, flags)
+            parent = trace.set_span_in_context(trace.NonRecordingSpan(parent_context))
+        span = self._tracer.start_span(
+            name,
+            context=parent,
+            kind=kind,
+            attributes=dict(attributes),
+            start_time=timing.started_ns,
+        )
+        if failed:
+            span.set_status(Status(StatusCode.ERROR))
+        span.end(end_time=timing.ended_ns)
+        return span  # the SDK's Span is a ReadableSpan once ended
+
+
+def _resource(service: str, explicit_service: bool) -> Resource:
+    # Resource.create also reads OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME; ours wins when
+    # the team named the service through leadtime (flag or LEADTIME_SERVICE) or nothing else did.
+    if explicit_service:
+        return Resource.create({attr.SERVICE_NAME: service})
+    detected = Resource.create({})
+    if not str(detected.attributes.get(attr.SERVICE_NAME, "")).startswith("unknown_service"):
+        return detected
+    return detected.merge(Resource({attr.SERVICE_NAME: service}))
+
+
+def context_attributes(ci: CIContext) -> dict[str, AttributeValue]:
+    """The pipeline and VCS attributes every span of this run carries."""
+    pairs = {
+        attr.CI_PROVIDER: ci.provider,
+        attr.PIPELINE_NAME: ci.pipeline_name,
+        attr.PIPELINE_RUN_ID: ci.run_id,
+        attr.PIPELINE_RUN_ATTEMPT: ci.attempt,
+        attr.PIPELINE_RUN_URL: ci.pipeline_url,
+        attr.JOB_NAME: ci.job_name,
+        attr.JOB_ID: ci.job_id,
+        attr.REPOSITORY_URL: ci.repo_url,
+        attr.REPOSITORY_NAME: ci.repo_name,
+        attr.VCS_PROVIDER: ci.vcs_provider,
+        attr.REF_HEAD_NAME: ci.branch,
+        attr.REF_HEAD_REVISION: ci.sha,
+        attr.CHANGE_ID: ci.change_id,
+        attr.COMMIT_COMMITTED_AT: ci.committed_at,
+        attr.COMMIT_AUTHOR: ci.author,
+    }
+    return {key: value for key, value in pairs.items() if value is not None}
+
+
+def make_span_maker(explicit_service: str | None, ci: CIContext) -> SpanMaker:
+    return SpanMaker(
+        explicit_service or ci.repo_name or "unknown_service", explicit_service is not None
+    )
+
+
+def build_step_span(
+    maker: SpanMaker, ids: SpanIds, timing: Timing, step: StepFacts, ci: CIContext
+) -> ReadableSpan:
+    attributes: dict[str, AttributeValue] = context_attributes(ci)
+    attributes.update(
+        {
+            attr.TASK_NAME: step.name,
+            attr.TASK_RUN_ID: f"{ids.span_id:016x}",
+            attr.TASK_RUN_RESULT: step.result,
+        }
+    )
+    if ci.job_url or ci.pipeline_url:
+        attributes[attr.TASK_RUN_URL] = ci.job_url or ci.pipeline_url or ""
+    if step.task_type:
+        attributes[attr.TASK_TYPE] = step.task_type
+    if step.exit_code is not None:
+        attributes[attr.PROCESS_EXIT_CODE] = step.exit_code
+    if step.command:
+        attributes[attr.COMMAND] = " ".join(step.command)
+    if step.result in FAILED_RESULTS:
+        attributes[attr.ERROR_TYPE] = step.result
+    attributes.update(step.extra)
+    return maker.make(
+        ids, step.name, SpanKind.INTERNAL, timing, attributes, step.result in FAILED_RESULTS
+    )
+
+
+def build_pipeline_span(
+    maker: SpanMaker, ids: SpanIds, timing: Timing, result: str, ci: CIContext
+) -> ReadableSpan:
+    attributes = context_attributes(ci)
+    attributes[attr.PIPELINE_RESULT] = result
+    attributes[attr.PIPELINE_ACTION] = "RUN"
+    if result in FAILED_RESULTS:
+        attributes[attr.ERROR_TYPE] = result
+    name = f"RUN {ci.pipeline_name}" if ci.pipeline_name else "RUN"
+    return maker.make(ids, name, SpanKind.SERVER, timing, attributes, result in FAILED_RESULTS)

@@ -1,0 +1,96 @@
+"""`leadtime step` and `leadtime deploy` from start to finish: start the command first, prepare
+the span while it runs, then record it within the export bound and exit as the command did.
+
+The order matters for speed: only this module, run.py, providers.py and traceid.py are loaded
+before the command starts; the OpenTelemetry SDK, GitPython and the exporter are imported while
+it runs. Nothing after the start can change the exit code: every telemetry failure becomes one
+warning line.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Sequence
+
+from leadtime.tracer import attributes as attr
+from leadtime.tracer import providers, run, traceid, warn
+
+
+def choose_ids(env: dict[str, str], found: dict[str, str]) -> tuple[int, int | None, bool]:
+    """(trace id, parent span id, sampled) for a new span in this environment.
+
+    An incoming TRACEPARENT wins (nested steps, OTel-aware CI); then the pipeline run's derived
+    trace, under its derived root span; locally without a run id, a fresh trace.
+    """
+    incoming = traceid.parse_traceparent(env.get("TRACEPARENT"))
+    if incoming:
+        return incoming.trace_id, incoming.span_id, incoming.sampled
+    if found.get("run_id"):
+        trace_id = traceid.pipeline_trace_id(
+            found["provider"], found["run_id"], found.get("attempt")
+        )
+        return trace_id, traceid.pipeline_root_span_id(trace_id), True
+    return traceid.random_trace_id(), None, True
+
+
+def result_of(outcome: run.Outcome) -> str:
+    if outcome.timed_out:
+        return attr.RESULT_TIMEOUT
+    if outcome.spawn_error:
+        return attr.RESULT_ERROR
+    if outcome.signal is not None:
+        return attr.RESULT_CANCELLATION
+    return attr.RESULT_SUCCESS if outcome.exit_code == 0 else attr.RESULT_FAILURE
+
+
+def run_step(
+    name: str,
+    command: Sequence[str],
+    *,
+    task_type: str | None = None,
+    attrs: Sequence[tuple[str, str]] = (),
+    timeout: float | None = None,
+    kill_after: float = 10.0,
+    service: str | None = None,
+    environment: str | None = None,
+    deploy_id: str | None = None,
+    revision: str | None = None,
+) -> int:
+    """Run `command` as the step `name` (a deploy to `environment` when given); its exit code."""
+    env = dict(os.environ)
+    found = providers.detect(env)
+    trace_id, parent_span_id, sampled = choose_ids(env, found)
+    span_id = traceid.random_span_id()
+    env["TRACEPARENT"] = traceid.format_traceparent(trace_id, span_id, sampled)
+    started_ns = time.time_ns()
+    child = run.start(list(command), env)
+
+    # The command runs from here on; everything below only prepares and sends its span.
+    prepared = None
+    try:
+        from leadtime.tracer import record
+
+        prepared = record.prepare_step(
+            found, service=service, environment=environment, revision=revision
+        )
+    except Exception as error:  # telemetry must not fail the step; say so once and go on
+        warn(f"could not prepare the span: {type(error).__name__}: {error}")
+
+    outcome = child if isinstance(child, run.Outcome) else child.wait(timeout, kill_after)
+    if prepared is not None:
+        try:
+            prepared.finish(
+                ids=record.SpanIds(trace_id, span_id, parent_span_id, sampled),
+                started_ns=started_ns,
+                outcome=outcome,
+                result=result_of(outcome),
+                name=name,
+                command=command,
+                task_type="deploy" if environment else task_type,
+                attrs=attrs,
+                deploy_id=deploy_id,
+            )
+        except Exception as error:  # same promise as above: a warning, never a changed exit
+            warn(f"could not record the span: {type(error).__name__}: {error}")
+    return outcome.exit_code
