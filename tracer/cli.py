@@ -62,13 +62,27 @@ def _with_options(table: Sequence[options.Option]):
     return decorate
 
 
-def _run(name: str, command: Sequence[str], values: dict) -> None:
-    from leadtime.tracer.step import run_step
-
+def step_call(kind: str, params: dict) -> tuple[str, list[str], dict]:
+    """(name, command, keyword arguments of step.run_step) from the parsed `step` or `deploy`
+    parameters; the same triple launch.step_arguments builds by hand."""
+    values = {key: value for key, value in params.items() if value not in (None, ())}
+    command = list(values.pop("command", ()))
     if not command:
         raise click.UsageError("no command given: put it after `--`, e.g. -- make test")
-    values = {key: value for key, value in values.items() if value not in (None, ())}
-    sys.exit(run_step(name, list(command), **values))
+    if "attrs" in values:
+        values["attrs"] = list(values["attrs"])
+    if kind == "deploy":
+        name = values.pop("name", None) or f"deploy {values['environment']}"
+    else:
+        name = values.pop("name")
+    return name, command, values
+
+
+def _run(kind: str, params: dict) -> None:
+    from leadtime.tracer.step import run_step
+
+    name, command, values = step_call(kind, params)
+    sys.exit(run_step(name, command, **values))
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -86,7 +100,7 @@ def cli() -> None:
 @click.argument("name")
 @_with_options(options.STEP_OPTIONS)
 @click.argument("command", nargs=-1, type=click.UNPROCESSED, metavar="-- COMMAND...")
-def step(name: str, command: tuple[str, ...], **values) -> None:
+def step(**params) -> None:
     """Run COMMAND as the pipeline step NAME and record it as a span.
 
     The command keeps the terminal: its output streams as usual, signals reach it, and leadtime
@@ -98,14 +112,14 @@ def step(name: str, command: tuple[str, ...], **values) -> None:
 
         leadtime step unit-tests --type test -- pytest -q
     """
-    _run(name, command, values)
+    _run("step", params)
 
 
 @cli.command()
 @click.argument("environment", metavar="ENV")
 @_with_options(options.DEPLOY_OPTIONS)
 @click.argument("command", nargs=-1, type=click.UNPROCESSED, metavar="-- COMMAND...")
-def deploy(environment: str, command: tuple[str, ...], **values) -> None:
+def deploy(**params) -> None:
     """Run COMMAND as a deploy to ENV and record it as a deploy span.
 
     A step of type `deploy` that also carries deployment.environment.name, deployment.status
@@ -118,8 +132,7 @@ def deploy(environment: str, command: tuple[str, ...], **values) -> None:
 
         leadtime deploy production --service shop -- ./deploy.sh
     """
-    name = values.pop("name", None) or f"deploy {environment}"
-    _run(name, command, {**values, "environment": environment})
+    _run("deploy", params)
 
 
 @cli.group()

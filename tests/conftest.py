@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.otlp import RunningReceiver
+
+LEADTIME = [sys.executable, "-m", "leadtime.tracer"]
+CI_PREFIXES = (
+    "GITHUB_",
+    "GITLAB_",
+    "CI_",
+    "CI",
+    "JENKINS_",
+    "BUILD_",
+    "CIRCLE",
+    "BUILDKITE",
+    "TF_BUILD",
+    "SYSTEM_",
+    "OTEL_",
+    "LEADTIME_",
+    "TRACEPARENT",
+    "TRACESTATE",
+)
+
+
+def clean_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """The test process's environment without any CI, OTel or leadtime variables."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(CI_PREFIXES)}
+    env["LEADTIME_SPOOL_DIR"] = str(tmp_path / "spool")
+    env["HOME"] = str(tmp_path / "home")
+    env.update(extra)
+    return env
+
+
+def run_leadtime(args, env, **kwargs) -> subprocess.CompletedProcess:
+    kwargs.setdefault("capture_output", True)
+    kwargs.setdefault("text", True)
+    kwargs.setdefault("timeout", 60)
+    return subprocess.run([*LEADTIME, *args], env=env, **kwargs)
+
+
+@pytest.fixture
+def receiver():
+    with RunningReceiver() as running:
+        yield running
+
+
+@pytest.fixture
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

@@ -1,0 +1,83 @@
+"""Real git repositories for the tests, built with GitPython: merges, squash merges, tags."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import git
+
+START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+
+
+class History:
+    """A repository whose main branch grows by merge commits, squash merges and fast-forwards."""
+
+    def __init__(self, path: Path, remote: str = "git@github.com:acme/shop.git") -> None:
+        self.repo = git.Repo.init(path, initial_branch="main")
+        with self.repo.config_writer() as config:
+            config.set_value("user", "name", "Ada")
+            config.set_value("user", "email", "ada@example.com")
+        self.repo.create_remote("origin", remote)
+        self.clock = START
+        self.path = path
+        self._commit_file("README", "shop\n", "initial commit", "ada@example.com")
+
+    def _tick(self) -> str:
+        self.clock += timedelta(minutes=7)
+        return f"{int(self.clock.timestamp())} +0000"  # git's internal date format
+
+    def _commit_file(self, name: str, text: str, message: str, email: str) -> git.Commit:
+        (self.path / name).write_text(text)
+        self.repo.index.add([name])
+        when = self._tick()
+        actor = git.Actor(email.split("@")[0].title(), email)
+        return self.repo.index.commit(
+            message, author=actor, committer=actor, author_date=when, commit_date=when
+        )
+
+    def merge(self, branch: str, email: str = "bob@example.com") -> str:
+        """A feature branch with one commit, merged with a merge commit (--no-ff)."""
+        self.repo.git.checkout("-b", branch)
+        self._commit_file(f"{branch}.txt", branch, f"work on {branch}", email)
+        self.repo.git.checkout("main")
+        when = self._tick()
+        self.repo.git.merge(
+            "--no-ff",
+            branch,
+            "-m",
+            f"Merge branch '{branch}'",
+            env={"GIT_COMMITTER_DATE": when, "GIT_AUTHOR_DATE": when},
+        )
+        return self.repo.head.commit.hexsha
+
+    def squash(self, branch: str, email: str = "cy@example.com") -> str:
+        """A feature branch with two commits, squash-merged into one commit on main."""
+        self.repo.git.checkout("-b", branch)
+        self._commit_file(f"{branch}.txt", "one", f"{branch} part 1", email)
+        self._commit_file(f"{branch}.txt", "two", f"{branch} part 2", email)
+        self.repo.git.checkout("main")
+        self.repo.git.merge("--squash", branch)
+        when = self._tick()
+        actor = git.Actor("Cy", email)
+        commit = self.repo.index.commit(
+            f"{branch} (squashed)",
+            author=actor,
+            committer=actor,
+            author_date=when,
+            commit_date=when,
+        )
+        return commit.hexsha
+
+    def fast_forward(self, branch: str, email: str = "dee@example.com") -> str:
+        self.repo.git.checkout("-b", branch)
+        commit = self._commit_file(f"{branch}.txt", branch, f"{branch}", email)
+        self.repo.git.checkout("main")
+        self.repo.git.merge("--ff-only", branch)
+        return commit.hexsha
+
+    def tag(self, name: str) -> None:
+        self.repo.create_tag(name)
+
+    def first_parent(self) -> list[str]:
+        return [c.hexsha for c in self.repo.iter_commits("main", first_parent=True)]

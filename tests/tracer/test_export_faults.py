@@ -1,0 +1,149 @@
+"""Telemetry trouble never changes the step's outcome, costs at most the bound, loses nothing."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+
+import pytest
+
+from tests.conftest import clean_env, run_leadtime
+from tests.otlp import RunningReceiver
+
+BOUND = 1.0  # LEADTIME_EXPORT_TIMEOUT for these tests
+SLACK = 2.5  # interpreter start, SDK import and teardown on a busy 2-core machine
+
+
+def _spooled(tmp_path) -> list:
+    return sorted((tmp_path / "spool").rglob("*.otlp"))
+
+
+@pytest.fixture
+def hanging_port():
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(64)  # connections complete in the backlog; nobody ever answers
+        yield listener.getsockname()[1]
+
+
+def _env(tmp_path, endpoint):
+    return clean_env(
+        tmp_path, OTEL_EXPORTER_OTLP_ENDPOINT=endpoint, LEADTIME_EXPORT_TIMEOUT=str(BOUND)
+    )
+
+
+def _timed_step(env, code):
+    started = time.monotonic()
+    done = run_leadtime(["step", "s", "--", "sh", "-c", f"echo out; exit {code}"], env)
+    return done, time.monotonic() - started
+
+
+@pytest.mark.parametrize("code", [0, 3])
+def test_refused_endpoint_keeps_exit_code_and_spools(tmp_path, free_port, code):
+    done, took = _timed_step(_env(tmp_path, f"http://127.0.0.1:{free_port}"), code)
+    assert done.returncode == code
+    assert done.stdout == "out\n"
+    assert took < BOUND + SLACK
+    assert len(_spooled(tmp_path)) == 1
+    warnings = [line for line in done.stderr.splitlines() if line.startswith("leadtime:")]
+    assert len(warnings) == 1 and "spooled" in warnings[0]
+
+
+def test_hanging_endpoint_costs_at_most_the_bound(tmp_path, hanging_port):
+    done, took = _timed_step(_env(tmp_path, f"http://127.0.0.1:{hanging_port}"), 0)
+    assert done.returncode == 0
+    assert BOUND * 0.9 <= took < BOUND + SLACK
+    assert len(_spooled(tmp_path)) == 1
+
+
+def test_endpoint_answering_500_keeps_exit_code_and_spools(tmp_path):
+    with RunningReceiver(mode="error") as failing:
+        done, took = _timed_step(_env(tmp_path, failing.endpoint), 1)
+    assert done.returncode == 1
+    assert took < BOUND + SLACK
+    assert "HTTP 500" in done.stderr
+    assert len(_spooled(tmp_path)) == 1
+
+
+def test_endpoint_rejecting_for_good_drops_without_spooling(tmp_path):
+    # A 400 is permanent in OTLP: sending it again can never succeed.
+    import http.server
+    import threading
+
+    class BadRequest(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers["content-length"]))
+            self.send_response(400)
+            self.send_header("content-length", "11")
+            self.end_headers()
+            self.wfile.write(b"bad payload")
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), BadRequest)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        done, _ = _timed_step(_env(tmp_path, f"http://127.0.0.1:{server.server_port}"), 0)
+    finally:
+        server.shutdown()
+    assert done.returncode == 0
+    assert "rejected the spans for good (HTTP 400: bad payload)" in done.stderr
+    assert _spooled(tmp_path) == []
+
+
+def test_flush_delivers_everything_once_the_endpoint_is_back(tmp_path, free_port):
+    env = _env(tmp_path, f"http://127.0.0.1:{free_port}")
+    for _ in range(3):
+        assert _timed_step(env, 0)[0].returncode == 0
+    assert len(_spooled(tmp_path)) == 3
+    before = run_leadtime(["flush", "--timeout", "2"], env)
+    assert before.returncode == 1  # still down: nothing lost, nothing removed
+    assert len(_spooled(tmp_path)) == 3
+    with RunningReceiver(port=free_port) as back:
+        done = run_leadtime(["flush", "--json"], env)
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)["sent"] == {"otlp": 3}
+        assert len(back.spans) == 3
+        assert len({span.span_id for span in back.spans}) == 3
+    assert _spooled(tmp_path) == []
+
+
+def test_next_step_sends_what_earlier_steps_spooled(tmp_path, free_port):
+    env = _env(tmp_path, f"http://127.0.0.1:{free_port}")
+    run_leadtime(["step", "early", "--", "true"], env)
+    assert len(_spooled(tmp_path)) == 1
+    with RunningReceiver(port=free_port) as back:
+        done = run_leadtime(["step", "later", "--", "true"], env)
+        assert done.stderr == ""
+        assert sorted(span.name for span in back.spans) == ["early", "later"]
+    assert _spooled(tmp_path) == []
+
+
+def test_flush_leaves_entries_of_an_unconfigured_target(tmp_path, free_port):
+    run_leadtime(["step", "s", "--", "true"], _env(tmp_path, f"http://127.0.0.1:{free_port}"))
+    done = run_leadtime(["flush"], clean_env(tmp_path))
+    assert done.returncode == 1
+    assert "otlp: sent 0, left 1 (its endpoint is not configured now)" in done.stdout
+    assert len(_spooled(tmp_path)) == 1
+
+
+def test_unwritable_spool_is_a_warning_not_a_failure(tmp_path, free_port):
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file where the spool directory should be")
+    env = _env(tmp_path, f"http://127.0.0.1:{free_port}")
+    env["LEADTIME_SPOOL_DIR"] = str(blocker / "spool")
+    done = run_leadtime(["step", "s", "--", "sh", "-c", "exit 5"], env)
+    assert done.returncode == 5
+    assert "spool is not writable" in done.stderr
+
+
+def test_bad_settings_warn_and_use_defaults(tmp_path, receiver):
+    env = clean_env(
+        tmp_path, OTEL_EXPORTER_OTLP_ENDPOINT=receiver.endpoint, LEADTIME_EXPORT_TIMEOUT="soon"
+    )
+    done = run_leadtime(["step", "s", "--", "true"], env)
+    assert done.returncode == 0
+    assert "LEADTIME_EXPORT_TIMEOUT='soon' is not a positive number" in done.stderr
+    assert receiver.by_name("s").attributes["process.exit.code"] == 0

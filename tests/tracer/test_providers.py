@@ -1,0 +1,89 @@
+"""CI detection from recorded environments of each provider (tests/data/env_*.json)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+import pytest
+from leadtime.tracer import context, providers
+
+DATA = Path(__file__).parent.parent / "data"
+RECORDED = sorted(DATA.glob("env_*.json"))
+
+
+@pytest.mark.parametrize("recording", RECORDED, ids=lambda path: path.stem.removeprefix("env_"))
+def test_recorded_environment_gives_the_expected_context(recording):
+    data = json.loads(recording.read_text())
+    found = context.clean_fields(providers.detect(data["environment"]))
+    assert found == data["expected"]
+
+
+def test_every_provider_has_a_recording():
+    recorded = {json.loads(path.read_text())["expected"]["provider"] for path in RECORDED}
+    assert recorded == {name for name, *_ in providers.PROVIDERS} | {"local"}
+
+
+@pytest.mark.parametrize(
+    ("remote", "url"),
+    [
+        ("git@github.com:acme/shop.git", "https://github.com/acme/shop"),
+        ("ssh://git@gitlab.com/acme/group/shop.git", "https://gitlab.com/acme/group/shop"),
+        ("https://user:token@github.com/acme/shop.git", "https://github.com/acme/shop"),
+        ("http://gitea.local:3000/acme/shop/", "https://gitea.local:3000/acme/shop"),
+        ("git://example.org/shop.git", "https://example.org/shop"),
+    ],
+)
+def test_remote_urls_become_https_without_git_suffix(remote, url):
+    assert context.normalize_repo_url(remote) == url
+
+
+@pytest.mark.parametrize(
+    ("raw", "change_id"),
+    [
+        ("refs/pull/17/merge", "17"),
+        ("https://github.com/acme/shop/pull/88", "88"),
+        ("42", "42"),
+        ("false", None),
+        ("refs/heads/main", None),
+        ("refs/heads/pull-9-fix", None),
+    ],
+)
+def test_change_id_is_a_number_or_absent(raw, change_id):
+    assert context.clean_fields({"change_id": raw}).get("change_id") == change_id
+
+
+def test_environment_facts_win_over_the_checkout(tmp_path, monkeypatch):
+    from tests.gitrepos import History
+
+    history = History(tmp_path / "repo")
+    sha = history.merge("a")
+    monkeypatch.chdir(history.path)
+    env = json.loads((DATA / "env_github.json").read_text())["environment"]
+    gathered = context.gather(env, main_branches=("main",))
+    # The env names another commit than the checkout's HEAD: its facts, not the checkout's.
+    assert gathered.sha == env["GITHUB_SHA"] != sha
+    assert gathered.committed_at is None
+
+
+def test_missing_facts_come_from_the_checkout(tmp_path, monkeypatch):
+    from tests.gitrepos import History
+
+    history = History(tmp_path / "repo", remote="https://gitlab.com/acme/shop.git")
+    sha = history.squash("b")
+    monkeypatch.chdir(history.path)
+    gathered = asdict(context.gather({}, main_branches=("main",)))
+    assert (
+        gathered
+        | {
+            "sha": sha,
+            "branch": "main",
+            "repo_url": "https://gitlab.com/acme/shop",
+            "repo_name": "shop",
+            "vcs_provider": "gitlab",
+            "author": "cy@example.com",
+            "committed_at": history.clock.isoformat(),
+        }
+        == gathered
+    )

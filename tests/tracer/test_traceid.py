@@ -1,0 +1,59 @@
+"""W3C trace context: parsing, formatting and ids derived from the pipeline run."""
+
+from __future__ import annotations
+
+import pytest
+from leadtime.tracer import traceid
+
+
+def test_derived_ids_are_stable_and_distinct_per_run_and_attempt():
+    first = traceid.pipeline_trace_id("github", "100", "1")
+    assert first == traceid.pipeline_trace_id("github", "100", "1")
+    others = {
+        traceid.pipeline_trace_id("github", "100", "2"),
+        traceid.pipeline_trace_id("github", "101", "1"),
+        traceid.pipeline_trace_id("gitlab", "100", "1"),
+    }
+    assert first not in others and len(others) == 3
+    assert traceid.pipeline_trace_id("gitlab", "100", None) == traceid.pipeline_trace_id(
+        "gitlab", "100", "1"
+    )
+    assert 0 < first < 2**128
+    assert 0 < traceid.pipeline_root_span_id(first) < 2**64
+
+
+def test_traceparent_round_trip():
+    value = traceid.format_traceparent(0x0AF7651916CD43DD8448EB211C80319C, 0xB7AD6B7169203331)
+    assert value == "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    parsed = traceid.parse_traceparent(value)
+    assert (parsed.trace_id, parsed.span_id, parsed.sampled) == (
+        0x0AF7651916CD43DD8448EB211C80319C,
+        0xB7AD6B7169203331,
+        True,
+    )
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        None,
+        "",
+        "garbage",
+        "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331",  # no flags
+        "00-00000000000000000000000000000000-b7ad6b7169203331-01",  # zero trace id
+        "00-0af7651916cd43dd8448eb211c80319c-0000000000000000-01",  # zero span id
+        "ff-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",  # forbidden version
+        "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01-extra",  # v00 has 4 fields
+        "00-0af7651916cd43dd8448eb211c80319g-b7ad6b7169203331-01",  # not hex
+        "00-0af7651916cd43dd8448eb211c80319-b7ad6b7169203331-01",  # short trace id
+    ],
+)
+def test_invalid_traceparent_is_ignored(value):
+    assert traceid.parse_traceparent(value) is None
+
+
+def test_future_versions_may_append_fields_and_unsampled_flag_is_kept():
+    parsed = traceid.parse_traceparent(
+        "01-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00-future"
+    )
+    assert parsed is not None and parsed.sampled is False
