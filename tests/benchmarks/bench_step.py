@@ -74,18 +74,17 @@ def install_wheel(workdir: Path) -> Path:
     return venv / "bin"
 
 
+def run_quietly(command: list[str], env: dict[str, str], cwd: Path) -> None:
+    subprocess.run(
+        command, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False
+    )
+
+
 def median_ms(command: list[str], runs: int, env: dict[str, str], cwd: Path) -> float:
     times = []
     for _ in range(runs):
         started = time.perf_counter()
-        subprocess.run(
-            command,
-            env=env,
-            cwd=cwd,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            check=False,
-        )
+        run_quietly(command, env, cwd)
         times.append((time.perf_counter() - started) * 1000)
     return statistics.median(times)
 
@@ -152,7 +151,7 @@ def main() -> None:
         )
         local = {k: v for k, v in to_sink.items() if not k.startswith("GITHUB_")}
 
-        runs, slow_runs = args.runs, max(3, args.runs // 4)
+        runs, slow_runs = args.runs, max(3, args.runs // 2)
         rows = [
             ("true", ["true"], runs, ci, workdir, None),
             ("python -c pass", [python, "-c", "pass"], runs, ci, workdir, None),
@@ -215,14 +214,7 @@ def main() -> None:
             ),
         ]
         for _, command, _, env, cwd, _ in rows:  # warm the page cache and .pyc files once
-            subprocess.run(
-                command,
-                env=env,
-                cwd=cwd,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                check=False,
-            )
+            run_quietly(command, env, cwd)
         medians: dict[str, float] = {}
         print(f"{'variant':56} {'runs':>5} {'median ms':>10} {'added ms':>9} {'ratio':>6}")
         for label, command, count, env, cwd, baseline in rows:
@@ -232,6 +224,9 @@ def main() -> None:
                 added = f"{medians[label] - medians[baseline]:+.1f}"
                 ratio = f"{medians[label] / medians[baseline]:.2f}"
             print(f"{label:56} {count:>5} {medians[label]:>10.1f} {added:>9} {ratio:>6}")
+        floor = medians["python -c pass"] - medians["true"]
+        beyond = medians["leadtime step x -- sleep 1"] - medians["sleep 1"] - floor
+        print(f"added to `sleep 1` beyond the interpreter start ({floor:.1f} ms): {beyond:+.1f} ms")
         print(f"spans received by the sink: {Sink.received}")
         spooled = sum(1 for _ in (workdir / "spool").rglob("*.otlp"))
         print(f"spans spooled while the endpoint was refusing or hanging: {spooled}")
