@@ -147,3 +147,16 @@ def test_bad_settings_warn_and_use_defaults(tmp_path, receiver):
     assert done.returncode == 0
     assert "LEADTIME_EXPORT_TIMEOUT='soon' is not a positive number" in done.stderr
     assert receiver.by_name("s").attributes["process.exit.code"] == 0
+
+
+def test_otlp_timeout_variable_shortens_the_wait_for_a_hanging_endpoint(tmp_path, hanging_port):
+    env = clean_env(
+        tmp_path,
+        OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{hanging_port}",
+        OTEL_EXPORTER_OTLP_TIMEOUT="0.3",
+        LEADTIME_EXPORT_TIMEOUT="10",
+    )
+    done, took = _timed_step(env, 0)
+    assert done.returncode == 0
+    assert took < 0.3 + SLACK < 10
+    assert len(_spooled(tmp_path)) == 1
