@@ -85,7 +85,40 @@ def _run(kind: str, params: dict) -> None:
     sys.exit(run_step(name, command, **values))
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """click's documented lazy-loading group: the server's commands are imported only when
+    called, so `leadtime step` never pays for FastAPI or SQLAlchemy."""
+
+    def __init__(self, *args, lazy_commands: dict[str, str], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy_commands = lazy_commands
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *self.lazy_commands])
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self.lazy_commands:
+            import importlib
+
+            module, attribute = self.lazy_commands[name].split(":")
+            return getattr(importlib.import_module(module), attribute)
+        return super().get_command(ctx, name)
+
+
+SERVER_COMMANDS = {
+    "serve": "leadtime.server.cli:serve",
+    "db": "leadtime.server.cli:db_group",
+    "token": "leadtime.server.cli:token_group",
+    "mergesets": "leadtime.server.cli:mergesets",
+    "deploys": "leadtime.server.cli:deploys",
+}
+
+
+@click.group(
+    cls=LazyGroup,
+    lazy_commands=SERVER_COMMANDS,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.version_option(__version__, prog_name="leadtime")
 def cli() -> None:
     """leadtime: every CI/CD step a span, every mergeset a lead time.

@@ -42,7 +42,7 @@ class TracerConfig:
         leadtime_url = env.get("LEADTIME_URL") or None
         trace_file = env.get("LEADTIME_TRACE_FILE")
         if not trace_file and not otlp_endpoint and not leadtime_url:
-            trace_file = str(_user_dir(env, "XDG_DATA_HOME", ".local/share") / "spans.jsonl")
+            trace_file = str(user_dir("XDG_DATA_HOME", ".local/share", env) / "spans.jsonl")
         return cls(
             export_timeout=_positive_float(env, "LEADTIME_EXPORT_TIMEOUT")
             or DEFAULT_EXPORT_TIMEOUT_SECONDS,
@@ -56,7 +56,7 @@ class TracerConfig:
             trace_file=Path(trace_file).expanduser() if trace_file else None,
             spool_dir=Path(env["LEADTIME_SPOOL_DIR"]).expanduser()
             if env.get("LEADTIME_SPOOL_DIR")
-            else _user_dir(env, "XDG_CACHE_HOME", ".cache") / "spool",
+            else user_dir("XDG_CACHE_HOME", ".cache", env) / "spool",
             service_name=env.get("LEADTIME_SERVICE") or None,
             history_limit=int(
                 _positive_float(env, "LEADTIME_HISTORY_LIMIT") or DEFAULT_HISTORY_LIMIT
@@ -71,9 +71,10 @@ class TracerConfig:
         )
 
 
-def _user_dir(env: Mapping[str, str], xdg_variable: str, fallback: str) -> Path:
+def user_dir(xdg_variable: str, fallback: str, env: Mapping[str, str] | None = None) -> Path:
     # The XDG base directories (macOS: ~/Library/Caches). platformdirs does this too, but costs
     # 20 ms of import on every step for two paths.
+    env = os.environ if env is None else env
     if env.get(xdg_variable):
         return Path(env[xdg_variable]) / "leadtime"
     home = Path(env.get("HOME") or Path.home())

@@ -1,0 +1,69 @@
+"""What every route may ask for: a database session, settings, and the token check."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+from leadtime.server import auth
+from leadtime.server.errors import BadPayload
+from leadtime.server.settings import Settings
+from leadtime.server.timeparse import parse_duration, parse_time
+from sqlalchemy.orm import Session
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    with request.app.state.sessions() as session:
+        yield session
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def require_write(
+    session: SessionDep,
+    settings: SettingsDep,
+    authorization: Annotated[str | None, Header()] = None,
+) -> None:
+    if settings.writes_need_token:
+        auth.check_bearer(session, authorization)
+
+
+def require_read(
+    session: SessionDep,
+    settings: SettingsDep,
+    authorization: Annotated[str | None, Header()] = None,
+) -> None:
+    if settings.reads_need_token:
+        auth.check_bearer(session, authorization)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def time_param(value: str | None, name: str) -> datetime | None:
+    if value is None:
+        return None
+    parsed = parse_time(value)
+    if parsed is None:
+        raise BadPayload(f"{name}={value!r} is not an ISO 8601 time (e.g. 2026-11-22T09:00:00Z)")
+    return parsed
+
+
+def duration_param(value: str, name: str):
+    try:
+        return parse_duration(value)
+    except ValueError as error:
+        raise BadPayload(f"{name}: {error}") from error
+
+
+Writer = Depends(require_write)
+Reader = Depends(require_read)

@@ -1,0 +1,33 @@
+"""Liveness (`/healthz`: the process answers) and readiness (`/readyz`: the database answers and
+its schema is current)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from leadtime.server import db
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+def healthz() -> dict:
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+def readyz(request: Request) -> JSONResponse:
+    engine = request.app.state.engine
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        behind = db.pending_migrations(engine)
+    except SQLAlchemyError as error:
+        reason = f"database unreachable: {type(error).__name__}"
+        return JSONResponse({"status": "unavailable", "reason": reason}, status_code=503)
+    if behind:
+        reason = "database schema is behind: run `leadtime db upgrade`"
+        return JSONResponse({"status": "unavailable", "reason": reason}, status_code=503)
+    return JSONResponse({"status": "ready", "database": engine.dialect.name})

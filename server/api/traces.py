@@ -1,0 +1,48 @@
+"""`POST /v1/traces`: the OTLP/HTTP receiver. Any OTel SDK or collector can point at it."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from leadtime.server import recording
+from leadtime.server.api.deps import SessionDep, SettingsDep, Writer
+from leadtime.server.errors import PayloadTooLarge
+from leadtime.server.ingest import otlp
+from starlette.concurrency import run_in_threadpool
+
+router = APIRouter(tags=["ingest"])
+
+
+async def read_limited(request: Request, limit: int) -> bytes:
+    """The raw body, refused with 413 as soon as it passes `limit` bytes."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"body is {declared} bytes, over the limit of {limit}")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"body is over the limit of {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@router.post(
+    "/v1/traces",
+    dependencies=[Writer],
+    responses={
+        200: {"description": "ExportTraceServiceResponse, with partial_success for rejects"},
+        400: {"description": "undecodable body"},
+        413: {"description": "body over the size limit"},
+        415: {"description": "not protobuf or JSON"},
+    },
+)
+async def export_traces(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
+    """Accept an OTLP ExportTraceServiceRequest (protobuf or JSON, optionally gzip)."""
+    content_type = request.headers.get("content-type")
+    raw = await read_limited(request, settings.max_body_bytes)
+    body = otlp.decompress(raw, request.headers.get("content-encoding"), settings.max_body_bytes)
+    decoded = otlp.spans_from(otlp.decode_request(body, content_type))
+    # Database work runs in the thread pool, so one slow write never stalls the event loop.
+    await run_in_threadpool(recording.record_spans, session, decoded.spans, settings)
+    payload, media_type = otlp.encode_response(decoded, content_type)
+    return Response(payload, media_type=media_type)

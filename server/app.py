@@ -1,0 +1,103 @@
+"""create_app(settings): the FastAPI application, its database and its error handling.
+
+Every error leaves as `{"error": {"code", "message"}}` with a 4xx status that says what was
+wrong; a database that is down or busy is a 503 with Retry-After (retryable by OTLP clients and
+forges); nothing is ever half stored, since each request is one transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from leadtime.server import db
+from leadtime.server.api import deploys, health, merges, mergesets, pipelines, summary, traces
+from leadtime.server.errors import LeadtimeError, PayloadTooLarge, Unavailable
+from leadtime.server.settings import Settings
+from leadtime.tracer import __version__
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+log = logging.getLogger("leadtime.server")
+
+
+def _error(status: int, code: str, message: str, headers: dict | None = None) -> JSONResponse:
+    return JSONResponse(
+        {"error": {"code": code, "message": message}}, status_code=status, headers=headers
+    )
+
+
+def _validation_message(error: RequestValidationError) -> str:
+    parts = []
+    for problem in error.errors()[:10]:
+        where = ".".join(str(part) for part in problem.get("loc", ()) if part != "body")
+        parts.append(f"{where}: {problem.get('msg')}" if where else str(problem.get("msg")))
+    return "; ".join(parts)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(LeadtimeError)
+    async def leadtime_error(_request: Request, error: LeadtimeError) -> JSONResponse:
+        return _error(error.status, error.code, error.message, error.headers or None)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_request: Request, error: RequestValidationError) -> JSONResponse:
+        return _error(422, "invalid", _validation_message(error))
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(PoolTimeout)
+    async def database_unavailable(_request: Request, error: Exception) -> JSONResponse:
+        log.warning("database unavailable: %s", error)
+        return _error(
+            503, Unavailable.code, "database unavailable; retry later", Unavailable.headers
+        )
+
+    @app.exception_handler(DBAPIError)
+    async def database_error(_request: Request, error: DBAPIError) -> JSONResponse:
+        if error.connection_invalidated:
+            return _error(
+                503, Unavailable.code, "database connection lost; retry later", Unavailable.headers
+            )
+        raise error
+
+
+def _limit_body_size(app: FastAPI, settings: Settings) -> None:
+    @app.middleware("http")
+    async def refuse_large_bodies(request: Request, call_next):
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > settings.max_body_bytes:
+            error = PayloadTooLarge(
+                f"body is {declared} bytes, over the limit of {settings.max_body_bytes}"
+            )
+            return _error(error.status, error.code, error.message)
+        return await call_next(request)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    engine = db.make_engine(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        if settings.migrate_on_start:
+            db.upgrade(engine)
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="leadtime",
+        version=__version__,
+        description="Merge-to-deploy lead time per mergeset, from OTLP spans and deploy reports.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessions = db.session_factory(engine)
+    install_error_handlers(app)
+    _limit_body_size(app, settings)
+    for module in (health, traces, merges, deploys, mergesets, pipelines, summary):
+        app.include_router(module.router)
+    return app

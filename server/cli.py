@@ -1,0 +1,276 @@
+"""The server's commands: `leadtime serve`, `db upgrade`, `token`, `mergesets`, `deploys`.
+
+Loaded by the `leadtime` group only when one of them is called, so `leadtime step` never pays for
+FastAPI or SQLAlchemy. `mergesets` and `deploys` read from the server named by LEADTIME_URL.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime
+
+import click
+
+DEFAULT_URL = "http://127.0.0.1:8000"
+
+
+def _settings(**overrides):
+    from leadtime.server.settings import Settings
+
+    return Settings(**{key: value for key, value in overrides.items() if value is not None})
+
+
+@click.command()
+@click.option("--host", default=None, help="Address to listen on.  [default: 127.0.0.1]")
+@click.option("--port", default=None, type=int, help="Port to listen on.  [default: 8000]")
+@click.option(
+    "--db",
+    "database_url",
+    default=None,
+    metavar="URL",
+    help="SQLAlchemy database URL (LEADTIME_DATABASE_URL).  [default: SQLite in the "
+    "user data directory]",
+)
+def serve(host: str | None, port: int | None, database_url: str | None) -> None:
+    """Run the leadtime server: OTLP at /v1/traces, the API at /api, docs at /docs.
+
+    Migrates the database first. On a loopback address writes need no token unless
+    LEADTIME_AUTH=on; elsewhere they need one (`leadtime token create`).
+
+    Example:
+
+        leadtime serve --port 8000 --db postgresql+psycopg://leadtime@db/leadtime
+    """
+    import uvicorn
+    from leadtime.server.app import create_app
+
+    settings = _settings(host=host, port=port, database_url=database_url)
+    click.echo(
+        f"leadtime: serving on http://{settings.host}:{settings.port} "
+        f"(writes {'need a token' if settings.writes_need_token else 'open'}; "
+        f"database {settings.database_url.split('://', 1)[0]})",
+        err=True,
+    )
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
+
+
+def _session(database_url: str | None):
+    from leadtime.server import db
+
+    settings = _settings(database_url=database_url)
+    engine = db.make_engine(settings.database_url)
+    db.upgrade(engine)
+    return db.session_factory(engine)()
+
+
+db_option = click.option(
+    "--db",
+    "database_url",
+    default=None,
+    metavar="URL",
+    help="Database URL (LEADTIME_DATABASE_URL).",
+)
+
+
+@click.group("db")
+def db_group() -> None:
+    """Manage the database schema."""
+
+
+@db_group.command("upgrade")
+@db_option
+def db_upgrade(database_url: str | None) -> None:
+    """Apply every pending migration (the server also does this on start)."""
+    from leadtime.server import db
+
+    settings = _settings(database_url=database_url)
+    db.upgrade(db.make_engine(settings.database_url))
+    click.echo("database is up to date")
+
+
+@click.group("token")
+def token_group() -> None:
+    """Create, list and revoke API tokens for writes (and reads with LEADTIME_READ_AUTH=on)."""
+
+
+@token_group.command("create")
+@click.argument("name")
+@db_option
+def token_create(name: str, database_url: str | None) -> None:
+    """Create a token named NAME and print it once; only its hash is stored.
+
+    Example:
+
+        export LEADTIME_TOKEN=$(leadtime token create ci)
+    """
+    from leadtime.server import auth
+
+    with _session(database_url) as session:
+        row, token = auth.create_token(session, name)
+    click.echo(f"created token {row.id} ({name}); it is shown only now:", err=True)
+    click.echo(token)
+
+
+@token_group.command("list")
+@db_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def token_list(database_url: str | None, as_json: bool) -> None:
+    """List tokens (never the tokens themselves)."""
+    from leadtime.server import auth
+
+    with _session(database_url) as session:
+        rows = [
+            {
+                "id": row.id,
+                "name": row.name,
+                "created_at": row.created_at.isoformat(),
+                "revoked_at": row.revoked_at.isoformat() if row.revoked_at else None,
+            }
+            for row in auth.list_tokens(session)
+        ]
+    if as_json:
+        click.echo(json.dumps(rows))
+        return
+    _table(
+        ["id", "name", "created", "revoked"],
+        [[r["id"], r["name"], r["created_at"][:19], (r["revoked_at"] or "")[:19]] for r in rows],
+    )
+
+
+@token_group.command("revoke")
+@click.argument("token_id", type=int)
+@db_option
+def token_revoke(token_id: int, database_url: str | None) -> None:
+    """Revoke the token with id TOKEN_ID; requests with it are refused from now on."""
+    from leadtime.server import auth
+    from leadtime.server.errors import NotFound
+
+    with _session(database_url) as session:
+        try:
+            row = auth.revoke_token(session, token_id)
+        except NotFound as error:
+            raise click.ClickException(error.message) from error
+    click.echo(f"revoked token {row.id} ({row.name})")
+
+
+def _get(path: str, params: dict) -> list | dict:
+    import httpx
+
+    url = os.environ.get("LEADTIME_URL", DEFAULT_URL).rstrip("/")
+    headers = {}
+    if os.environ.get("LEADTIME_TOKEN"):
+        headers["authorization"] = f"Bearer {os.environ['LEADTIME_TOKEN']}"
+    try:
+        response = httpx.get(
+            url + path,
+            params={k: v for k, v in params.items() if v is not None},
+            headers=headers,
+            timeout=30,
+        )
+    except httpx.HTTPError as error:
+        raise click.ClickException(
+            f"cannot reach the leadtime server at {url} ({error}); set LEADTIME_URL"
+        ) from error
+    if response.status_code >= 400:
+        try:
+            message = response.json()["error"]["message"]
+        except (ValueError, KeyError, TypeError):
+            message = response.text[:200]
+        raise click.ClickException(f"{url}{path}: {response.status_code} {message}")
+    return response.json()
+
+
+def duration_text(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    seconds = round(seconds)
+    hours, rest = divmod(abs(seconds), 3600)
+    minutes, secs = divmod(rest, 60)
+    sign = "-" if seconds < 0 else ""
+    if hours:
+        return f"{sign}{hours}h{minutes:02d}m"
+    return f"{sign}{minutes}m{secs:02d}s" if minutes else f"{sign}{secs}s"
+
+
+def _when(value: str | None) -> str:
+    return datetime.fromisoformat(value).strftime("%Y-%m-%d %H:%M") if value else "-"
+
+
+def _table(headers: list[str], rows: list[list]) -> None:
+    cells = [[str(cell) for cell in row] for row in rows]
+    widths = [max([len(h), *(len(row[i]) for row in cells)]) for i, h in enumerate(headers)]
+    for row in [headers, ["-" * w for w in widths], *cells]:
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
+
+
+@click.command()
+@click.option("--repo", help="Repository URL, owner/name or name.")
+@click.option("--since", help="ISO 8601: merged at or after.")
+@click.option("--limit", default=50, show_default=True, type=int)
+@click.option("--json", "as_json", is_flag=True, help="Print the API's JSON.")
+def mergesets(repo: str | None, since: str | None, limit: int, as_json: bool) -> None:
+    """Mergesets with their lead time (or how long they have waited), newest first.
+
+    Flags: B batched deploy, ! over budget. Reads from LEADTIME_URL.
+
+    Example:
+
+        leadtime mergesets --repo acme/shop --since 2026-11-01
+    """
+    rows = _get("/api/mergesets", {"repo": repo, "since": since, "limit": limit})
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    _table(
+        ["sha", "merged", "deployed", "lead time", "waiting", "flags", "title"],
+        [
+            [
+                r["sha"][:10],
+                _when(r["merged_at"]),
+                _when(r["deployed_at"]),
+                duration_text(r["lead_time_seconds"]),
+                duration_text(r["waiting_seconds"]),
+                ("B" if r["batched"] else "") + ("!" if r["over_budget"] else ""),
+                (r["pr_title"] or r["title"] or "")[:50],
+            ]
+            for r in rows
+        ],
+    )
+
+
+@click.command()
+@click.option("--service")
+@click.option("--environment")
+@click.option("--since", help="ISO 8601: finished at or after.")
+@click.option("--limit", default=50, show_default=True, type=int)
+@click.option("--json", "as_json", is_flag=True, help="Print the API's JSON.")
+def deploys(service, environment, since, limit: int, as_json: bool) -> None:
+    """Deploys, newest first, with the mergesets each shipped. Reads from LEADTIME_URL.
+
+    Example:
+
+        leadtime deploys --environment production
+    """
+    rows = _get(
+        "/api/deploys",
+        {"service": service, "environment": environment, "since": since, "limit": limit},
+    )
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    _table(
+        ["id", "service", "environment", "sha", "status", "finished", "mergesets"],
+        [
+            [
+                r["id"],
+                r["service"],
+                r["environment"],
+                r["sha"][:10],
+                r["status"],
+                _when(r["finished_at"]),
+                f"{len(r['mergesets'])}{' (batched)' if r['batched'] else ''}",
+            ]
+            for r in rows
+        ],
+    )

@@ -1,0 +1,236 @@
+"""Lead time, batching and the budget, per mergeset and per repository.
+
+- Lead time of a mergeset: `finished_at` of the first successful deploy to the production
+  environment (LEADTIME_PRODUCTION_ENVIRONMENT, default `production`) that contains it, minus its
+  `merged_at`. A mergeset no such deploy contains has none, and shows how long it has waited.
+- Batched: a deploy containing more than one mergeset; each of its mergesets is flagged too.
+- Over budget: lead time above the repository's budget (default 15 minutes,
+  LEADTIME_BUDGET_MINUTES, or the repository's own).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from leadtime.server import store
+from leadtime.server.models import Deploy, DeployMergeset, Mergeset, Repository
+from leadtime.server.settings import Settings
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+DEFAULT_BUDGET = timedelta(minutes=15)
+BATCHED_ABOVE = 1  # mergesets per deploy: the target is one
+
+
+@dataclass(frozen=True)
+class MergesetReport:
+    sha: str
+    repository: str
+    merged_at: datetime
+    merged_at_source: str
+    author: str | None
+    title: str | None
+    deployed_at: datetime | None
+    deploy_id: int | None
+    lead_time: timedelta | None
+    waiting: timedelta | None
+    batched: bool
+    over_budget: bool
+    budget: timedelta
+    pr_number: int | None
+    pr_title: str | None
+    pr_author: str | None
+    pr_url: str | None
+
+
+@dataclass(frozen=True)
+class Summary:
+    window: timedelta
+    deploys: int
+    deploys_per_day: float
+    mergesets_deployed: int
+    lead_time_median: timedelta | None
+    lead_time_p90: timedelta | None
+    share_over_budget: float | None
+    share_batched_deploys: float | None
+    mergesets_waiting: int
+    longest_wait: timedelta | None
+
+
+def percentile(values: list[float], fraction: float) -> float | None:
+    """Linear interpolation between closest ranks (numpy's default); None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * fraction
+    low, high = math.floor(position), math.ceil(position)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def assess(
+    merged_at: datetime,
+    deployed_at: datetime | None,
+    deploy_size: int,
+    budget: timedelta,
+    now: datetime,
+) -> tuple[timedelta | None, timedelta | None, bool, bool]:
+    """(lead time, waiting, batched, over budget) of one mergeset."""
+    if deployed_at is None:
+        waiting = now - merged_at
+        return None, waiting, False, waiting > budget
+    lead_time = deployed_at - merged_at
+    return lead_time, None, deploy_size > BATCHED_ABOVE, lead_time > budget
+
+
+def summarize(
+    lead_times: list[timedelta],
+    over_budget: list[bool],
+    deploy_sizes: list[int],
+    waiting: list[timedelta],
+    window: timedelta,
+) -> Summary:
+    seconds = [lead_time.total_seconds() for lead_time in lead_times]
+    median, p90 = percentile(seconds, 0.5), percentile(seconds, 0.9)
+    return Summary(
+        window=window,
+        deploys=len(deploy_sizes),
+        deploys_per_day=len(deploy_sizes) / (window.total_seconds() / 86400),
+        mergesets_deployed=len(lead_times),
+        lead_time_median=None if median is None else timedelta(seconds=median),
+        lead_time_p90=None if p90 is None else timedelta(seconds=p90),
+        share_over_budget=sum(over_budget) / len(over_budget) if over_budget else None,
+        share_batched_deploys=(
+            sum(size > BATCHED_ABOVE for size in deploy_sizes) / len(deploy_sizes)
+            if deploy_sizes
+            else None
+        ),
+        mergesets_waiting=len(waiting),
+        longest_wait=max(waiting) if waiting else None,
+    )
+
+
+def budget_of(repository: Repository, settings: Settings) -> timedelta:
+    if repository.budget_seconds is not None:
+        return timedelta(seconds=repository.budget_seconds)
+    return settings.default_budget
+
+
+def _reports(
+    session: Session, rows: list[tuple[Mergeset, Repository]], settings: Settings, now: datetime
+) -> list[MergesetReport]:
+    shipped = store.production_deploys_of(
+        session, [m.id for m, _ in rows], settings.production_environment
+    )
+    reports = []
+    for mergeset, repository in rows:
+        deploy, size = shipped.get(mergeset.id, (None, 0))
+        budget = budget_of(repository, settings)
+        deployed_at = deploy.finished_at if deploy else None
+        lead_time, waiting, batched, over = assess(
+            mergeset.merged_at, deployed_at, size, budget, now
+        )
+        reports.append(
+            MergesetReport(
+                sha=mergeset.sha,
+                repository=repository.url or repository.name,
+                merged_at=mergeset.merged_at,
+                merged_at_source=mergeset.merged_at_source,
+                author=mergeset.author,
+                title=mergeset.title,
+                deployed_at=deployed_at,
+                deploy_id=deploy.id if deploy else None,
+                lead_time=lead_time,
+                waiting=waiting,
+                batched=batched,
+                over_budget=over,
+                budget=budget,
+                pr_number=mergeset.pr_number,
+                pr_title=mergeset.pr_title,
+                pr_author=mergeset.pr_author,
+                pr_url=mergeset.pr_url,
+            )
+        )
+    return reports
+
+
+def list_mergesets(
+    session: Session,
+    settings: Settings,
+    now: datetime,
+    repository: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 100,
+) -> list[MergesetReport]:
+    """Mergesets newest first, with their lead time or how long they have waited."""
+    query = select(Mergeset, Repository).join(Repository, Repository.id == Mergeset.repository_id)
+    if repository:
+        query = query.where(Mergeset.repository_id == store.find_repository(session, repository).id)
+    if since:
+        query = query.where(Mergeset.merged_at >= since)
+    if until:
+        query = query.where(Mergeset.merged_at < until)
+    rows = list(session.execute(query.order_by(Mergeset.merged_at.desc()).limit(limit)))
+    return _reports(session, rows, settings, now)
+
+
+def repository_summary(
+    session: Session,
+    settings: Settings,
+    now: datetime,
+    window: timedelta,
+    repository: str | None = None,
+) -> Summary:
+    """Deploy frequency, lead time median and p90, share over budget, share of batched deploys
+    (production, deploys finished in the window) and mergesets still waiting."""
+    since = now - window
+    environment = settings.production_environment
+    repository_id = store.find_repository(session, repository).id if repository else None
+
+    deployed = (
+        select(Mergeset, Repository)
+        .join(Repository)
+        .join(
+            DeployMergeset,
+            (DeployMergeset.mergeset_id == Mergeset.id)
+            & (DeployMergeset.environment == environment),
+        )
+        .join(Deploy, Deploy.id == DeployMergeset.deploy_id)
+        .where(Deploy.finished_at >= since)
+    )
+    waiting = (
+        select(Mergeset, Repository)
+        .join(Repository)
+        .outerjoin(
+            DeployMergeset,
+            (DeployMergeset.mergeset_id == Mergeset.id)
+            & (DeployMergeset.environment == environment),
+        )
+        .where(DeployMergeset.deploy_id.is_(None))
+    )
+    deploy_sizes = (
+        select(func.count(DeployMergeset.mergeset_id))
+        .select_from(Deploy)
+        .outerjoin(DeployMergeset, DeployMergeset.deploy_id == Deploy.id)
+        .where(
+            Deploy.environment == environment,
+            Deploy.status == "succeeded",
+            Deploy.finished_at >= since,
+        )
+        .group_by(Deploy.id)
+    )
+    if repository_id is not None:
+        deployed = deployed.where(Mergeset.repository_id == repository_id)
+        waiting = waiting.where(Mergeset.repository_id == repository_id)
+        deploy_sizes = deploy_sizes.where(Deploy.repository_id == repository_id)
+    deployed_reports = _reports(session, list(session.execute(deployed)), settings, now)
+    waiting_reports = _reports(session, list(session.execute(waiting)), settings, now)
+    return summarize(
+        [r.lead_time for r in deployed_reports if r.lead_time is not None],
+        [r.over_budget for r in deployed_reports],
+        list(session.scalars(deploy_sizes)),
+        [r.waiting for r in waiting_reports if r.waiting is not None],
+        window,
+    )

@@ -1,0 +1,230 @@
+"""What spans say about pipelines, deploys and mergesets, as plain facts for the store.
+
+- Every span is a step; every trace is a pipeline run (times span all its steps; the result is
+  the root's `cicd.pipeline.result` when the root arrived).
+- A span with `deployment.environment.name` is a deploy (from `leadtime deploy` or anything that
+  follows the deployment conventions).
+- Mergesets: the commit of a span on a main branch (`vcs.ref.head.name`), merged at its committer
+  time (`leadtime.commit.committed_at`, else the run's start as an estimate), and every commit of
+  a deploy's first-parent history (`leadtime.deploy.history.*`), which also gives their order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from leadtime.server.ingest.otlp import SpanRecord
+from leadtime.server.timeparse import parse_time
+from leadtime.tracer import attributes as attr
+
+HISTORY_PREFIX = "leadtime.deploy.history."
+# Where a mergeset's merged_at came from, best last: a PR's merge time beats a commit time,
+# which beats a pipeline start used as an estimate.
+MERGED_AT_QUALITY = {"pipeline": 0, "commit": 1, "merge": 2}
+
+
+@dataclass(frozen=True)
+class RepoRef:
+    url: str | None
+    name: str | None
+
+    @property
+    def known(self) -> bool:
+        return bool(self.url or self.name)
+
+
+@dataclass
+class RunFacts:
+    trace_id: str
+    started_at: datetime
+    finished_at: datetime
+    repo: RepoRef = RepoRef(None, None)
+    provider: str | None = None
+    run_id: str | None = None
+    attempt: str | None = None
+    name: str | None = None
+    branch: str | None = None
+    sha: str | None = None
+    url: str | None = None
+    result: str | None = None
+
+
+@dataclass(frozen=True)
+class MergesetFacts:
+    repo: RepoRef
+    sha: str
+    merged_at: datetime
+    merged_at_source: str
+    source: str
+    parent_sha: str | None = None
+    author: str | None = None
+    title: str | None = None
+
+
+@dataclass(frozen=True)
+class DeployFacts:
+    external_id: str
+    service: str
+    environment: str
+    sha: str
+    status: str
+    started_at: datetime
+    finished_at: datetime
+    url: str | None
+    trace_id: str
+    span_id: str
+    repo: RepoRef
+
+
+@dataclass
+class TraceFacts:
+    steps: list[dict] = field(default_factory=list)
+    runs: dict[str, RunFacts] = field(default_factory=dict)
+    deploys: list[DeployFacts] = field(default_factory=list)
+    mergesets: list[MergesetFacts] = field(default_factory=list)
+
+
+def _repo(span: SpanRecord) -> RepoRef:
+    attributes = span.attributes
+    url = attributes.get(attr.REPOSITORY_URL) or span.resource.get(attr.REPOSITORY_URL)
+    name = attributes.get(attr.REPOSITORY_NAME) or span.resource.get(attr.REPOSITORY_NAME)
+    return RepoRef(str(url) if url else None, str(name) if name else None)
+
+
+def _step_result(span: SpanRecord) -> str:
+    attributes = span.attributes
+    result = attributes.get(attr.TASK_RUN_RESULT) or attributes.get(attr.PIPELINE_RESULT)
+    if result:
+        return str(result)
+    return attr.RESULT_FAILURE if span.status_code == 2 else attr.RESULT_SUCCESS
+
+
+def _step_row(span: SpanRecord) -> dict:
+    attributes = {k: v for k, v in span.attributes.items() if not k.startswith(HISTORY_PREFIX)}
+    exit_code = span.attributes.get(attr.PROCESS_EXIT_CODE)
+    return {
+        "trace_id": span.trace_id,
+        "span_id": span.span_id,
+        "parent_span_id": span.parent_span_id,
+        "name": span.name,
+        "kind": span.kind,
+        "service": span.resource.get(attr.SERVICE_NAME),
+        "result": _step_result(span),
+        "exit_code": exit_code if isinstance(exit_code, int) else None,
+        "task_type": span.attributes.get(attr.TASK_TYPE),
+        "started_at": span.started_at,
+        "finished_at": span.finished_at,
+        "attributes": attributes,
+    }
+
+
+def _merge_run(runs: dict[str, RunFacts], span: SpanRecord) -> None:
+    run = runs.get(span.trace_id)
+    if run is None:
+        run = runs[span.trace_id] = RunFacts(span.trace_id, span.started_at, span.finished_at)
+    run.started_at = min(run.started_at, span.started_at)
+    run.finished_at = max(run.finished_at, span.finished_at)
+    a = span.attributes
+    is_deploy = attr.DEPLOYMENT_ENVIRONMENT in a
+    if not run.repo.known:
+        run.repo = _repo(span)
+    run.provider = run.provider or a.get(attr.CI_PROVIDER)
+    run.run_id = run.run_id or _text(a.get(attr.PIPELINE_RUN_ID))
+    run.attempt = run.attempt or _text(a.get(attr.PIPELINE_RUN_ATTEMPT))
+    run.name = run.name or a.get(attr.PIPELINE_NAME)
+    run.branch = run.branch or a.get(attr.REF_HEAD_NAME)
+    if not is_deploy:  # a deploy's revision may be another commit than the run's
+        run.sha = run.sha or a.get(attr.REF_HEAD_REVISION)
+    run.url = run.url or a.get(attr.PIPELINE_RUN_URL)
+    if a.get(attr.PIPELINE_RESULT):
+        run.result = str(a[attr.PIPELINE_RESULT])
+
+
+def _text(value) -> str | None:
+    return None if value is None else str(value)
+
+
+def _deploy(span: SpanRecord) -> DeployFacts | None:
+    a = span.attributes
+    sha = a.get(attr.REF_HEAD_REVISION)
+    service = span.resource.get(attr.SERVICE_NAME)
+    if not sha or not service:
+        return None
+    status = a.get(attr.DEPLOYMENT_STATUS) or ("failed" if span.status_code == 2 else "succeeded")
+    return DeployFacts(
+        external_id=str(a.get(attr.DEPLOYMENT_ID) or f"{span.trace_id}-{span.span_id}"),
+        service=str(service),
+        environment=str(a[attr.DEPLOYMENT_ENVIRONMENT]),
+        sha=str(sha),
+        status=str(status),
+        started_at=span.started_at,
+        finished_at=span.finished_at,
+        url=a.get(attr.TASK_RUN_URL) or a.get(attr.PIPELINE_RUN_URL),
+        trace_id=span.trace_id,
+        span_id=span.span_id,
+        repo=_repo(span),
+    )
+
+
+def _history(span: SpanRecord, repo: RepoRef) -> list[MergesetFacts]:
+    a = span.attributes
+    revisions = a.get(attr.HISTORY_REVISIONS) or []
+    times = a.get(attr.HISTORY_COMMITTED_AT) or []
+    authors = a.get(attr.HISTORY_AUTHORS) or []
+    subjects = a.get(attr.HISTORY_SUBJECTS) or []
+    found = []
+    for index, sha in enumerate(revisions):
+        merged_at = parse_time(times[index]) if index < len(times) else None
+        if not sha or merged_at is None:
+            continue
+        found.append(
+            MergesetFacts(
+                repo=repo,
+                sha=str(sha),
+                merged_at=merged_at,
+                merged_at_source="commit",
+                source="history",
+                parent_sha=str(revisions[index + 1]) if index + 1 < len(revisions) else None,
+                author=authors[index] if index < len(authors) else None,
+                title=subjects[index] if index < len(subjects) else None,
+            )
+        )
+    return found
+
+
+def _pipeline_mergeset(span: SpanRecord, run: RunFacts) -> MergesetFacts | None:
+    a = span.attributes
+    sha, repo = a.get(attr.REF_HEAD_REVISION), _repo(span)
+    if not sha or not repo.known:
+        return None
+    committed_at = parse_time(a.get(attr.COMMIT_COMMITTED_AT))
+    return MergesetFacts(
+        repo=repo,
+        sha=str(sha),
+        merged_at=committed_at or run.started_at,
+        merged_at_source="commit" if committed_at else "pipeline",
+        source="pipeline",
+        author=a.get(attr.COMMIT_AUTHOR),
+    )
+
+
+def facts_from_spans(spans: list[SpanRecord], main_branches: tuple[str, ...]) -> TraceFacts:
+    facts = TraceFacts()
+    for span in spans:
+        facts.steps.append(_step_row(span))
+        _merge_run(facts.runs, span)
+    for span in spans:
+        on_main = span.attributes.get(attr.REF_HEAD_NAME) in main_branches
+        if attr.DEPLOYMENT_ENVIRONMENT in span.attributes:
+            deploy = _deploy(span)
+            if deploy:
+                facts.deploys.append(deploy)
+            # A deploy's history names mergesets only when it was built from a main branch.
+            if on_main or attr.REF_HEAD_NAME not in span.attributes:
+                facts.mergesets.extend(_history(span, _repo(span)))
+        elif on_main:
+            mergeset = _pipeline_mergeset(span, facts.runs[span.trace_id])
+            if mergeset:
+                facts.mergesets.append(mergeset)
+    return facts

@@ -1,0 +1,171 @@
+"""The stored facts (SQLAlchemy 2): repositories, pipeline runs and their steps, mergesets,
+deploys with the mergesets they contain, and API tokens. Times are UTC-aware everywhere."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UTCDateTime(TypeDecorator):
+    """Stored as naive UTC (SQLite keeps no zone), always read back as aware UTC."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; leadtime stores UTC-aware times only")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        return value.replace(tzinfo=UTC) if value is not None else None
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Repository(Base):
+    __tablename__ = "repositories"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), index=True)
+    url: Mapped[str | None] = mapped_column(String(500), unique=True)
+    budget_seconds: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PipelineRun(Base):
+    __tablename__ = "pipeline_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    trace_id: Mapped[str] = mapped_column(String(32), unique=True)
+    repository_id: Mapped[int | None] = mapped_column(ForeignKey("repositories.id"), index=True)
+    provider: Mapped[str | None] = mapped_column(String(50))
+    run_id: Mapped[str | None] = mapped_column(String(200))
+    attempt: Mapped[str | None] = mapped_column(String(50))
+    name: Mapped[str | None] = mapped_column(String(300))
+    branch: Mapped[str | None] = mapped_column(String(300))
+    sha: Mapped[str | None] = mapped_column(String(64), index=True)
+    url: Mapped[str | None] = mapped_column(String(1000))
+    result: Mapped[str | None] = mapped_column(String(50))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Step(Base):
+    __tablename__ = "steps"
+    __table_args__ = (
+        UniqueConstraint("trace_id", "span_id", name="uq_steps_span"),
+        Index("ix_steps_name_started", "name", "started_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    trace_id: Mapped[str] = mapped_column(String(32))
+    span_id: Mapped[str] = mapped_column(String(16))
+    parent_span_id: Mapped[str | None] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(500))
+    kind: Mapped[int] = mapped_column(Integer, default=0)
+    service: Mapped[str | None] = mapped_column(String(200))
+    result: Mapped[str | None] = mapped_column(String(50))
+    exit_code: Mapped[int | None] = mapped_column(Integer)
+    task_type: Mapped[str | None] = mapped_column(String(50))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    attributes: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class Mergeset(Base):
+    __tablename__ = "mergesets"
+    __table_args__ = (
+        UniqueConstraint("repository_id", "sha", name="uq_mergesets_sha"),
+        Index("ix_mergesets_repo_merged", "repository_id", "merged_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    repository_id: Mapped[int] = mapped_column(ForeignKey("repositories.id"))
+    sha: Mapped[str] = mapped_column(String(64))
+    parent_sha: Mapped[str | None] = mapped_column(String(64))
+    merged_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # "commit": the committer time of the commit on main; "merge": a PR's own merge time.
+    merged_at_source: Mapped[str] = mapped_column(String(20), default="commit")
+    source: Mapped[str] = mapped_column(String(20))
+    author: Mapped[str | None] = mapped_column(String(300))
+    title: Mapped[str | None] = mapped_column(String(500))
+    pr_number: Mapped[int | None] = mapped_column(Integer)
+    pr_title: Mapped[str | None] = mapped_column(String(500))
+    pr_author: Mapped[str | None] = mapped_column(String(300))
+    pr_url: Mapped[str | None] = mapped_column(String(1000))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Deploy(Base):
+    __tablename__ = "deploys"
+    __table_args__ = (Index("ix_deploys_repo_env_finished", "repository_id", "environment"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # What makes two reports the same deploy: source + its id, else service, environment,
+    # sha and finish time (see store.deploy_identity).
+    identity: Mapped[str] = mapped_column(String(700), unique=True)
+    source: Mapped[str] = mapped_column(String(20))
+    external_id: Mapped[str | None] = mapped_column(String(300))
+    repository_id: Mapped[int | None] = mapped_column(ForeignKey("repositories.id"))
+    service: Mapped[str] = mapped_column(String(200), index=True)
+    environment: Mapped[str] = mapped_column(String(200))
+    sha: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(20))
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    url: Mapped[str | None] = mapped_column(String(1000))
+    trace_id: Mapped[str | None] = mapped_column(String(32))
+    span_id: Mapped[str | None] = mapped_column(String(16))
+    listed_shas: Mapped[list | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class DeployMergeset(Base):
+    """Containment: this deploy shipped this mergeset to its environment, first."""
+
+    __tablename__ = "deploy_mergesets"
+    __table_args__ = (
+        UniqueConstraint("mergeset_id", "environment", name="uq_contained_once_per_env"),
+    )
+
+    deploy_id: Mapped[int] = mapped_column(
+        ForeignKey("deploys.id", ondelete="CASCADE"), primary_key=True
+    )
+    mergeset_id: Mapped[int] = mapped_column(
+        ForeignKey("mergesets.id", ondelete="CASCADE"), primary_key=True
+    )
+    environment: Mapped[str] = mapped_column(String(200))
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

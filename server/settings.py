@@ -1,0 +1,69 @@
+"""The server's settings: `LEADTIME_*` variables, overridden by `leadtime serve` flags."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from leadtime.tracer.config import user_dir
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def default_database_url() -> str:
+    path = Path(user_dir("XDG_DATA_HOME", ".local/share")) / "leadtime.db"
+    return f"sqlite:///{path}"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LEADTIME_", extra="ignore")
+
+    database_url: str = Field(
+        default_factory=default_database_url,
+        description="SQLAlchemy URL; SQLite in the user data directory unless set "
+        "(production: postgresql+psycopg://user@host/db).",
+    )
+    host: str = Field("127.0.0.1", description="Address `leadtime serve` listens on.")
+    port: int = Field(8000, description="Port `leadtime serve` listens on.")
+    auth: str = Field(
+        "auto",
+        description="`on`: writes need a bearer token; `off`: writes are open; `auto`: off only "
+        "when listening on a loopback address.",
+    )
+    read_auth: str = Field("off", description="`on`: reads need a bearer token too.")
+    main_branches: str = Field(
+        "main,master", description="Branches whose first-parent commits are mergesets."
+    )
+    production_environment: str = Field(
+        "production", description="Deploys to this environment define lead time."
+    )
+    budget_minutes: float = Field(
+        15.0, description="Default lead-time budget per repository, in minutes."
+    )
+    max_body_bytes: int = Field(
+        32 * 1024 * 1024,
+        description="Largest request body, also after gzip decompression (413 above it).",
+    )
+    migrate_on_start: bool = Field(
+        True, description="Apply database migrations when the server starts."
+    )
+
+    @property
+    def writes_need_token(self) -> bool:
+        if self.auth in ("on", "off"):
+            return self.auth == "on"
+        return self.host not in LOOPBACK_HOSTS
+
+    @property
+    def reads_need_token(self) -> bool:
+        return self.read_auth == "on"
+
+    @property
+    def main_branch_names(self) -> tuple[str, ...]:
+        return tuple(name.strip() for name in self.main_branches.split(",") if name.strip())
+
+    @property
+    def default_budget(self) -> timedelta:
+        return timedelta(minutes=self.budget_minutes)

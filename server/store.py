@@ -1,0 +1,396 @@
+"""Every query and idempotent upsert. Routes, CLI and domain read and write through here.
+
+Idempotence rests on unique constraints, not on check-then-insert: steps by (trace id, span id),
+mergesets by (repository, sha), deploys by their identity, repositories by URL. An insert that
+meets an existing row is skipped (`ON CONFLICT DO NOTHING`) and the row is then updated where the
+new report knows better.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from leadtime.server.errors import BadPayload, UnknownService
+from leadtime.server.ingest.traces import (
+    MERGED_AT_QUALITY,
+    DeployFacts,
+    MergesetFacts,
+    RepoRef,
+    RunFacts,
+)
+from leadtime.server.models import (
+    Deploy,
+    DeployMergeset,
+    Mergeset,
+    PipelineRun,
+    Repository,
+    Step,
+)
+from leadtime.tracer.context import normalize_repo_url
+from sqlalchemy import Select, delete, func, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+
+def insert_ignoring_duplicates(
+    session: Session, model, rows: list[dict], keys: Sequence[str]
+) -> int:
+    """INSERT ... ON CONFLICT (keys) DO NOTHING, in the database's own dialect; rows inserted."""
+    if not rows:
+        return 0
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(model).values(rows).on_conflict_do_nothing(index_elements=list(keys))
+    return session.execute(statement).rowcount
+
+
+# Repositories ---------------------------------------------------------------------------------
+
+
+def _looks_like_url(reference: str) -> bool:
+    return "://" in reference or reference.startswith("git@")
+
+
+def repository_for(session: Session, ref: RepoRef) -> Repository | None:
+    """The repository a span or report names, created on first sight; None if it names none."""
+    if ref.url:
+        url = normalize_repo_url(ref.url)
+        insert_ignoring_duplicates(
+            session, Repository, [{"name": url.rsplit("/", 1)[-1], "url": url}], ["url"]
+        )
+        return session.scalar(select(Repository).where(Repository.url == url))
+    if ref.name:
+        return resolve_repository(session, ref.name, create=True)
+    return None
+
+
+def resolve_repository(session: Session, reference: str, create: bool = False) -> Repository:
+    """A repository by URL, `owner/name` or name; with `create`, a new one when none matches."""
+    reference = reference.strip()
+    if not reference:
+        raise BadPayload("repository must not be empty")
+    if _looks_like_url(reference):
+        repository = repository_for(session, RepoRef(reference, None))
+        assert repository is not None
+        return repository
+    name = reference.rstrip("/").rsplit("/", 1)[-1]
+    query = select(Repository).where(Repository.name == name)
+    if "/" in reference:
+        query = query.where(or_(Repository.url.endswith("/" + reference), Repository.url.is_(None)))
+    matches = list(session.scalars(query))
+    if len(matches) == 1:
+        return matches[0]
+    if len(matches) > 1:
+        raise BadPayload(
+            f"repository {reference!r} is ambiguous "
+            f"({', '.join(r.url or r.name for r in matches)}); give its URL"
+        )
+    if not create:
+        raise UnknownService(f"no repository {reference!r} is known yet")
+    repository = Repository(name=name)
+    session.add(repository)
+    session.flush()
+    return repository
+
+
+def find_repository(session: Session, reference: str) -> Repository:
+    return resolve_repository(session, reference, create=False)
+
+
+def repository_for_service(session: Session, service: str) -> Repository:
+    """The repository a service was last deployed from."""
+    repository_id = session.scalar(
+        select(Deploy.repository_id)
+        .where(Deploy.service == service, Deploy.repository_id.is_not(None))
+        .order_by(Deploy.id.desc())
+        .limit(1)
+    )
+    if repository_id is None:
+        raise UnknownService(
+            f"service {service!r} is unknown: name its repository in the deploy "
+            "(`repository`), once, and later deploys of the service find it"
+        )
+    return session.get(Repository, repository_id)
+
+
+# Pipeline runs and steps ----------------------------------------------------------------------
+
+
+def insert_steps(session: Session, rows: list[dict]) -> None:
+    insert_ignoring_duplicates(session, Step, rows, ["trace_id", "span_id"])
+
+
+def upsert_pipeline_run(session: Session, run: RunFacts, repository_id: int | None) -> None:
+    insert_ignoring_duplicates(
+        session,
+        PipelineRun,
+        [{"trace_id": run.trace_id, "started_at": run.started_at, "finished_at": run.finished_at}],
+        ["trace_id"],
+    )
+    row = session.scalar(
+        select(PipelineRun).where(PipelineRun.trace_id == run.trace_id).with_for_update()
+    )
+    row.started_at = min(row.started_at, run.started_at)
+    row.finished_at = max(row.finished_at, run.finished_at)
+    row.repository_id = row.repository_id or repository_id
+    for name in ("provider", "run_id", "attempt", "name", "branch", "sha", "url"):
+        if getattr(row, name) is None and getattr(run, name) is not None:
+            setattr(row, name, getattr(run, name))
+    if run.result:
+        row.result = run.result
+
+
+def pipeline_run(session: Session, trace_id: str) -> PipelineRun | None:
+    return session.scalar(select(PipelineRun).where(PipelineRun.trace_id == trace_id))
+
+
+def steps_of(session: Session, trace_id: str) -> list[Step]:
+    return list(
+        session.scalars(select(Step).where(Step.trace_id == trace_id).order_by(Step.started_at))
+    )
+
+
+# Mergesets ------------------------------------------------------------------------------------
+
+
+def upsert_mergeset(session: Session, repository_id: int, facts: MergesetFacts) -> bool:
+    """Store a mergeset once; better facts (a PR's merge time, a known parent) update it.
+    True when anything changed that containment depends on."""
+    inserted = insert_ignoring_duplicates(
+        session,
+        Mergeset,
+        [
+            {
+                "repository_id": repository_id,
+                "sha": facts.sha,
+                "parent_sha": facts.parent_sha,
+                "merged_at": facts.merged_at,
+                "merged_at_source": facts.merged_at_source,
+                "source": facts.source,
+                "author": facts.author,
+                "title": facts.title,
+            }
+        ],
+        ["repository_id", "sha"],
+    )
+    row = session.scalar(
+        select(Mergeset)
+        .where(Mergeset.repository_id == repository_id, Mergeset.sha == facts.sha)
+        .with_for_update()
+    )
+    changed = inserted > 0
+    if MERGED_AT_QUALITY[facts.merged_at_source] > MERGED_AT_QUALITY[row.merged_at_source]:
+        row.merged_at, row.merged_at_source = facts.merged_at, facts.merged_at_source
+        changed = True
+    if facts.parent_sha and row.parent_sha is None:
+        row.parent_sha = facts.parent_sha
+        changed = True
+    row.author = row.author or facts.author
+    row.title = row.title or facts.title
+    return changed
+
+
+def set_pull_request(
+    session: Session,
+    repository_id: int,
+    sha: str,
+    number: int | None,
+    title: str | None,
+    author: str | None,
+    url: str | None,
+) -> None:
+    row = session.scalar(
+        select(Mergeset).where(Mergeset.repository_id == repository_id, Mergeset.sha == sha)
+    )
+    if row is None:
+        return
+    row.pr_number = number if number is not None else row.pr_number
+    row.pr_title = title or row.pr_title
+    row.pr_author = author or row.pr_author
+    row.pr_url = url or row.pr_url
+
+
+def mergesets_of(session: Session, repository_id: int) -> list[Mergeset]:
+    return list(session.scalars(select(Mergeset).where(Mergeset.repository_id == repository_id)))
+
+
+def mergeset_by_sha(session: Session, sha: str, repository_id: int | None = None) -> Mergeset:
+    query = select(Mergeset).where(Mergeset.sha.startswith(sha))
+    if repository_id is not None:
+        query = query.where(Mergeset.repository_id == repository_id)
+    return session.scalar(query.limit(1))
+
+
+# Deploys --------------------------------------------------------------------------------------
+
+
+def deploy_identity(
+    source: str,
+    external_id: str | None,
+    service: str,
+    environment: str,
+    sha: str,
+    finished_at: datetime | None,
+) -> str:
+    """Two reports are one deploy when their source and id match, or, without an id, when
+    service, environment, sha and finish time do."""
+    if external_id:
+        return f"{source}:{external_id}"
+    finished = finished_at.isoformat() if finished_at else "open"
+    return f"{source}:{service}|{environment}|{sha}|{finished}"
+
+
+def upsert_deploy(session: Session, values: dict) -> tuple[Deploy, bool]:
+    """Insert or update the deploy with this identity; (the deploy, whether it changed)."""
+    insert_ignoring_duplicates(session, Deploy, [values], ["identity"])
+    row = session.scalar(
+        select(Deploy).where(Deploy.identity == values["identity"]).with_for_update()
+    )
+    changed = False
+    for name, value in values.items():
+        if value is not None and getattr(row, name) != value:
+            setattr(row, name, value)
+            changed = True
+    return row, changed
+
+
+def open_deploy(session: Session, service: str, environment: str, sha: str) -> Deploy | None:
+    """An id-less deploy of this sha still in progress, which a finished report completes."""
+    return session.scalar(
+        select(Deploy)
+        .where(
+            Deploy.service == service,
+            Deploy.environment == environment,
+            Deploy.sha == sha,
+            Deploy.external_id.is_(None),
+            Deploy.finished_at.is_(None),
+        )
+        .limit(1)
+    )
+
+
+def deploy_values_from_span(deploy: DeployFacts, repository_id: int | None) -> dict:
+    return {
+        "identity": deploy_identity(
+            "span",
+            deploy.external_id,
+            deploy.service,
+            deploy.environment,
+            deploy.sha,
+            deploy.finished_at,
+        ),
+        "source": "span",
+        "external_id": deploy.external_id,
+        "repository_id": repository_id,
+        "service": deploy.service,
+        "environment": deploy.environment,
+        "sha": deploy.sha,
+        "status": deploy.status,
+        "started_at": deploy.started_at,
+        "finished_at": deploy.finished_at,
+        "url": deploy.url,
+        "trace_id": deploy.trace_id,
+        "span_id": deploy.span_id,
+    }
+
+
+def successful_deploys(session: Session, repository_id: int, environment: str) -> list[Deploy]:
+    return list(
+        session.scalars(
+            select(Deploy)
+            .where(
+                Deploy.repository_id == repository_id,
+                Deploy.environment == environment,
+                Deploy.status == "succeeded",
+                Deploy.finished_at.is_not(None),
+            )
+            .order_by(Deploy.finished_at, Deploy.id)
+        )
+    )
+
+
+def environments_of(session: Session, repository_id: int) -> list[str]:
+    return list(
+        session.scalars(
+            select(Deploy.environment).where(Deploy.repository_id == repository_id).distinct()
+        )
+    )
+
+
+def replace_containment(
+    session: Session, repository_id: int, environment: str, links: Iterable[tuple[int, int]]
+) -> None:
+    """Make (deploy id, mergeset id) `links` the whole containment of this repository and
+    environment."""
+    deploy_ids = select(Deploy.id).where(
+        Deploy.repository_id == repository_id, Deploy.environment == environment
+    )
+    session.execute(
+        delete(DeployMergeset).where(
+            DeployMergeset.environment == environment, DeployMergeset.deploy_id.in_(deploy_ids)
+        )
+    )
+    rows = [
+        {"deploy_id": deploy_id, "mergeset_id": mergeset_id, "environment": environment}
+        for deploy_id, mergeset_id in links
+    ]
+    if rows:
+        session.execute(DeployMergeset.__table__.insert(), rows)
+
+
+def deploys_query(
+    service: str | None, environment: str | None, since: datetime | None, limit: int
+) -> Select:
+    query = select(Deploy).order_by(Deploy.finished_at.desc().nulls_first(), Deploy.id.desc())
+    if service:
+        query = query.where(Deploy.service == service)
+    if environment:
+        query = query.where(Deploy.environment == environment)
+    if since:
+        query = query.where(or_(Deploy.finished_at >= since, Deploy.finished_at.is_(None)))
+    return query.limit(limit)
+
+
+def mergesets_of_deploys(session: Session, deploy_ids: list[int]) -> dict[int, list[Mergeset]]:
+    found: dict[int, list[Mergeset]] = {deploy_id: [] for deploy_id in deploy_ids}
+    if not deploy_ids:
+        return found
+    rows = session.execute(
+        select(DeployMergeset.deploy_id, Mergeset)
+        .join(Mergeset, Mergeset.id == DeployMergeset.mergeset_id)
+        .where(DeployMergeset.deploy_id.in_(deploy_ids))
+        .order_by(Mergeset.merged_at)
+    )
+    for deploy_id, mergeset in rows:
+        found[deploy_id].append(mergeset)
+    return found
+
+
+def production_deploys_of(
+    session: Session, mergeset_ids: list[int], environment: str
+) -> dict[int, tuple[Deploy, int]]:
+    """For each mergeset, the deploy that shipped it to `environment` and how many mergesets
+    that deploy contained."""
+    if not mergeset_ids:
+        return {}
+    sizes = (
+        select(DeployMergeset.deploy_id, func.count().label("size"))
+        .where(DeployMergeset.environment == environment)
+        .group_by(DeployMergeset.deploy_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(DeployMergeset.mergeset_id, Deploy, sizes.c.size)
+        .join(Deploy, Deploy.id == DeployMergeset.deploy_id)
+        .join(sizes, sizes.c.deploy_id == Deploy.id)
+        .where(
+            DeployMergeset.environment == environment,
+            DeployMergeset.mergeset_id.in_(mergeset_ids),
+        )
+    )
+    return {mergeset_id: (deploy, size) for mergeset_id, deploy, size in rows}
+
+
+def repositories(session: Session) -> list[Repository]:
+    return list(session.scalars(select(Repository).order_by(Repository.name)))

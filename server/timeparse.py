@@ -1,0 +1,35 @@
+"""Times as the sources write them, read as UTC-aware datetimes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+
+def parse_time(value) -> datetime | None:
+    """ISO 8601 (with `Z`, an offset or none, taken as UTC) or Unix seconds; None if neither."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(value, UTC)
+    try:
+        parsed = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(value: str) -> timedelta:
+    """`90s`, `15m`, `24h`, `7d`, `2w` (or a bare number of seconds) as a timedelta."""
+    text = value.strip().lower()
+    unit = text[-1:] if text[-1:] in _UNITS else "s"
+    number = text[:-1] if text[-1:] in _UNITS else text
+    try:
+        amount = float(number)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a duration; write e.g. 15m, 24h or 7d") from None
+    if not amount > 0:
+        raise ValueError(f"{value!r}: a duration must be positive")
+    return timedelta(seconds=amount * _UNITS[unit])
