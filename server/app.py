@@ -13,13 +13,14 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
 from leadtime.server import db
 from leadtime.server.api import deploys, health, merges, mergesets, pipelines, summary, traces
 from leadtime.server.errors import LeadtimeError, PayloadTooLarge, Unavailable
 from leadtime.server.settings import Settings
 from leadtime.tracer import __version__
-from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 log = logging.getLogger("leadtime.server")
 

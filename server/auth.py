@@ -10,10 +10,11 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-from leadtime.server.errors import NotFound, Unauthorized
-from leadtime.server.models import ApiToken, utcnow
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+
+from leadtime.server.errors import NotFound, Unauthorized
+from leadtime.server.models import ApiToken, utcnow
 
 TOKEN_PREFIX = "lt_"
 

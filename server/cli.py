@@ -43,6 +43,7 @@ def serve(host: str | None, port: int | None, database_url: str | None) -> None:
         leadtime serve --port 8000 --db postgresql+psycopg://leadtime@db/leadtime
     """
     import uvicorn
+
     from leadtime.server.app import create_app
 
     settings = _settings(host=host, port=port, database_url=database_url)

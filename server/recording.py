@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy.orm import Session
+
 from leadtime.server import store
 from leadtime.server.domain.containment import recompute_containment, recompute_repository
 from leadtime.server.ingest.otlp import SpanRecord
 from leadtime.server.ingest.traces import MergesetFacts, RepoRef, facts_from_spans
 from leadtime.server.models import Deploy, Repository
 from leadtime.server.settings import Settings
-from sqlalchemy.orm import Session
 
 
 class _Changes:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from leadtime.tracer.config import user_dir
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from leadtime.tracer.config import user_dir
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 

@@ -11,6 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
+from sqlalchemy import Select, delete, func, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
 from leadtime.server.errors import BadPayload, UnknownService
 from leadtime.server.ingest.traces import (
     MERGED_AT_QUALITY,
@@ -28,9 +32,6 @@ from leadtime.server.models import (
     Step,
 )
 from leadtime.tracer.context import normalize_repo_url
-from sqlalchemy import Select, delete, func, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
 
 
 def insert_ignoring_duplicates(
@@ -41,8 +42,14 @@ def insert_ignoring_duplicates(
         return 0
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(model).values(rows).on_conflict_do_nothing(index_elements=list(keys))
-    return session.execute(statement).rowcount
+    key_column = next(iter(model.__table__.primary_key.columns))
+    statement = (
+        insert(model)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=list(keys))
+        .returning(key_column)  # rows inserted; rowcount is -1 for multi-row inserts on psycopg
+    )
+    return len(session.execute(statement).all())
 
 
 # Repositories ---------------------------------------------------------------------------------
@@ -243,11 +250,11 @@ def deploy_identity(
 
 def upsert_deploy(session: Session, values: dict) -> tuple[Deploy, bool]:
     """Insert or update the deploy with this identity; (the deploy, whether it changed)."""
-    insert_ignoring_duplicates(session, Deploy, [values], ["identity"])
+    inserted = insert_ignoring_duplicates(session, Deploy, [values], ["identity"])
     row = session.scalar(
         select(Deploy).where(Deploy.identity == values["identity"]).with_for_update()
     )
-    changed = False
+    changed = inserted > 0
     for name, value in values.items():
         if value is not None and getattr(row, name) != value:
             setattr(row, name, value)

@@ -13,18 +13,24 @@ START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 class History:
     """A repository whose main branch grows by merge commits, squash merges and fast-forwards."""
 
-    def __init__(self, path: Path, remote: str = "git@github.com:acme/shop.git") -> None:
+    def __init__(
+        self,
+        path: Path,
+        remote: str = "git@github.com:acme/shop.git",
+        start: datetime = START,
+        tick: timedelta = timedelta(minutes=7),
+    ) -> None:
         self.repo = git.Repo.init(path, initial_branch="main")
         with self.repo.config_writer() as config:
             config.set_value("user", "name", "Ada")
             config.set_value("user", "email", "ada@example.com")
         self.repo.create_remote("origin", remote)
-        self.clock = START
+        self.clock, self.tick = start, tick
         self.path = path
         self._commit_file("README", "shop\n", "initial commit", "ada@example.com")
 
     def _tick(self) -> str:
-        self.clock += timedelta(minutes=7)
+        self.clock += self.tick
         return f"{int(self.clock.timestamp())} +0000"  # git's internal date format
 
     def _commit_file(self, name: str, text: str, message: str, email: str) -> git.Commit:
@@ -38,7 +44,7 @@ class History:
 
     def merge(self, branch: str, email: str = "bob@example.com") -> str:
         """A feature branch with one commit, merged with a merge commit (--no-ff)."""
-        self.repo.git.checkout("-b", branch)
+        self.repo.git.checkout("-B", branch, "main")
         self._commit_file(f"{branch}.txt", branch, f"work on {branch}", email)
         self.repo.git.checkout("main")
         when = self._tick()
@@ -53,7 +59,7 @@ class History:
 
     def squash(self, branch: str, email: str = "cy@example.com") -> str:
         """A feature branch with two commits, squash-merged into one commit on main."""
-        self.repo.git.checkout("-b", branch)
+        self.repo.git.checkout("-B", branch, "main")
         self._commit_file(f"{branch}.txt", "one", f"{branch} part 1", email)
         self._commit_file(f"{branch}.txt", "two", f"{branch} part 2", email)
         self.repo.git.checkout("main")
@@ -70,7 +76,7 @@ class History:
         return commit.hexsha
 
     def fast_forward(self, branch: str, email: str = "dee@example.com") -> str:
-        self.repo.git.checkout("-b", branch)
+        self.repo.git.checkout("-B", branch, "main")
         commit = self._commit_file(f"{branch}.txt", branch, f"{branch}", email)
         self.repo.git.checkout("main")
         self.repo.git.merge("--ff-only", branch)
@@ -78,6 +84,13 @@ class History:
 
     def tag(self, name: str) -> None:
         self.repo.create_tag(name)
+
+    def committed_at(self, sha: str) -> datetime:
+        return self.repo.commit(sha).committed_datetime
+
+    def checkout(self, sha: str) -> None:
+        """Detach HEAD at `sha`, as a CI checkout does."""
+        self.repo.git.checkout("--detach", sha)
 
     def first_parent(self) -> list[str]:
         return [c.hexsha for c in self.repo.iter_commits("main", first_parent=True)]

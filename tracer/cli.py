@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 
 import click
+
 from leadtime.tracer import __version__, options, warn
 from leadtime.tracer import attributes as attr
 

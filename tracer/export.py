@@ -24,11 +24,12 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from google.protobuf import json_format
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
 from leadtime.tracer import __version__
 from leadtime.tracer.config import TracerConfig
 from leadtime.tracer.spool import Spool
-from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 PERMANENT_STATUSES = (400, 413)
 MAX_RESPONSE_BYTES = 64 * 1024

@@ -12,14 +12,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from leadtime.tracer import __version__
-from leadtime.tracer import attributes as attr
-from leadtime.tracer.context import CIContext
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.id_generator import IdGenerator
 from opentelemetry.trace import SpanKind, Status, StatusCode
+
+from leadtime.tracer import __version__
+from leadtime.tracer import attributes as attr
+from leadtime.tracer.context import CIContext
 
 AttributeValue = str | bool | int | float | Sequence[str] | Sequence[int]
 FAILED_RESULTS = (attr.RESULT_FAILURE, attr.RESULT_TIMEOUT, attr.RESULT_ERROR)

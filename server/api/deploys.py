@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Query
+
 from leadtime.server import recording, store
 from leadtime.server.api.deps import Reader, SessionDep, Writer, time_param
 from leadtime.server.domain.lead_time import BATCHED_ABOVE

@@ -7,11 +7,12 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
+from sqlalchemy.orm import Session
+
 from leadtime.server import auth
 from leadtime.server.errors import BadPayload
 from leadtime.server.settings import Settings
 from leadtime.server.timeparse import parse_duration, parse_time
-from sqlalchemy.orm import Session
 
 
 def get_session(request: Request) -> Iterator[Session]:

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from leadtime.server import db
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
+
+from leadtime.server import db
 
 router = APIRouter(tags=["health"])
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
+
 from leadtime.server import recording
 from leadtime.server.api.deps import SessionDep, Writer
 from leadtime.server.schemas import Accepted, MergeIn

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Query
+
 from leadtime.server.api.deps import Reader, SessionDep, SettingsDep, now, time_param
 from leadtime.server.domain.lead_time import MergesetReport, list_mergesets
 from leadtime.server.schemas import MergesetOut

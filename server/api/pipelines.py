@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
+
 from leadtime.server import store
 from leadtime.server.api.deps import Reader, SessionDep
 from leadtime.server.errors import NotFound

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
+from starlette.concurrency import run_in_threadpool
+
 from leadtime.server import recording
 from leadtime.server.api.deps import SessionDep, SettingsDep, Writer
 from leadtime.server.errors import PayloadTooLarge
 from leadtime.server.ingest import otlp
-from starlette.concurrency import run_in_threadpool
 
 router = APIRouter(tags=["ingest"])
 

@@ -16,8 +16,9 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import datetime
 
-from leadtime.server import store
 from sqlalchemy.orm import Session
+
+from leadtime.server import store
 
 
 @dataclass(frozen=True)

@@ -14,11 +14,12 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
 from leadtime.server import store
 from leadtime.server.models import Deploy, DeployMergeset, Mergeset, Repository
 from leadtime.server.settings import Settings
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 DEFAULT_BUDGET = timedelta(minutes=15)
 BATCHED_ABOVE = 1  # mergesets per deploy: the target is one

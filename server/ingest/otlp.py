@@ -16,12 +16,13 @@ from datetime import UTC, datetime
 
 from google.protobuf import json_format
 from google.protobuf.message import DecodeError
-from leadtime.server.errors import BadPayload, PayloadTooLarge, UnsupportedMediaType
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTracePartialSuccess,
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
 )
+
+from leadtime.server.errors import BadPayload, PayloadTooLarge, UnsupportedMediaType
 
 PROTOBUF = "application/x-protobuf"
 JSON = "application/json"

@@ -1,6 +1,7 @@
 """Alembic environment: runs on the connection db.upgrade hands it (online only)."""
 
 from alembic import context
+
 from leadtime.server.models import Base
 
 connection = context.config.attributes["connection"]

@@ -11,11 +11,12 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
+from sqlalchemy import text
+
 from leadtime.server import db
 from leadtime.server.app import create_app
 from leadtime.server.models import Base
 from leadtime.server.settings import Settings
-from sqlalchemy import text
 
 BACKENDS = ["sqlite", "postgresql"]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from leadtime.server.domain.lead_time import assess, percentile, summarize
 
 MERGED = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)

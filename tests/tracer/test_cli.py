@@ -7,9 +7,9 @@ import sys
 
 import pytest
 from click.testing import CliRunner
+
 from leadtime.tracer import launch, options
 from leadtime.tracer.cli import cli, step_call
-
 from tests.conftest import clean_env, run_leadtime
 
 

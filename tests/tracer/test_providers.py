@@ -7,6 +7,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 import pytest
+
 from leadtime.tracer import context, providers
 
 DATA = Path(__file__).parent.parent / "data"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from leadtime.tracer import traceid
 
+from leadtime.tracer import traceid
 from tests.conftest import clean_env, run_leadtime
 from tests.gitrepos import History
 

@@ -5,9 +5,10 @@ Revises:
 Create Date: 2026-11-22 13:58:59.643625
 """
 
-import leadtime.server.models
 import sqlalchemy as sa
 from alembic import op
+
+import leadtime.server.models
 
 revision = "0001"
 down_revision = None

@@ -1,0 +1,183 @@
+"""Tokens (created once, stored hashed, revocable), who may write and read, readiness, and a
+database that is down answering 503 with Retry-After."""
+
+from __future__ import annotations
+
+import json
+import socket
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from leadtime.server import db
+from leadtime.server.models import ApiToken
+from leadtime.tracer.cli import cli
+from tests.server import otlp_payloads as otlp
+from tests.server.conftest import LiveServer, count_rows, settings_for, wipe
+
+MERGE = {"repository": "acme/shop", "sha": "a" * 40, "merged_at": "2026-11-20T10:00:00Z"}
+
+
+@pytest.fixture
+def locked_server(engine, db_url):
+    with LiveServer(settings_for(db_url, auth="on", read_auth="on")) as server:
+        yield server
+    wipe(engine)
+
+
+def create_token(db_url: str, name: str) -> str:
+    result = CliRunner().invoke(cli, ["token", "create", name, "--db", db_url])
+    assert result.exit_code == 0, result.output
+    return result.stdout.strip().splitlines()[-1]
+
+
+def test_token_is_shown_once_and_stored_only_as_a_hash(db_url, engine):
+    token = create_token(db_url, "ci")
+    assert token.startswith("lt_") and len(token) > 40
+    with db.session_factory(engine)() as session:
+        stored = session.scalars(select(ApiToken)).one()
+    assert stored.name == "ci" and token not in stored.token_hash and len(stored.token_hash) == 64
+    listed = CliRunner().invoke(cli, ["token", "list", "--db", db_url, "--json"])
+    assert '"name": "ci"' in listed.output and token not in listed.output
+    wipe(engine)
+
+
+def test_writes_and_reads_need_a_live_token(locked_server, db_url):
+    url = locked_server.url
+    refused = httpx.post(f"{url}/api/merges", json=MERGE)
+    assert refused.status_code == 401
+    assert "leadtime token create" in refused.json()["error"]["message"]
+    assert httpx.get(f"{url}/api/mergesets").status_code == 401
+
+    token = create_token(db_url, "ci")
+    headers = {"authorization": f"Bearer {token}"}
+    assert httpx.post(f"{url}/api/merges", json=MERGE, headers=headers).status_code == 200
+    assert len(httpx.get(f"{url}/api/mergesets", headers=headers).json()) == 1
+
+    listed = json.loads(CliRunner().invoke(cli, ["token", "list", "--db", db_url, "--json"]).output)
+    revoked = CliRunner().invoke(cli, ["token", "revoke", str(listed[0]["id"]), "--db", db_url])
+    assert revoked.exit_code == 0, revoked.output
+    again = httpx.post(f"{url}/api/merges", json=MERGE, headers=headers)
+    assert again.status_code == 401
+    assert "was revoked" in again.json()["error"]["message"]
+    assert httpx.get(f"{url}/healthz").status_code == 200  # health stays open
+
+
+def test_revoking_an_unknown_token_says_so(db_url):
+    result = CliRunner().invoke(cli, ["token", "revoke", "999", "--db", db_url])
+    assert result.exit_code == 1
+    assert "no token with id 999" in result.output
+
+
+def test_auth_defaults_to_off_on_loopback_only():
+    assert settings_for("sqlite://", host="127.0.0.1").writes_need_token is False
+    assert settings_for("sqlite://", host="0.0.0.0").writes_need_token is True
+    assert settings_for("sqlite://", host="127.0.0.1", auth="on").writes_need_token is True
+
+
+def test_health_and_readiness(client):
+    assert client.get("/healthz").json() == {"status": "ok"}
+    ready = client.get("/readyz").json()
+    assert ready["status"] == "ready"
+
+
+def test_readiness_reports_a_schema_behind(tmp_path):
+    empty = f"sqlite:///{tmp_path / 'empty.db'}"
+    with LiveServer(settings_for(empty)) as server:
+        response = httpx.get(f"{server.url}/readyz")
+    assert response.status_code == 503
+    assert "leadtime db upgrade" in response.json()["reason"]
+
+
+@pytest.fixture
+def database_down():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"postgresql+psycopg://postgres@127.0.0.1:{port}/test?connect_timeout=2"
+    with LiveServer(settings_for(url, auth="off")) as server:
+        yield server
+
+
+def test_database_down_is_a_503_with_retry_after(database_down):
+    url = database_down.url
+    write = httpx.post(f"{url}/api/merges", json=MERGE, timeout=30)
+    assert write.status_code == 503
+    assert write.headers["retry-after"] == "5"
+    assert "retry later" in write.json()["error"]["message"]
+    start = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+    one_span = otlp.request(
+        [otlp.span("5b8efff798038103d269b633813fc60c", "eee19b7ec3c1b174", "build", start, start)]
+    )
+    traces = httpx.post(
+        f"{url}/v1/traces",
+        content=one_span,
+        headers={"content-type": "application/json"},
+        timeout=30,
+    )
+    assert traces.status_code == 503
+    read = httpx.get(f"{url}/api/mergesets", timeout=30)
+    assert read.status_code == 503
+    ready = httpx.get(f"{url}/readyz", timeout=30)
+    assert ready.status_code == 503 and "database unreachable" in ready.json()["reason"]
+
+
+def test_server_cli_help_explains(db_url):
+    for command in (
+        ["serve", "--help"],
+        ["db", "upgrade", "--help"],
+        ["token", "--help"],
+        ["mergesets", "--help"],
+        ["deploys", "--help"],
+    ):
+        result = CliRunner().invoke(cli, command)
+        assert result.exit_code == 0 and "Usage:" in result.output
+    upgraded = CliRunner().invoke(cli, ["db", "upgrade", "--db", db_url])
+    assert upgraded.output.strip() == "database is up to date"
+
+
+def test_terminal_tables_read_from_the_server(client, live_server, monkeypatch):
+    client.post("/api/merges", json={**MERGE, "pr_title": "Faster checkout"})
+    client.post(
+        "/api/deploys",
+        json={
+            "service": "shop",
+            "repository": "acme/shop",
+            "environment": "production",
+            "sha": "a" * 40,
+            "status": "succeeded",
+            "finished_at": "2026-11-20T10:12:30Z",
+        },
+    )
+    monkeypatch.setenv("LEADTIME_URL", live_server.url)
+    table = CliRunner().invoke(cli, ["mergesets"])
+    assert table.exit_code == 0, table.output
+    assert "aaaaaaaaaa  2026-11-20 10:00  2026-11-20 10:12  12m30s" in table.output
+    assert "Faster checkout" in table.output
+    as_json = CliRunner().invoke(cli, ["mergesets", "--json"])
+    assert '"lead_time_seconds": 750.0' in as_json.output
+    deploys = CliRunner().invoke(cli, ["deploys", "--environment", "production"])
+    assert "shop     production   aaaaaaaaaa  succeeded" in deploys.output
+
+
+def test_terminal_says_when_the_server_is_away(monkeypatch):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("LEADTIME_URL", f"http://127.0.0.1:{port}")
+    result = CliRunner().invoke(cli, ["mergesets"])
+    assert result.exit_code == 1
+    assert "cannot reach the leadtime server" in result.output
+
+
+def test_naive_datetimes_are_refused_before_they_reach_the_database(engine):
+    from leadtime.server.models import Repository
+
+    with db.session_factory(engine)() as session:
+        session.add(Repository(name="x", created_at=datetime(2026, 1, 1)))
+        with pytest.raises(Exception, match="naive datetime"):
+            session.commit()
+    assert count_rows(engine)["repositories"] == 0
