@@ -34,22 +34,27 @@ from leadtime.server.models import (
 from leadtime.tracer.context import normalize_repo_url
 
 
-def insert_ignoring_duplicates(
-    session: Session, model, rows: list[dict], keys: Sequence[str]
-) -> int:
-    """INSERT ... ON CONFLICT (keys) DO NOTHING, in the database's own dialect; rows inserted."""
-    if not rows:
-        return 0
+def _insert_ignoring(session: Session, model, keys: Sequence[str]):
+    """INSERT ... ON CONFLICT (keys) DO NOTHING, in the database's own dialect."""
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    # Core's table, not the ORM entity: executemany with cached SQL, no per-row compilation.
+    return insert(model.__table__).on_conflict_do_nothing(index_elements=list(keys))
+
+
+def insert_ignoring_duplicates(
+    session: Session, model, rows: list[dict], keys: Sequence[str]
+) -> None:
+    """Insert the rows that are new; rows whose keys exist already are left alone."""
+    if rows:
+        session.execute(_insert_ignoring(session, model, keys), rows)
+
+
+def insert_if_new(session: Session, model, row: dict, keys: Sequence[str]) -> bool:
+    """Insert one row unless its keys exist; True when it was inserted."""
     key_column = next(iter(model.__table__.primary_key.columns))
-    statement = (
-        insert(model)
-        .values(rows)
-        .on_conflict_do_nothing(index_elements=list(keys))
-        .returning(key_column)  # rows inserted; rowcount is -1 for multi-row inserts on psycopg
-    )
-    return len(session.execute(statement).all())
+    statement = _insert_ignoring(session, model, keys).returning(key_column)
+    return session.execute(statement, row).first() is not None
 
 
 # Repositories ---------------------------------------------------------------------------------
@@ -63,9 +68,7 @@ def repository_for(session: Session, ref: RepoRef) -> Repository | None:
     """The repository a span or report names, created on first sight; None if it names none."""
     if ref.url:
         url = normalize_repo_url(ref.url)
-        insert_ignoring_duplicates(
-            session, Repository, [{"name": url.rsplit("/", 1)[-1], "url": url}], ["url"]
-        )
+        insert_if_new(session, Repository, {"name": url.rsplit("/", 1)[-1], "url": url}, ["url"])
         return session.scalar(select(Repository).where(Repository.url == url))
     if ref.name:
         return resolve_repository(session, ref.name, create=True)
@@ -129,10 +132,10 @@ def insert_steps(session: Session, rows: list[dict]) -> None:
 
 
 def upsert_pipeline_run(session: Session, run: RunFacts, repository_id: int | None) -> None:
-    insert_ignoring_duplicates(
+    insert_if_new(
         session,
         PipelineRun,
-        [{"trace_id": run.trace_id, "started_at": run.started_at, "finished_at": run.finished_at}],
+        {"trace_id": run.trace_id, "started_at": run.started_at, "finished_at": run.finished_at},
         ["trace_id"],
     )
     row = session.scalar(
@@ -164,21 +167,19 @@ def steps_of(session: Session, trace_id: str) -> list[Step]:
 def upsert_mergeset(session: Session, repository_id: int, facts: MergesetFacts) -> bool:
     """Store a mergeset once; better facts (a PR's merge time, a known parent) update it.
     True when anything changed that containment depends on."""
-    inserted = insert_ignoring_duplicates(
+    inserted = insert_if_new(
         session,
         Mergeset,
-        [
-            {
-                "repository_id": repository_id,
-                "sha": facts.sha,
-                "parent_sha": facts.parent_sha,
-                "merged_at": facts.merged_at,
-                "merged_at_source": facts.merged_at_source,
-                "source": facts.source,
-                "author": facts.author,
-                "title": facts.title,
-            }
-        ],
+        {
+            "repository_id": repository_id,
+            "sha": facts.sha,
+            "parent_sha": facts.parent_sha,
+            "merged_at": facts.merged_at,
+            "merged_at_source": facts.merged_at_source,
+            "source": facts.source,
+            "author": facts.author,
+            "title": facts.title,
+        },
         ["repository_id", "sha"],
     )
     row = session.scalar(
@@ -186,7 +187,7 @@ def upsert_mergeset(session: Session, repository_id: int, facts: MergesetFacts) 
         .where(Mergeset.repository_id == repository_id, Mergeset.sha == facts.sha)
         .with_for_update()
     )
-    changed = inserted > 0
+    changed = inserted
     if MERGED_AT_QUALITY[facts.merged_at_source] > MERGED_AT_QUALITY[row.merged_at_source]:
         row.merged_at, row.merged_at_source = facts.merged_at, facts.merged_at_source
         changed = True
@@ -250,11 +251,11 @@ def deploy_identity(
 
 def upsert_deploy(session: Session, values: dict) -> tuple[Deploy, bool]:
     """Insert or update the deploy with this identity; (the deploy, whether it changed)."""
-    inserted = insert_ignoring_duplicates(session, Deploy, [values], ["identity"])
+    inserted = insert_if_new(session, Deploy, values, ["identity"])
     row = session.scalar(
         select(Deploy).where(Deploy.identity == values["identity"]).with_for_update()
     )
-    changed = inserted > 0
+    changed = inserted
     for name, value in values.items():
         if value is not None and getattr(row, name) != value:
             setattr(row, name, value)
@@ -381,16 +382,17 @@ def production_deploys_of(
     that deploy contained."""
     if not mergeset_ids:
         return {}
-    sizes = (
-        select(DeployMergeset.deploy_id, func.count().label("size"))
-        .where(DeployMergeset.environment == environment)
-        .group_by(DeployMergeset.deploy_id)
-        .subquery()
+    shipped_with = DeployMergeset.__table__.alias("shipped_with")
+    # Counted per deploy found, through the (deploy_id, mergeset_id) key: counting every deploy's
+    # mergesets first would read the whole table for a page of results.
+    size = (
+        select(func.count())
+        .where(shipped_with.c.deploy_id == DeployMergeset.deploy_id)
+        .scalar_subquery()
     )
     rows = session.execute(
-        select(DeployMergeset.mergeset_id, Deploy, sizes.c.size)
+        select(DeployMergeset.mergeset_id, Deploy, size)
         .join(Deploy, Deploy.id == DeployMergeset.deploy_id)
-        .join(sizes, sizes.c.deploy_id == Deploy.id)
         .where(
             DeployMergeset.environment == environment,
             DeployMergeset.mergeset_id.in_(mergeset_ids),
