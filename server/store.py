@@ -68,8 +68,13 @@ def repository_for(session: Session, ref: RepoRef) -> Repository | None:
     """The repository a span or report names, created on first sight; None if it names none."""
     if ref.url:
         url = normalize_repo_url(ref.url)
-        insert_if_new(session, Repository, {"name": url.rsplit("/", 1)[-1], "url": url}, ["url"])
-        return session.scalar(select(Repository).where(Repository.url == url))
+        found = session.scalar(select(Repository).where(Repository.url == url))
+        if found is None:  # first sight; a concurrent first sight inserts it only once
+            insert_if_new(
+                session, Repository, {"name": url.rsplit("/", 1)[-1], "url": url}, ["url"]
+            )
+            found = session.scalar(select(Repository).where(Repository.url == url))
+        return found
     if ref.name:
         return resolve_repository(session, ref.name, create=True)
     return None
