@@ -253,6 +253,7 @@ def test_oversized_bodies_are_413_also_after_decompression(strict_server):
     with db.session_factory(strict_server.app.state.engine)() as session:
         _, token = auth.create_token(session, "test")
     headers = {"content-type": "application/json", "authorization": f"Bearer {token}"}
+    before = count_rows(strict_server.app.state.engine)
     big = b" " * 5000 + b"{}"
     response = httpx.post(f"{strict_server.url}/v1/traces", content=big, headers=headers)
     assert response.status_code == 413
@@ -265,5 +266,6 @@ def test_oversized_bodies_are_413_also_after_decompression(strict_server):
     )
     assert response.status_code == 413
     assert "once decompressed" in response.json()["error"]["message"]
+    assert count_rows(strict_server.app.state.engine) == before
     ok = httpx.post(f"{strict_server.url}/v1/traces", content=b"{}", headers=headers)
     assert ok.status_code == 200
