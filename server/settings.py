@@ -43,6 +43,11 @@ class Settings(BaseSettings):
     budget_minutes: float = Field(
         15.0, description="Default lead-time budget per repository, in minutes."
     )
+    slow_step_share: float = Field(
+        0.20,
+        description="A step is slow when its p50 time on the critical path is at least this "
+        "share of the budget.",
+    )
     max_body_bytes: int = Field(
         32 * 1024 * 1024,
         description="Largest request body, also after gzip decompression (413 above it).",

@@ -406,5 +406,30 @@ def production_deploys_of(
     return {mergeset_id: (deploy, size) for mergeset_id, deploy, size in rows}
 
 
+def repository_by_id(session: Session, repository_id: int) -> Repository:
+    return session.get(Repository, repository_id)
+
+
+def set_budget(session: Session, repository: Repository, seconds: float | None) -> None:
+    repository.budget_seconds = seconds
+    session.commit()
+
+
+def main_run_of(
+    session: Session, repository_id: int, sha: str, main_branches: tuple[str, ...]
+) -> str | None:
+    """The trace id of the first main-branch pipeline run of `sha`."""
+    return session.scalar(
+        select(PipelineRun.trace_id)
+        .where(
+            PipelineRun.repository_id == repository_id,
+            PipelineRun.sha == sha,
+            PipelineRun.branch.in_(main_branches),
+        )
+        .order_by(PipelineRun.started_at)
+        .limit(1)
+    )
+
+
 def repositories(session: Session) -> list[Repository]:
     return list(session.scalars(select(Repository).order_by(Repository.name)))

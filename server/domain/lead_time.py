@@ -164,11 +164,14 @@ def list_mergesets(
     since: datetime | None = None,
     until: datetime | None = None,
     limit: int = 100,
+    sha: str | None = None,
 ) -> list[MergesetReport]:
     """Mergesets newest first, with their lead time or how long they have waited."""
     query = select(Mergeset, Repository).join(Repository, Repository.id == Mergeset.repository_id)
     if repository:
         query = query.where(Mergeset.repository_id == store.find_repository(session, repository).id)
+    if sha:
+        query = query.where(Mergeset.sha == sha)
     if since:
         query = query.where(Mergeset.merged_at >= since)
     if until:

@@ -1,0 +1,372 @@
+"""Where the 15 minutes go: critical paths, slow steps, and each mergeset's lead time split up.
+
+- Critical path of a pipeline run (as Jaeger's critical-path view): from the span that ended
+  last, walk back to the span that ended last before it started, and so on; inside a span, the
+  same among its children, its own time filling the gaps. Steps running in parallel are not
+  counted twice. Time on the path that no step covers (queues, approvals, runner start-up, a
+  pipeline root's own time) is "waiting".
+- A step is **slow** when its p50 time on the critical path is at least SLOW_SHARE of the budget
+  (LEADTIME_SLOW_STEP_SHARE, default 20%), and a **budget breaker** when its p50 duration alone
+  is over the budget.
+- A mergeset's breakdown: merge to pipeline start (waiting), the critical-path steps of its
+  main-branch run and of the run that deployed it, and the waiting between, up to the deploy.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from leadtime.server import store
+from leadtime.server.domain.lead_time import (
+    MergesetReport,
+    budget_of,
+    list_mergesets,
+    percentile,
+)
+from leadtime.server.errors import NotFound
+from leadtime.server.models import Deploy, PipelineRun, Step
+from leadtime.server.settings import Settings
+
+SLOW_SHARE = 0.20
+WAITING = "waiting"
+SERVER_KIND = 2  # a pipeline run's root span (OTel SpanKind SERVER): its own time is waiting
+
+
+@dataclass(frozen=True)
+class SpanTiming:
+    span_id: str
+    parent_span_id: str | None
+    name: str
+    started_at: datetime
+    finished_at: datetime
+    kind: int = 1
+    result: str | None = None
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A stretch of the critical path: a step's own time, or waiting."""
+
+    name: str
+    started_at: datetime
+    finished_at: datetime
+    span_id: str | None = None
+    trace_id: str | None = None
+
+    @property
+    def waiting(self) -> bool:
+        return self.span_id is None
+
+    @property
+    def seconds(self) -> float:
+        return (self.finished_at - self.started_at).total_seconds()
+
+
+def _walk(
+    node: SpanTiming | None,
+    children: dict[str | None, list[SpanTiming]],
+    start: datetime,
+    end: datetime,
+) -> list[Segment]:
+    """The critical path inside [start, end] of `node` (None: the run itself), latest first."""
+    kids = children.get(node.span_id if node else None, [])
+    own = node is not None and node.kind != SERVER_KIND
+
+    def gap(a: datetime, b: datetime) -> Segment:
+        if own:
+            return Segment(node.name, a, b, node.span_id)
+        return Segment(WAITING, a, b)
+
+    path, cursor = [], end
+    while cursor > start:
+        started = [kid for kid in kids if kid.started_at < cursor]
+        if not started:
+            path.append(gap(start, cursor))
+            break
+        last = max(started, key=lambda kid: (min(kid.finished_at, cursor), kid.started_at))
+        last_end = min(last.finished_at, cursor)
+        if last_end < cursor:
+            path.append(gap(last_end, cursor))
+        last_start = max(last.started_at, start)
+        if last_end > last_start:
+            path.extend(_walk(last, children, last_start, last_end))
+        cursor = last_start
+    return path
+
+
+def critical_path(
+    spans: list[SpanTiming],
+    start: datetime | None = None,
+    end: datetime | None = None,
+    trace_id: str | None = None,
+) -> list[Segment]:
+    """The run's critical path in time order, within [start, end] (default: all its spans)."""
+    if not spans:
+        return []
+    ids = {span.span_id for span in spans}
+    children: dict[str | None, list[SpanTiming]] = defaultdict(list)
+    for span in spans:
+        children[span.parent_span_id if span.parent_span_id in ids else None].append(span)
+    start = start or min(span.started_at for span in spans)
+    end = end or max(span.finished_at for span in spans)
+    merged: list[Segment] = []
+    for segment in reversed(_walk(None, children, start, end)):
+        if merged and merged[-1].span_id == segment.span_id and merged[-1].name == segment.name:
+            merged[-1] = Segment(
+                segment.name, merged[-1].started_at, segment.finished_at, segment.span_id, trace_id
+            )
+        else:
+            merged.append(
+                Segment(
+                    segment.name, segment.started_at, segment.finished_at, segment.span_id, trace_id
+                )
+            )
+    return merged
+
+
+def seconds_by_step(path: list[Segment]) -> dict[str, float]:
+    totals: dict[str, float] = defaultdict(float)
+    for segment in path:
+        if not segment.waiting:
+            totals[segment.name] += segment.seconds
+    return dict(totals)
+
+
+# Slow steps ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StepStats:
+    name: str
+    runs: int
+    p50: float
+    p95: float
+    max: float
+    failure_rate: float
+    share_of_budget: float
+    critical_share: float  # of runs where the step lay on the critical path
+    critical_p50: float
+    trend: float | None  # p50 change against the previous window, e.g. 0.25 = 25% slower
+    slow: bool
+    budget_breaker: bool
+
+
+@dataclass
+class SlowStepsReport:
+    repository: str
+    window: timedelta
+    budget: timedelta
+    slow_share: float
+    runs: int
+    steps: list[StepStats] = field(default_factory=list)
+
+
+def step_stats(
+    name: str,
+    durations: list[float],
+    failures: int,
+    on_path: list[float],
+    previous: list[float],
+    budget: timedelta,
+    slow_share: float = SLOW_SHARE,
+) -> StepStats:
+    """The numbers and flags of one step name; `on_path` holds its critical-path seconds per
+    run it ran in (0 where it was off the path)."""
+    budget_seconds = budget.total_seconds()
+    p50 = percentile(durations, 0.5) or 0.0
+    critical_p50 = percentile(on_path, 0.5) or 0.0
+    previous_p50 = percentile(previous, 0.5)
+    return StepStats(
+        name=name,
+        runs=len(durations),
+        p50=p50,
+        p95=percentile(durations, 0.95) or 0.0,
+        max=max(durations, default=0.0),
+        failure_rate=failures / len(durations) if durations else 0.0,
+        share_of_budget=p50 / budget_seconds,
+        critical_share=sum(seconds > 0 for seconds in on_path) / len(on_path) if on_path else 0.0,
+        critical_p50=critical_p50,
+        trend=(p50 / previous_p50 - 1) if previous_p50 else None,
+        slow=critical_p50 >= slow_share * budget_seconds,
+        budget_breaker=p50 > budget_seconds,
+    )
+
+
+def _steps_in(
+    session: Session, repository_id: int, since: datetime, until: datetime
+) -> dict[str, list[Step]]:
+    rows = session.execute(
+        select(Step)
+        .join(PipelineRun, PipelineRun.trace_id == Step.trace_id)
+        .where(
+            PipelineRun.repository_id == repository_id,
+            PipelineRun.started_at >= since,
+            PipelineRun.started_at < until,
+        )
+    ).scalars()
+    by_trace: dict[str, list[Step]] = defaultdict(list)
+    for step in rows:
+        by_trace[step.trace_id].append(step)
+    return by_trace
+
+
+def timings(steps: list[Step]) -> list[SpanTiming]:
+    return [
+        SpanTiming(
+            s.span_id, s.parent_span_id, s.name, s.started_at, s.finished_at, s.kind, s.result
+        )
+        for s in steps
+    ]
+
+
+def _is_step(step: Step) -> bool:
+    return step.kind != SERVER_KIND  # the pipeline root is the run, not a step
+
+
+def slowest_steps(
+    session: Session, settings: Settings, now: datetime, repository: str, window: timedelta
+) -> SlowStepsReport:
+    """Per step name over the window: runs, p50, p95, max, failure rate, share of the budget,
+    time on the critical path, trend against the previous window, and the flags."""
+    repo = store.find_repository(session, repository)
+    budget = budget_of(repo, settings)
+    current = _steps_in(session, repo.id, now - window, now)
+    previous = _steps_in(session, repo.id, now - 2 * window, now - window)
+    durations: dict[str, list[float]] = defaultdict(list)
+    failures: dict[str, int] = defaultdict(int)
+    on_path: dict[str, list[float]] = defaultdict(list)
+    for trace_id, steps in current.items():
+        path_seconds = seconds_by_step(critical_path(timings(steps), trace_id=trace_id))
+        per_run: dict[str, float] = {}
+        for step in filter(_is_step, steps):
+            durations[step.name].append((step.finished_at - step.started_at).total_seconds())
+            failures[step.name] += step.result not in (None, "success")
+            per_run[step.name] = path_seconds.get(step.name, 0.0)
+        for name, seconds in per_run.items():
+            on_path[name].append(seconds)
+    before: dict[str, list[float]] = defaultdict(list)
+    for steps in previous.values():
+        for step in filter(_is_step, steps):
+            before[step.name].append((step.finished_at - step.started_at).total_seconds())
+    stats = [
+        step_stats(
+            name,
+            durations[name],
+            failures[name],
+            on_path[name],
+            before[name],
+            budget,
+            settings.slow_step_share,
+        )
+        for name in durations
+    ]
+    stats.sort(key=lambda s: (s.critical_p50, s.p50), reverse=True)
+    return SlowStepsReport(
+        repository=repo.url or repo.name,
+        window=window,
+        budget=budget,
+        slow_share=settings.slow_step_share,
+        runs=len(current),
+        steps=stats,
+    )
+
+
+# A mergeset's breakdown ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Part:
+    name: str
+    seconds: float
+    share_of_budget: float
+    waiting: bool
+
+
+@dataclass
+class Breakdown:
+    mergeset: MergesetReport
+    segments: list[Segment]
+    parts: list[Part]
+    main_trace_id: str | None
+    deploy_trace_id: str | None
+
+
+def split_lead_time(
+    merged_at: datetime,
+    end: datetime,
+    main_run: tuple[str, list[SpanTiming]] | None,
+    deploy_run: tuple[str, list[SpanTiming]] | None,
+) -> list[Segment]:
+    """The stretch from merge to `end` (the deploy, or now) as critical-path segments and
+    waiting, in time order, covering it exactly."""
+    runs = [run for run in (main_run, deploy_run) if run and run[1]]
+    if len(runs) == 2 and runs[0][0] == runs[1][0]:
+        runs = runs[:1]  # built and deployed by one pipeline run
+    segments: list[Segment] = []
+    cursor = merged_at
+    for index, (trace_id, spans) in enumerate(runs):
+        run_start = max(min(s.started_at for s in spans), cursor)
+        run_end = min(max(s.finished_at for s in spans), end)
+        if run_start >= run_end:
+            continue
+        if run_start > cursor:
+            label = "waiting for the pipeline" if index == 0 else "waiting to deploy"
+            segments.append(Segment(label, cursor, run_start))
+        segments.extend(critical_path(spans, run_start, run_end, trace_id))
+        cursor = run_end
+    if end > cursor:
+        segments.append(Segment("waiting to deploy" if runs else WAITING, cursor, end))
+    return segments
+
+
+def parts_of(segments: list[Segment], budget: timedelta) -> list[Part]:
+    totals: dict[tuple[str, bool], float] = defaultdict(float)
+    for segment in segments:
+        totals[(segment.name, segment.waiting)] += segment.seconds
+    parts = [
+        Part(name, seconds, seconds / budget.total_seconds(), waiting)
+        for (name, waiting), seconds in totals.items()
+    ]
+    return sorted(parts, key=lambda part: part.seconds, reverse=True)
+
+
+def _run_spans(session: Session, trace_id: str | None) -> tuple[str, list[SpanTiming]] | None:
+    if not trace_id:
+        return None
+    return trace_id, timings(store.steps_of(session, trace_id))
+
+
+def mergeset_breakdown(
+    session: Session, settings: Settings, now: datetime, sha: str, repository: str | None = None
+) -> Breakdown:
+    repository_id = store.find_repository(session, repository).id if repository else None
+    mergeset = store.mergeset_by_sha(session, sha.lower(), repository_id)
+    if mergeset is None:
+        raise NotFound(f"no mergeset {sha!r}" + (f" in {repository}" if repository else ""))
+    repo = store.repository_by_id(session, mergeset.repository_id)
+    (report,) = list_mergesets(
+        session, settings, now, repository=repo.url or repo.name, sha=mergeset.sha, limit=1
+    )
+    main_trace = store.main_run_of(
+        session, mergeset.repository_id, mergeset.sha, settings.main_branch_names
+    )
+    deploy = session.get(Deploy, report.deploy_id) if report.deploy_id else None
+    end = report.deployed_at or now
+    segments = split_lead_time(
+        mergeset.merged_at,
+        end,
+        _run_spans(session, main_trace),
+        _run_spans(session, deploy.trace_id if deploy else None),
+    )
+    return Breakdown(
+        mergeset=report,
+        segments=segments,
+        parts=parts_of(segments, budget_of(repo, settings)),
+        main_trace_id=main_trace,
+        deploy_trace_id=deploy.trace_id if deploy else None,
+    )
