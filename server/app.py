@@ -17,7 +17,16 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from leadtime.server import db
-from leadtime.server.api import deploys, health, merges, mergesets, pipelines, summary, traces
+from leadtime.server.api import (
+    deploys,
+    health,
+    merges,
+    mergesets,
+    pipelines,
+    reports,
+    summary,
+    traces,
+)
 from leadtime.server.errors import LeadtimeError, PayloadTooLarge, Unavailable
 from leadtime.server.settings import Settings
 from leadtime.tracer import __version__
@@ -99,6 +108,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessions = db.session_factory(engine)
     install_error_handlers(app)
     _limit_body_size(app, settings)
-    for module in (health, traces, merges, deploys, mergesets, pipelines, summary):
+    for module in (health, traces, merges, deploys, mergesets, pipelines, summary, reports):
         app.include_router(module.router)
     return app

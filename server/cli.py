@@ -155,7 +155,8 @@ def token_revoke(token_id: int, database_url: str | None) -> None:
     click.echo(f"revoked token {row.id} ({row.name})")
 
 
-def _get(path: str, params: dict) -> list | dict:
+def _call(method: str, path: str, params: dict | None = None, body: dict | None = None):
+    """A request to the server named by LEADTIME_URL (LEADTIME_TOKEN as bearer token)."""
     import httpx
 
     url = os.environ.get("LEADTIME_URL", DEFAULT_URL).rstrip("/")
@@ -163,9 +164,11 @@ def _get(path: str, params: dict) -> list | dict:
     if os.environ.get("LEADTIME_TOKEN"):
         headers["authorization"] = f"Bearer {os.environ['LEADTIME_TOKEN']}"
     try:
-        response = httpx.get(
+        response = httpx.request(
+            method,
             url + path,
-            params={k: v for k, v in params.items() if v is not None},
+            params={k: v for k, v in (params or {}).items() if v is not None},
+            json=body,
             headers=headers,
             timeout=30,
         )
@@ -180,6 +183,10 @@ def _get(path: str, params: dict) -> list | dict:
             message = response.text[:200]
         raise click.ClickException(f"{url}{path}: {response.status_code} {message}")
     return response.json()
+
+
+def _get(path: str, params: dict) -> list | dict:
+    return _call("GET", path, params=params)
 
 
 def duration_text(seconds: float | None) -> str:
@@ -273,5 +280,157 @@ def deploys(service, environment, since, limit: int, as_json: bool) -> None:
                 f"{len(r['mergesets'])}{' (batched)' if r['batched'] else ''}",
             ]
             for r in rows
+        ],
+    )
+
+
+def bar(share: float, width: int = 20) -> str:
+    """Share of the budget as a bar: `width` characters are the whole budget."""
+    filled = round(min(max(share, 0.0), 1.0) * width)
+    return "#" * filled + "." * (width - filled) + (">" if share > 1 else " ")
+
+
+@click.group("report")
+def report_group() -> None:
+    """Where the budget goes: slowest steps, and one mergeset's lead time split up."""
+
+
+@report_group.command("slowest")
+@click.option("--repo", required=True, help="Repository URL, owner/name or name.")
+@click.option("--window", default="7d", show_default=True, help="e.g. 24h, 7d, 4w.")
+@click.option("--json", "as_json", is_flag=True, help="Print the API's JSON.")
+def report_slowest(repo: str, window: str, as_json: bool) -> None:
+    """Steps by their time on the critical path, with bars for their share of the budget.
+
+    Flags: SLOW (p50 on the critical path at least 20% of the budget), BREAKER (p50 over the
+    whole budget). Reads from LEADTIME_URL.
+
+    Example:
+
+        leadtime report slowest --repo acme/shop --window 7d
+    """
+    report = _get("/api/reports/slowest-steps", {"repo": repo, "window": window})
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+        return
+    budget = report["budget_seconds"]
+    click.echo(
+        f"{report['repository']}: {report['runs']} runs, budget {duration_text(budget)}, "
+        f"window {window}"
+    )
+    _table(
+        [
+            "step",
+            "runs",
+            "p50",
+            "p95",
+            "max",
+            "fail",
+            "on path",
+            "p50 share of budget",
+            "trend",
+            "flags",
+        ],
+        [
+            [
+                step["name"][:40],
+                step["runs"],
+                duration_text(step["p50"]),
+                duration_text(step["p95"]),
+                duration_text(step["max"]),
+                f"{step['failure_rate']:.0%}",
+                f"{step['critical_share']:.0%}",
+                f"{bar(step['share_of_budget'])} {step['share_of_budget']:.0%}",
+                "-" if step["trend"] is None else f"{step['trend']:+.0%}",
+                " ".join(
+                    flag
+                    for flag, on in (("BREAKER", step["budget_breaker"]), ("SLOW", step["slow"]))
+                    if on
+                ),
+            ]
+            for step in report["steps"]
+        ],
+    )
+
+
+@report_group.command("mergeset")
+@click.argument("sha")
+@click.option("--repo", help="Repository, when the sha is ambiguous.")
+@click.option("--json", "as_json", is_flag=True, help="Print the API's JSON.")
+def report_mergeset(sha: str, repo: str | None, as_json: bool) -> None:
+    """One mergeset's lead time, split into waiting and critical-path steps, largest first.
+
+    Example:
+
+        leadtime report mergeset 8f2d6c1
+    """
+    breakdown = _get(f"/api/mergesets/{sha}/breakdown", {"repo": repo})
+    if as_json:
+        click.echo(json.dumps(breakdown, indent=2))
+        return
+    mergeset = breakdown["mergeset"]
+    lead = mergeset["lead_time_seconds"]
+    status = (
+        f"lead time {duration_text(lead)}"
+        if lead is not None
+        else (f"not deployed, waiting {duration_text(mergeset['waiting_seconds'])}")
+    )
+    flag = " - over budget" if mergeset["over_budget"] else ""
+    click.echo(f"{mergeset['sha'][:10]} {mergeset['title'] or ''}".rstrip())
+    click.echo(f"{status} (budget {duration_text(mergeset['budget_seconds'])}){flag}")
+    _table(
+        ["part", "time", "share of budget"],
+        [
+            [
+                part["name"][:40]
+                + (" (waiting)" if part["waiting"] and "wait" not in part["name"] else ""),
+                duration_text(part["seconds"]),
+                f"{bar(part['share_of_budget'])} {part['share_of_budget']:.0%}",
+            ]
+            for part in breakdown["parts"]
+        ],
+    )
+
+
+@click.group("budget")
+def budget_group() -> None:
+    """See and set each repository's lead-time budget (default 15 minutes)."""
+
+
+@budget_group.command("set")
+@click.argument("repo")
+@click.argument("budget")
+def budget_set(repo: str, budget: str) -> None:
+    """Set REPO's budget to BUDGET (e.g. 20m, 1h; `default` to go back to the default).
+
+    Example:
+
+        leadtime budget set acme/shop 20m
+    """
+    from leadtime.server.timeparse import parse_duration
+
+    seconds = None
+    if budget != "default":
+        try:
+            seconds = parse_duration(budget).total_seconds()
+        except ValueError as error:
+            raise click.BadParameter(str(error), param_hint="BUDGET") from error
+    result = _call("POST", "/api/budgets", body={"repository": repo, "budget_seconds": seconds})
+    suffix = " (the default)" if result["default"] else ""
+    click.echo(f"{result['repository']}: budget {duration_text(result['budget_seconds'])}{suffix}")
+
+
+@budget_group.command("list")
+def budget_list() -> None:
+    """Every repository's budget."""
+    rows = _get("/api/budgets", {})
+    _table(
+        ["repository", "budget"],
+        [
+            [
+                row["repository"],
+                duration_text(row["budget_seconds"]) + (" (default)" if row["default"] else ""),
+            ]
+            for row in rows
         ],
     )

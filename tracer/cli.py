@@ -112,6 +112,8 @@ SERVER_COMMANDS = {
     "token": "leadtime.server.cli:token_group",
     "mergesets": "leadtime.server.cli:mergesets",
     "deploys": "leadtime.server.cli:deploys",
+    "report": "leadtime.server.cli:report_group",
+    "budget": "leadtime.server.cli:budget_group",
 }
 
 

@@ -1,0 +1,105 @@
+"""Where the budget goes: `GET /api/reports/slowest-steps`, `GET /api/mergesets/{sha}/breakdown`,
+and the budgets themselves (`GET`/`POST /api/budgets`)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Query
+
+from leadtime.server import store
+from leadtime.server.api.deps import (
+    Reader,
+    SessionDep,
+    SettingsDep,
+    Writer,
+    duration_param,
+    now,
+)
+from leadtime.server.api.mergesets import mergeset_out
+from leadtime.server.domain.budget import mergeset_breakdown, slowest_steps
+from leadtime.server.domain.lead_time import budget_of
+from leadtime.server.schemas import (
+    BreakdownOut,
+    BudgetIn,
+    BudgetOut,
+    PartOut,
+    SegmentOut,
+    SlowStepsOut,
+    StepStatsOut,
+)
+
+router = APIRouter(prefix="/api", tags=["reports"])
+
+
+@router.get("/reports/slowest-steps", dependencies=[Reader], response_model=SlowStepsOut)
+def get_slowest_steps(
+    session: SessionDep,
+    settings: SettingsDep,
+    repo: str = Query(description="Repository URL, owner/name or name."),
+    window: str = Query("7d", description="How far back: e.g. 24h, 7d, 4w."),
+) -> SlowStepsOut:
+    """Per step name: runs, p50, p95, max, failure rate, share of the budget at p50, time on the
+    critical path, trend against the previous window, and the slow / budget-breaker flags."""
+    report = slowest_steps(session, settings, now(), repo, duration_param(window, "window"))
+    return SlowStepsOut(
+        repository=report.repository,
+        window_seconds=report.window.total_seconds(),
+        budget_seconds=report.budget.total_seconds(),
+        slow_share=report.slow_share,
+        runs=report.runs,
+        steps=[StepStatsOut(**stats.__dict__) for stats in report.steps],
+    )
+
+
+@router.get("/mergesets/{sha}/breakdown", dependencies=[Reader], response_model=BreakdownOut)
+def get_breakdown(
+    sha: str,
+    session: SessionDep,
+    settings: SettingsDep,
+    repo: str | None = Query(None, description="Repository, when the sha is ambiguous."),
+) -> BreakdownOut:
+    """A mergeset's lead time split into waiting and critical-path steps, largest first, and
+    the same as a waterfall in time order."""
+    breakdown = mergeset_breakdown(session, settings, now(), sha, repo)
+    return BreakdownOut(
+        mergeset=mergeset_out(breakdown.mergeset),
+        parts=[PartOut(**part.__dict__) for part in breakdown.parts],
+        segments=[
+            SegmentOut(
+                name=segment.name,
+                started_at=segment.started_at,
+                finished_at=segment.finished_at,
+                seconds=segment.seconds,
+                waiting=segment.waiting,
+                span_id=segment.span_id,
+                trace_id=segment.trace_id,
+            )
+            for segment in breakdown.segments
+        ],
+        main_trace_id=breakdown.main_trace_id,
+        deploy_trace_id=breakdown.deploy_trace_id,
+    )
+
+
+@router.get("/budgets", dependencies=[Reader], response_model=list[BudgetOut])
+def get_budgets(session: SessionDep, settings: SettingsDep) -> list[BudgetOut]:
+    """Every repository's lead-time budget (its own, or the default)."""
+    return [
+        BudgetOut(
+            repository=repo.url or repo.name,
+            budget_seconds=budget_of(repo, settings).total_seconds(),
+            default=repo.budget_seconds is None,
+        )
+        for repo in store.repositories(session)
+    ]
+
+
+@router.post("/budgets", dependencies=[Writer], response_model=BudgetOut)
+def post_budget(budget: BudgetIn, session: SessionDep, settings: SettingsDep) -> BudgetOut:
+    """Set a repository's budget (`budget_seconds`), or go back to the default (null)."""
+    repo = store.find_repository(session, budget.repository)
+    store.set_budget(session, repo, budget.budget_seconds)
+    return BudgetOut(
+        repository=repo.url or repo.name,
+        budget_seconds=budget_of(repo, settings).total_seconds(),
+        default=repo.budget_seconds is None,
+    )
