@@ -31,8 +31,7 @@ cd "$repo"
 git config user.name "Ada" && git config user.email "ada@example.com"
 git remote add origin https://github.com/acme/shop.git
 echo "shop" > README && git add README && git commit -qm "initial commit"
-eval "$(leadtime pipeline start)"
-leadtime deploy production --service shop -- echo "deploying the initial commit"
+LEADTIME_RUN_ID=baseline leadtime deploy production --service shop -- echo "deploying the initial commit"
 for feature in cart search checkout; do
   git checkout -qb "$feature"
   echo "$feature" > "$feature.txt" && git add "$feature.txt" && git commit -qm "add $feature"
@@ -40,6 +39,7 @@ for feature in cart search checkout; do
 done
 
 echo "== the pipeline on main: build, test, deploy"
+eval "$(leadtime pipeline start)"
 leadtime step build --type build -- sleep 0.2
 leadtime step test --type test -- sh -c 'leadtime step unit -- sleep 0.3 && leadtime step lint -- sleep 0.1'
 leadtime deploy production --service shop -- echo "deploying $(git rev-parse --short HEAD)"

@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
@@ -27,6 +28,7 @@ from leadtime.server.api import (
     summary,
     traces,
 )
+from leadtime.server.dashboard import views as dashboard
 from leadtime.server.errors import LeadtimeError, PayloadTooLarge, Unavailable
 from leadtime.server.settings import Settings
 from leadtime.tracer import __version__
@@ -110,4 +112,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _limit_body_size(app, settings)
     for module in (health, traces, merges, deploys, mergesets, pipelines, summary, reports):
         app.include_router(module.router)
+    app.include_router(dashboard.router)
+    app.mount("/static", StaticFiles(directory=dashboard.STATIC), name="static")
     return app

@@ -71,6 +71,9 @@ class PipelineRun(Base):
     result: Mapped[str | None] = mapped_column(String(50))
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Per step name: durations, failures and time on the critical path, worked out once by the
+    # slow-steps report and cleared whenever more spans of the run arrive.
+    step_summary: Mapped[dict | None] = mapped_column(JSON)
 
 
 class Step(Base):

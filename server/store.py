@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import Select, delete, func, or_, select
+from sqlalchemy import Select, bindparam, delete, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -148,6 +148,7 @@ def upsert_pipeline_run(session: Session, run: RunFacts, repository_id: int | No
     )
     row.started_at = min(row.started_at, run.started_at)
     row.finished_at = max(row.finished_at, run.finished_at)
+    row.step_summary = None  # more spans: the cached step summary is out of date
     row.repository_id = row.repository_id or repository_id
     for name in ("provider", "run_id", "attempt", "name", "branch", "sha", "url"):
         if getattr(row, name) is None and getattr(run, name) is not None:
@@ -404,6 +405,53 @@ def production_deploys_of(
         )
     )
     return {mergeset_id: (deploy, size) for mergeset_id, deploy, size in rows}
+
+
+def run_summaries(
+    session: Session, repository_id: int, since: datetime, until: datetime
+) -> list[tuple[str, dict | None]]:
+    """(trace id, cached step summary or None) of the repository's runs started in the window."""
+    return list(
+        session.execute(
+            select(PipelineRun.trace_id, PipelineRun.step_summary).where(
+                PipelineRun.repository_id == repository_id,
+                PipelineRun.started_at >= since,
+                PipelineRun.started_at < until,
+            )
+        )
+    )
+
+
+def steps_of_runs(session: Session, trace_ids: list[str]) -> dict[str, list[tuple]]:
+    """Timing columns of every step of these runs, by trace id."""
+    found: dict[str, list[tuple]] = {trace_id: [] for trace_id in trace_ids}
+    for first in range(0, len(trace_ids), 500):
+        rows = session.execute(
+            select(
+                Step.trace_id,
+                Step.span_id,
+                Step.parent_span_id,
+                Step.name,
+                Step.started_at,
+                Step.finished_at,
+                Step.kind,
+                Step.result,
+            ).where(Step.trace_id.in_(trace_ids[first : first + 500]))
+        )
+        for trace_id, *fields in rows:
+            found[trace_id].append(tuple(fields))
+    return found
+
+
+def save_run_summaries(session: Session, summaries: dict[str, dict]) -> None:
+    if summaries:
+        session.execute(
+            PipelineRun.__table__.update()
+            .where(PipelineRun.__table__.c.trace_id == bindparam("key"))
+            .values(step_summary=bindparam("summary")),
+            [{"key": trace_id, "summary": summary} for trace_id, summary in summaries.items()],
+        )
+        session.commit()
 
 
 def repository_by_id(session: Session, repository_id: int) -> Repository:

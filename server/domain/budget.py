@@ -18,7 +18,6 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from leadtime.server import store
@@ -29,7 +28,7 @@ from leadtime.server.domain.lead_time import (
     percentile,
 )
 from leadtime.server.errors import NotFound
-from leadtime.server.models import Deploy, PipelineRun, Step
+from leadtime.server.models import Deploy, Step
 from leadtime.server.settings import Settings
 
 SLOW_SHARE = 0.20
@@ -74,7 +73,14 @@ def _walk(
     end: datetime,
 ) -> list[Segment]:
     """The critical path inside [start, end] of `node` (None: the run itself), latest first."""
-    kids = children.get(node.span_id if node else None, [])
+    # Latest end first: the first child that started before the cursor is the one that ended
+    # last before it. Children that start at or after the cursor never qualify again, since the
+    # cursor only moves back, so one pass over the sorted list suffices.
+    kids = sorted(
+        children.get(node.span_id if node else None, []),
+        key=lambda kid: (kid.finished_at, kid.started_at),
+        reverse=True,
+    )
     own = node is not None and node.kind != SERVER_KIND
 
     def gap(a: datetime, b: datetime) -> Segment:
@@ -82,13 +88,15 @@ def _walk(
             return Segment(node.name, a, b, node.span_id)
         return Segment(WAITING, a, b)
 
-    path, cursor = [], end
+    path, cursor, index = [], end, 0
     while cursor > start:
-        started = [kid for kid in kids if kid.started_at < cursor]
-        if not started:
+        while index < len(kids) and kids[index].started_at >= cursor:
+            index += 1
+        if index == len(kids):
             path.append(gap(start, cursor))
             break
-        last = max(started, key=lambda kid: (min(kid.finished_at, cursor), kid.started_at))
+        last = kids[index]
+        index += 1
         last_end = min(last.finished_at, cursor)
         if last_end < cursor:
             path.append(gap(last_end, cursor))
@@ -197,24 +205,6 @@ def step_stats(
     )
 
 
-def _steps_in(
-    session: Session, repository_id: int, since: datetime, until: datetime
-) -> dict[str, list[Step]]:
-    rows = session.execute(
-        select(Step)
-        .join(PipelineRun, PipelineRun.trace_id == Step.trace_id)
-        .where(
-            PipelineRun.repository_id == repository_id,
-            PipelineRun.started_at >= since,
-            PipelineRun.started_at < until,
-        )
-    ).scalars()
-    by_trace: dict[str, list[Step]] = defaultdict(list)
-    for step in rows:
-        by_trace[step.trace_id].append(step)
-    return by_trace
-
-
 def timings(steps: list[Step]) -> list[SpanTiming]:
     return [
         SpanTiming(
@@ -224,8 +214,46 @@ def timings(steps: list[Step]) -> list[SpanTiming]:
     ]
 
 
-def _is_step(step: Step) -> bool:
+def _is_step(step: SpanTiming) -> bool:
     return step.kind != SERVER_KIND  # the pipeline root is the run, not a step
+
+
+def summarize_run(spans: list[SpanTiming], trace_id: str | None = None) -> dict:
+    """Per step name in one run: its durations and failures, and its seconds on the critical
+    path, as parallel lists (`names`, `durations`, `failures`, `on_path`) since the report reads
+    hundreds of these at once and lists of numbers decode fastest."""
+    on_path = seconds_by_step(critical_path(spans, trace_id=trace_id))
+    names: dict[str, int] = {}
+    durations: list[list[float]] = []
+    failures: list[int] = []
+    for span in filter(_is_step, spans):
+        if span.name not in names:
+            names[span.name] = len(names)
+            durations.append([])
+            failures.append(0)
+        index = names[span.name]
+        durations[index].append(round((span.finished_at - span.started_at).total_seconds(), 3))
+        failures[index] += span.result not in (None, "success")
+    return {
+        "names": list(names),
+        "durations": durations,
+        "failures": failures,
+        "on_path": [round(on_path.get(name, 0.0), 3) for name in names],
+    }
+
+
+def _summaries(
+    session: Session, repository_id: int, since: datetime, until: datetime
+) -> list[dict]:
+    """Each run's step summary, worked out (and kept) for runs that have none yet."""
+    runs = store.run_summaries(session, repository_id, since, until)
+    missing = [trace_id for trace_id, summary in runs if summary is None]
+    fresh = {
+        trace_id: summarize_run([SpanTiming(*row) for row in rows], trace_id)
+        for trace_id, rows in store.steps_of_runs(session, missing).items()
+    }
+    store.save_run_summaries(session, fresh)
+    return [summary if summary is not None else fresh[trace_id] for trace_id, summary in runs]
 
 
 def slowest_steps(
@@ -235,24 +263,22 @@ def slowest_steps(
     time on the critical path, trend against the previous window, and the flags."""
     repo = store.find_repository(session, repository)
     budget = budget_of(repo, settings)
-    current = _steps_in(session, repo.id, now - window, now)
-    previous = _steps_in(session, repo.id, now - 2 * window, now - window)
+    current = _summaries(session, repo.id, now - window, now)
+    previous = _summaries(session, repo.id, now - 2 * window, now - window)
     durations: dict[str, list[float]] = defaultdict(list)
     failures: dict[str, int] = defaultdict(int)
     on_path: dict[str, list[float]] = defaultdict(list)
-    for trace_id, steps in current.items():
-        path_seconds = seconds_by_step(critical_path(timings(steps), trace_id=trace_id))
-        per_run: dict[str, float] = {}
-        for step in filter(_is_step, steps):
-            durations[step.name].append((step.finished_at - step.started_at).total_seconds())
-            failures[step.name] += step.result not in (None, "success")
-            per_run[step.name] = path_seconds.get(step.name, 0.0)
-        for name, seconds in per_run.items():
-            on_path[name].append(seconds)
+    for run in current:
+        for name, times, failed, critical in zip(
+            run["names"], run["durations"], run["failures"], run["on_path"], strict=True
+        ):
+            durations[name] += times
+            failures[name] += failed
+            on_path[name].append(critical)
     before: dict[str, list[float]] = defaultdict(list)
-    for steps in previous.values():
-        for step in filter(_is_step, steps):
-            before[step.name].append((step.finished_at - step.started_at).total_seconds())
+    for run in previous:
+        for name, times in zip(run["names"], run["durations"], strict=True):
+            before[name] += times
     stats = [
         step_stats(
             name,

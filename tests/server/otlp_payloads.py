@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 
 
 def nanos(moment: datetime) -> str:
@@ -58,3 +58,54 @@ def request(spans: list[dict], service: str = "shop") -> bytes:
             ]
         }
     ).encode()
+
+
+REPO = "https://github.com/acme/shop"
+
+
+def ci(branch: str, sha: str, run: int) -> dict:
+    return {
+        "vcs.repository.url.full": REPO,
+        "vcs.ref.head.name": branch,
+        "vcs.ref.head.revision": sha,
+        "cicd.pipeline.name": "ci",
+        "cicd.pipeline.run.id": str(run),
+    }
+
+
+def post_run(
+    client,
+    run: int,
+    start: datetime,
+    steps: list[tuple],
+    branch="feature/x",
+    sha="f" * 40,
+    extra: dict | None = None,
+) -> str:
+    """A run of sequential steps: (name, seconds, result); returns its trace id."""
+    trace = f"{run:032x}"
+    spans, cursor = [], start
+    for index, (name, seconds, result) in enumerate(steps):
+        end = cursor + timedelta(seconds=seconds)
+        attributes = {
+            **ci(branch, sha, run),
+            "cicd.pipeline.task.run.result": result,
+            **(extra or {}).get(name, {}),
+        }
+        spans.append(
+            span(
+                trace,
+                f"{run:08x}{index:08x}",
+                name,
+                cursor,
+                end,
+                attributes,
+                status=2 if result == "failure" else 0,
+            )
+        )
+        cursor = end
+    response = client.post(
+        "/v1/traces", content=request(spans), headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 200, response.text
+    return trace

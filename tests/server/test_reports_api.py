@@ -7,56 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.server import otlp_payloads as otlp
+from tests.server.otlp_payloads import post_run
 
 REPO = "https://github.com/acme/shop"
-
-
-def ci(branch: str, sha: str, run: int) -> dict:
-    return {
-        "vcs.repository.url.full": REPO,
-        "vcs.ref.head.name": branch,
-        "vcs.ref.head.revision": sha,
-        "cicd.pipeline.name": "ci",
-        "cicd.pipeline.run.id": str(run),
-    }
-
-
-def post_run(
-    client,
-    run: int,
-    start: datetime,
-    steps: list[tuple],
-    branch="feature/x",
-    sha="f" * 40,
-    extra: dict | None = None,
-) -> str:
-    """A run of sequential steps: (name, seconds, result); returns its trace id."""
-    trace = f"{run:032x}"
-    spans, cursor = [], start
-    for index, (name, seconds, result) in enumerate(steps):
-        end = cursor + timedelta(seconds=seconds)
-        attributes = {
-            **ci(branch, sha, run),
-            "cicd.pipeline.task.run.result": result,
-            **(extra or {}).get(name, {}),
-        }
-        spans.append(
-            otlp.span(
-                trace,
-                f"{run:08x}{index:08x}",
-                name,
-                cursor,
-                end,
-                attributes,
-                status=2 if result == "failure" else 0,
-            )
-        )
-        cursor = end
-    response = client.post(
-        "/v1/traces", content=otlp.request(spans), headers={"content-type": "application/json"}
-    )
-    assert response.status_code == 200, response.text
-    return trace
 
 
 def test_slowest_steps_report(client):
@@ -228,3 +181,24 @@ def test_terminal_mergeset_breakdown(client, live_server, monkeypatch):
     assert "build" in result.output and "5m00s" in result.output
     missing = CliRunner().invoke(cli, ["report", "mergeset", "abcdef1"])
     assert missing.exit_code == 1 and "no mergeset" in missing.output
+
+
+def test_report_sees_spans_that_arrive_after_it_was_first_computed(client):
+    now = datetime.now(UTC)
+    trace = post_run(client, 1, now - timedelta(hours=1), [("build", 60, "success")])
+    first = client.get("/api/reports/slowest-steps", params={"repo": "acme/shop"}).json()
+    assert [s["name"] for s in first["steps"]] == ["build"]
+    # a second job of the same run reports later, into the same trace
+    later = otlp.span(
+        trace,
+        "0000000200000001",
+        "e2e",
+        now - timedelta(minutes=50),
+        now - timedelta(minutes=40),
+        {"vcs.repository.url.full": REPO},
+    )
+    client.post(
+        "/v1/traces", content=otlp.request([later]), headers={"content-type": "application/json"}
+    )
+    second = client.get("/api/reports/slowest-steps", params={"repo": "acme/shop"}).json()
+    assert {s["name"]: s["p50"] for s in second["steps"]} == {"build": 60, "e2e": 600}

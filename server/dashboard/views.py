@@ -1,0 +1,179 @@
+"""Dashboard pages. Each has a stable URL with its filters in the query string, and a JSON twin:
+`/` (overview: /api/summary, /api/mergesets), `/slowest` (/api/reports/slowest-steps),
+`/mergesets/{sha}` (/api/mergesets/{sha}/breakdown), `/pipelines/{trace_id}`
+(/api/pipelines/{trace_id}). Charts are inline SVG and HTML drawn here: nothing is loaded from
+anywhere else, and Jinja2 escapes every value shown."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from leadtime.server import store
+from leadtime.server.api.deps import Reader, SessionDep, SettingsDep, duration_param, now
+from leadtime.server.api.pipelines import step_tree
+from leadtime.server.domain.budget import mergeset_breakdown, slowest_steps
+from leadtime.server.domain.lead_time import budget_of, list_mergesets, repository_summary
+from leadtime.server.errors import NotFound
+from leadtime.server.schemas import StepOut
+
+STATIC = Path(__file__).parent / "static"
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+router = APIRouter(include_in_schema=False, dependencies=[Reader])
+CHART_WIDTH, CHART_HEIGHT = 720, 220
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    if abs(seconds) < 10:
+        return f"{seconds:.1f}s"  # short steps: a tenth of a second still tells something
+    seconds = round(seconds)
+    hours, rest = divmod(abs(seconds), 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes:02d}m"
+    return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
+
+
+templates.env.filters["duration"] = duration
+templates.env.filters["percent"] = lambda share: "-" if share is None else f"{share:.0%}"
+templates.env.filters["when"] = lambda moment: moment.strftime("%Y-%m-%d %H:%M") if moment else "-"
+
+
+def lead_time_chart(reports, budget: timedelta) -> dict:
+    """Dots of lead time (minutes) by merge time, scaled into the SVG, plus the budget line."""
+    deployed = [r for r in reports if r.lead_time is not None]
+    if not deployed:
+        return {"dots": [], "budget_y": None}
+    first = min(r.merged_at for r in deployed)
+    span = max((max(r.merged_at for r in deployed) - first).total_seconds(), 1.0)
+    top = max(max(r.lead_time.total_seconds() for r in deployed), budget.total_seconds()) * 1.1
+
+    def y(seconds: float) -> float:
+        return round(CHART_HEIGHT - 10 - seconds / top * (CHART_HEIGHT - 20), 1)
+
+    dots = [
+        {
+            "x": round(20 + (r.merged_at - first).total_seconds() / span * (CHART_WIDTH - 40), 1),
+            "y": y(r.lead_time.total_seconds()),
+            "sha": r.sha,
+            "over": r.over_budget,
+            "label": f"{r.sha[:10]} {duration(r.lead_time.total_seconds())}",
+        }
+        for r in deployed
+    ]
+    return {"dots": dots, "budget_y": y(budget.total_seconds())}
+
+
+def waterfall(items: list[dict], start: datetime, end: datetime) -> list[dict]:
+    """Left offset and width in percent of [start, end] for each item's started/finished_at."""
+    total = max((end - start).total_seconds(), 1e-9)
+    for item in items:
+        item["left"] = round((item["started_at"] - start).total_seconds() / total * 100, 3)
+        item["width"] = max(
+            round((item["finished_at"] - item["started_at"]).total_seconds() / total * 100, 3), 0.3
+        )
+    return items
+
+
+@router.get("/", response_class=HTMLResponse)
+def overview(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    repo: str | None = None,
+    window: str = Query("30d"),
+) -> HTMLResponse:
+    repositories = store.repositories(session)
+    if not repositories:
+        return templates.TemplateResponse(request, "empty.html", {"url": str(request.base_url)})
+    if repo is None and len(repositories) > 1:
+        return templates.TemplateResponse(
+            request, "repositories.html", {"repositories": repositories, "window": window}
+        )
+    chosen = store.find_repository(session, repo) if repo else repositories[0]
+    name = chosen.url or chosen.name
+    span = duration_param(window, "window")
+    moment = now()
+    summary = repository_summary(session, settings, moment, span, repository=name)
+    reports = list_mergesets(
+        session, settings, moment, repository=name, since=moment - span, limit=500
+    )
+    budget = budget_of(chosen, settings)
+    return templates.TemplateResponse(
+        request,
+        "overview.html",
+        {
+            "repo": name,
+            "window": window,
+            "summary": summary,
+            "mergesets": reports[:50],
+            "budget": budget,
+            "chart": lead_time_chart(reports, budget),
+            "width": CHART_WIDTH,
+            "height": CHART_HEIGHT,
+        },
+    )
+
+
+@router.get("/slowest", response_class=HTMLResponse)
+def slowest(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    repo: str,
+    window: str = Query("7d"),
+) -> HTMLResponse:
+    report = slowest_steps(session, settings, now(), repo, duration_param(window, "window"))
+    return templates.TemplateResponse(
+        request, "slowest.html", {"report": report, "repo": repo, "window": window}
+    )
+
+
+@router.get("/mergesets/{sha}", response_class=HTMLResponse)
+def mergeset(
+    request: Request, sha: str, session: SessionDep, settings: SettingsDep, repo: str | None = None
+) -> HTMLResponse:
+    breakdown = mergeset_breakdown(session, settings, now(), sha, repo)
+    segments = [
+        {
+            "name": s.name,
+            "started_at": s.started_at,
+            "finished_at": s.finished_at,
+            "seconds": s.seconds,
+            "waiting": s.waiting,
+            "trace_id": s.trace_id,
+        }
+        for s in breakdown.segments
+    ]
+    if segments:
+        waterfall(segments, segments[0]["started_at"], segments[-1]["finished_at"])
+    return templates.TemplateResponse(
+        request,
+        "mergeset.html",
+        {"breakdown": breakdown, "report": breakdown.mergeset, "segments": segments, "repo": repo},
+    )
+
+
+def _flatten(nodes: list[StepOut], depth: int = 0) -> list[dict]:
+    rows = []
+    for node in nodes:
+        rows.append({**node.model_dump(exclude={"children"}), "depth": depth})
+        rows.extend(_flatten(node.children, depth + 1))
+    return rows
+
+
+@router.get("/pipelines/{trace_id}", response_class=HTMLResponse)
+def pipeline(request: Request, trace_id: str, session: SessionDep) -> HTMLResponse:
+    run = store.pipeline_run(session, trace_id.lower())
+    if run is None:
+        raise NotFound(f"no pipeline run with trace id {trace_id!r}")
+    rows = waterfall(
+        _flatten(step_tree(store.steps_of(session, run.trace_id))), run.started_at, run.finished_at
+    )
+    return templates.TemplateResponse(request, "pipeline.html", {"run": run, "rows": rows})

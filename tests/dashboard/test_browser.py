@@ -1,0 +1,144 @@
+"""The dashboard in a real headless Chromium (Debian's, driven by Playwright): each page shows
+the key numbers and flags, links lead from the overview to a mergeset to its pipeline run, no
+page logs a console error, and nothing a span says is ever run as markup."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tests.server.otlp_payloads import REPO, post_run
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed")
+XSS = "<script>alert(1)</script>"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                "--disable-quic",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, tmp_path):
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("console", lambda m: m.type == "error" and problems.append(f"console: {m.text}"))
+    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+    page.on(
+        "dialog", lambda dialog: (problems.append(f"dialog: {dialog.message}"), dialog.dismiss())
+    )
+    page.shots = tmp_path  # screenshots of every page visited land here
+    yield page
+    context.close()
+    assert problems == []
+
+
+def seed(client) -> str:
+    merged = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
+    sha = "a" * 40
+    client.post(
+        "/api/merges",
+        json={
+            "repository": REPO,
+            "sha": "9" * 40,
+            "merged_at": (merged - timedelta(hours=1)).isoformat(),
+        },
+    )
+    client.post(
+        "/api/merges",
+        json={
+            "repository": REPO,
+            "sha": sha,
+            "merged_at": merged.isoformat(),
+            "pr_title": "Faster checkout",
+        },
+    )
+    deploy = {
+        "deploy production": {
+            "deployment.environment.name": "production",
+            "deployment.status": "succeeded",
+            "deployment.id": "d-1",
+        }
+    }
+    post_run(
+        client,
+        1,
+        merged + timedelta(minutes=3),
+        [
+            ("build", 240, "success"),
+            ("e2e", 960, "success"),
+            (XSS, 5, "success"),
+            ("deploy production", 120, "success"),
+        ],
+        branch="main",
+        sha=sha,
+        extra=deploy,
+    )
+    return sha
+
+
+def test_empty_server_shows_how_to_send_the_first_span(client, live_server, page):
+    page.goto(live_server.url + "/")
+    assert page.locator("h1").inner_text() == "No data yet"
+    assert "leadtime step build -- make" in page.locator("main").inner_text()
+    page.screenshot(path=page.shots / "empty.png")
+
+
+def test_overview_to_mergeset_to_pipeline_run(client, live_server, page):
+    sha = seed(client)
+    page.goto(live_server.url + "/")
+    assert page.locator("h1").inner_text() == REPO
+    assert page.locator("#over-budget").inner_text() == "100%"  # both deployed mergesets
+    assert page.locator("#batched").inner_text() == "100%"  # one deploy, two mergesets
+    assert page.locator("#lead-time-p50").inner_text() == "55m05s"  # of 25m05s and 1h25m05s
+    assert page.locator("circle.dot.over").count() == 2
+    assert page.locator("table.mergesets").get_by_text("Faster checkout").count() == 1
+    page.screenshot(path=page.shots / "overview.png", full_page=True)
+
+    with page.expect_navigation():
+        page.locator(f"a.sha[href^='/mergesets/{sha}']").click()
+    assert f"/mergesets/{sha}" in page.url
+    assert page.locator("#lead-time").inner_text() == "25m05s"
+    names = page.locator(".waterfall .name").all_inner_texts()
+    assert names == ["waiting for the pipeline", "build", "e2e", XSS, "deploy production"]
+    assert page.locator("table.parts .name").first.inner_text() == "e2e"
+    page.screenshot(path=page.shots / "mergeset.png", full_page=True)
+
+    with page.expect_navigation():
+        page.locator("#main-run").click()
+    assert "/pipelines/" in page.url
+    rows = page.locator(".waterfall .name").all_inner_texts()
+    assert rows == ["build", "e2e", XSS, "deploy production"]
+    assert page.locator("script").count() == 0  # the span name stayed text
+    page.screenshot(path=page.shots / "pipeline.png", full_page=True)
+
+
+def test_slowest_steps_page_shows_bars_and_flags(client, live_server, page):
+    seed(client)
+    page.goto(live_server.url + "/slowest?repo=acme/shop&window=7d")
+    first = page.locator("tr.step").first
+    assert first.locator(".name").inner_text() == "e2e"
+    assert "budget breaker" in first.inner_text() and "slow" in first.inner_text()
+    assert first.locator(".bar .fill.over").count() == 1
+    assert page.locator("tr.step.slow").count() == 2  # e2e and build (4 min is over 20%)
+    page.screenshot(path=page.shots / "slowest.png", full_page=True)
