@@ -50,9 +50,21 @@ def _validation_message(error: RequestValidationError) -> str:
     return "; ".join(parts)
 
 
+MACHINE_PATHS = ("/api", "/v1", "/healthz", "/readyz", "/docs", "/openapi.json")
+
+
+def _wants_page(request: Request) -> bool:
+    """A person in a browser on a dashboard page gets an HTML error; machines get JSON."""
+    return not request.url.path.startswith(MACHINE_PATHS) and "text/html" in request.headers.get(
+        "accept", ""
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(LeadtimeError)
-    async def leadtime_error(_request: Request, error: LeadtimeError) -> JSONResponse:
+    async def leadtime_error(request: Request, error: LeadtimeError):
+        if _wants_page(request):
+            return dashboard.error_page(request, error.status, error.message)
         return _error(error.status, error.code, error.message, error.headers or None)
 
     @app.exception_handler(RequestValidationError)

@@ -81,6 +81,12 @@ def waterfall(items: list[dict], start: datetime, end: datetime) -> list[dict]:
     return items
 
 
+def error_page(request: Request, status: int, message: str) -> HTMLResponse:
+    return templates.TemplateResponse(
+        request, "error.html", {"status": status, "message": message}, status_code=status
+    )
+
+
 @router.get("/", response_class=HTMLResponse)
 def overview(
     request: Request,

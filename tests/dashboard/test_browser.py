@@ -48,6 +48,7 @@ def page(browser, tmp_path):
         "dialog", lambda dialog: (problems.append(f"dialog: {dialog.message}"), dialog.dismiss())
     )
     page.shots = tmp_path  # screenshots of every page visited land here
+    page.problems = problems
     yield page
     context.close()
     assert problems == []
@@ -142,3 +143,14 @@ def test_slowest_steps_page_shows_bars_and_flags(client, live_server, page):
     assert first.locator(".bar .fill.over").count() == 1
     assert page.locator("tr.step.slow").count() == 2  # e2e and build (4 min is over 20%)
     page.screenshot(path=page.shots / "slowest.png", full_page=True)
+
+
+def test_a_missing_page_says_what_is_missing(client, live_server, page):
+    response = page.goto(live_server.url + "/mergesets/abcdef1")
+    assert response.status == 404
+    assert "no mergeset 'abcdef1'" in page.locator(".error").inner_text()
+    # the browser logs the 404 of the page itself; that one is the point of this test
+    page.problems.remove(
+        "console: Failed to load resource: the server responded with a status of 404 (Not Found)"
+    )
+    page.screenshot(path=page.shots / "missing.png")
