@@ -127,10 +127,32 @@ def test_a_terminal_stays_a_terminal(env):
     os.close(leader)
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
-def test_signals_are_forwarded_to_the_command(env, receiver, tmp_path, signum):
-    marker = tmp_path / "got"
-    script = (
+FORWARDED = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
+
+
+def start_leadtime_detached(args: list[str], env: dict[str, str], ignored=()) -> subprocess.Popen:
+    """leadtime in a session of its own (every signal comes from the test), with the forwarded
+    signals at their defaults except `ignored`: a test runner started under nohup would otherwise
+    pass its ignored SIGHUP on, and an ignored signal is rightly not forwarded."""
+
+    def dispositions() -> None:
+        for signum in FORWARDED:
+            signal.signal(signum, signal.SIG_IGN if signum in ignored else signal.SIG_DFL)
+
+    return subprocess.Popen(
+        [*LEADTIME, *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        preexec_fn=dispositions,
+    )
+
+
+def catching_script(signum: int, marker) -> str:
+    """A Python command that writes the signal it gets to `marker` and exits 7."""
+    return (
         f"import signal, sys, time\n"
         f"def got(n, f):\n"
         f"    open({str(marker)!r}, 'w').write(str(n)); sys.exit(7)\n"
@@ -138,14 +160,13 @@ def test_signals_are_forwarded_to_the_command(env, receiver, tmp_path, signum):
         f"print('ready', flush=True)\n"
         f"time.sleep(30)\n"
     )
-    process = subprocess.Popen(
-        [*LEADTIME, "step", "s", "--", sys.executable, "-c", script],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,  # no controlling terminal: every signal comes from us
-    )
+
+
+@pytest.mark.parametrize("signum", FORWARDED)
+def test_signals_are_forwarded_to_the_command(env, receiver, tmp_path, signum):
+    marker = tmp_path / "got"
+    script = catching_script(signum, marker)
+    process = start_leadtime_detached(["step", "s", "--", sys.executable, "-c", script], env)
     assert process.stdout.readline().strip() == "ready"
     process.send_signal(signum)
     assert process.wait(timeout=20) == 7
@@ -153,13 +174,26 @@ def test_signals_are_forwarded_to_the_command(env, receiver, tmp_path, signum):
     assert receiver.by_name("s").attributes["process.exit.code"] == 7
 
 
+def test_a_hangup_ignored_by_nohup_stays_ignored(env, receiver, tmp_path):
+    # Under nohup SIGHUP is ignored: leadtime survives it, the command inherits "ignored", and
+    # the step runs to its end.
+    command = (
+        "import signal, time\n"
+        "print(int(signal.getsignal(signal.SIGHUP)), flush=True)\n"
+        "time.sleep(1)\n"
+    )
+    process = start_leadtime_detached(
+        ["step", "s", "--", sys.executable, "-c", command], env, ignored=(signal.SIGHUP,)
+    )
+    assert process.stdout.readline().strip() == str(int(signal.SIG_IGN))
+    process.send_signal(signal.SIGHUP)
+    assert process.wait(timeout=20) == 0
+    assert receiver.by_name("s").attributes["cicd.pipeline.task.run.result"] == "success"
+
+
 def test_leadtime_killed_with_its_command_when_term_is_not_handled(env, receiver):
-    process = subprocess.Popen(
-        [*LEADTIME, "step", "s", "--", "sh", "-c", "echo ready; exec sleep 30"],
-        env=env,
-        stdout=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
+    process = start_leadtime_detached(
+        ["step", "s", "--", "sh", "-c", "echo ready; exec sleep 30"], env
     )
     assert process.stdout.readline().strip() == "ready"
     os.kill(process.pid, signal.SIGTERM)
