@@ -18,7 +18,9 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from leadtime.server import db
+from leadtime.server.alerting import AlertWorker
 from leadtime.server.api import (
+    alerts,
     deploys,
     health,
     merges,
@@ -108,7 +110,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(_app: FastAPI):
         if settings.migrate_on_start:
             db.upgrade(engine)
+        if settings.alerts_enabled:
+            app.state.alerts.start()
         yield
+        app.state.alerts.stop()
         engine.dispose()
 
     app = FastAPI(
@@ -120,9 +125,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = db.session_factory(engine)
+    app.state.alerts = AlertWorker(app.state.sessions, settings)
     install_error_handlers(app)
     _limit_body_size(app, settings)
-    for module in (health, traces, merges, deploys, mergesets, pipelines, summary, reports):
+    for module in (health, traces, merges, deploys, mergesets, pipelines, summary, reports, alerts):
         app.include_router(module.router)
     app.include_router(dashboard.router)
     app.mount("/static", StaticFiles(directory=dashboard.STATIC), name="static")

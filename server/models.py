@@ -1,5 +1,6 @@
 """The stored facts (SQLAlchemy 2): repositories, pipeline runs and their steps, mergesets,
-deploys with the mergesets they contain, and API tokens. Times are UTC-aware everywhere."""
+deploys with the mergesets they contain, alerts with their history and notifications, and API
+tokens. Times are UTC-aware everywhere."""
 
 from __future__ import annotations
 
@@ -52,6 +53,10 @@ class Repository(Base):
     name: Mapped[str] = mapped_column(String(200), index=True)
     url: Mapped[str | None] = mapped_column(String(500), unique=True)
     budget_seconds: Mapped[float | None] = mapped_column(Float)
+    # A lead-time target the team set; the regression rule's baseline instead of the history.
+    target_seconds: Mapped[float | None] = mapped_column(Float)
+    # This repository's own regression numbers and notifiers (see domain/regression.Rule).
+    alerting: Mapped[dict | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -172,3 +177,63 @@ class ApiToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Alert(Base):
+    """A regression (or a stuck mergeset) from the moment it fired until it resolved."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (Index("ix_alerts_repo_status", "repository_id", "status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    repository_id: Mapped[int] = mapped_column(ForeignKey("repositories.id"))
+    metric: Mapped[str] = mapped_column(String(50))
+    subject: Mapped[str] = mapped_column(String(500), default="")
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    # "repository id:metric:subject" while open, NULL once resolved: the unique constraint
+    # keeps one open alert per key even when two servers evaluate at the same moment.
+    open_key: Mapped[str | None] = mapped_column(String(700), unique=True)
+    current_seconds: Mapped[float | None] = mapped_column(Float)
+    baseline_seconds: Mapped[float | None] = mapped_column(Float)
+    ratio: Mapped[float | None] = mapped_column(Float)
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)
+    fired_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AlertEvent(Base):
+    """An alert's history: fired, updated (its numbers changed), resolved."""
+
+    __tablename__ = "alert_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    current_seconds: Mapped[float | None] = mapped_column(Float)
+    baseline_seconds: Mapped[float | None] = mapped_column(Float)
+
+
+class Notification(Base):
+    """One message to one channel about one alert event: an outbox row, sent by the dispatcher
+    with retries. Unique per (alert, channel, event), so nothing is ever sent twice."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        UniqueConstraint("alert_id", "channel", "event", name="uq_notifications_once"),
+        Index("ix_notifications_due", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(20))
+    event: Mapped[str] = mapped_column(String(20))
+    # pending -> sending -> sent; or back to pending with a later next_attempt_at; or failed.
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

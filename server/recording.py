@@ -30,7 +30,8 @@ class _Changes:
                 recompute_containment(session, repository_id, environment)
 
 
-def record_spans(session: Session, spans: list[SpanRecord], settings: Settings) -> None:
+def record_spans(session: Session, spans: list[SpanRecord], settings: Settings) -> int:
+    """Store the spans and what they tell; how many deploys they reported."""
     facts = facts_from_spans(spans, settings.main_branch_names)
     repositories: dict[RepoRef, Repository | None] = {}
 
@@ -57,6 +58,7 @@ def record_spans(session: Session, spans: list[SpanRecord], settings: Settings) 
             changes.environments.add((row.repository_id, row.environment))
     changes.apply(session)
     session.commit()
+    return len(facts.deploys)
 
 
 def record_merge(

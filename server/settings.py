@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from leadtime.tracer.config import user_dir
@@ -52,6 +52,35 @@ class Settings(BaseSettings):
         32 * 1024 * 1024,
         description="Largest request body, also after gzip decompression (413 above it).",
     )
+    public_url: str | None = Field(
+        None,
+        description="The dashboard's address as people reach it, for links in alerts "
+        "(default: http://HOST:PORT).",
+    )
+    alerts_enabled: bool = Field(
+        True, description="Evaluate regressions in the server and send notifications."
+    )
+    alert_interval_seconds: float = Field(
+        300.0, description="How often the server evaluates regressions (and after each deploy)."
+    )
+    slack_webhook_url: SecretStr | None = Field(
+        None, description="Slack incoming webhook for every repository's alerts (a secret)."
+    )
+    alert_webhook_url: SecretStr | None = Field(
+        None, description="Generic JSON webhook for every repository's alerts."
+    )
+    alert_webhook_secret: SecretStr | None = Field(
+        None,
+        description="Signs the generic webhook's deliveries (Standard Webhooks; `whsec_...` "
+        "base64 keys or any string).",
+    )
+    notify_timeout_seconds: float = Field(10.0, description="Time limit of one delivery.")
+    notify_retry_seconds: float = Field(
+        5.0, description="First retry delay of a failed delivery; doubled on each attempt."
+    )
+    notify_max_attempts: int = Field(
+        8, description="Deliveries given up (and the notifier shown failing) after this many."
+    )
     migrate_on_start: bool = Field(
         True, description="Apply database migrations when the server starts."
     )
@@ -69,6 +98,10 @@ class Settings(BaseSettings):
     @property
     def main_branch_names(self) -> tuple[str, ...]:
         return tuple(name.strip() for name in self.main_branches.split(",") if name.strip())
+
+    @property
+    def dashboard_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @property
     def default_budget(self) -> timedelta:

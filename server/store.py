@@ -9,7 +9,7 @@ new report knows better.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Select, bindparam, delete, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -24,9 +24,12 @@ from leadtime.server.ingest.traces import (
     RunFacts,
 )
 from leadtime.server.models import (
+    Alert,
+    AlertEvent,
     Deploy,
     DeployMergeset,
     Mergeset,
+    Notification,
     PipelineRun,
     Repository,
     Step,
@@ -408,18 +411,22 @@ def production_deploys_of(
 
 
 def run_summaries(
-    session: Session, repository_id: int, since: datetime, until: datetime
+    session: Session,
+    repository_id: int,
+    since: datetime,
+    until: datetime,
+    branches: Sequence[str] | None = None,
 ) -> list[tuple[str, dict | None]]:
-    """(trace id, cached step summary or None) of the repository's runs started in the window."""
-    return list(
-        session.execute(
-            select(PipelineRun.trace_id, PipelineRun.step_summary).where(
-                PipelineRun.repository_id == repository_id,
-                PipelineRun.started_at >= since,
-                PipelineRun.started_at < until,
-            )
-        )
+    """(trace id, cached step summary or None) of the repository's runs started in the window,
+    on `branches` only when given."""
+    query = select(PipelineRun.trace_id, PipelineRun.step_summary).where(
+        PipelineRun.repository_id == repository_id,
+        PipelineRun.started_at >= since,
+        PipelineRun.started_at < until,
     )
+    if branches is not None:
+        query = query.where(PipelineRun.branch.in_(branches))
+    return list(session.execute(query))
 
 
 def steps_of_runs(session: Session, trace_ids: list[str]) -> dict[str, list[tuple]]:
@@ -481,3 +488,258 @@ def main_run_of(
 
 def repositories(session: Session) -> list[Repository]:
     return list(session.scalars(select(Repository).order_by(Repository.name)))
+
+
+def set_target(session: Session, repository: Repository, seconds: float | None) -> None:
+    repository.target_seconds = seconds
+    session.commit()
+
+
+def set_alerting(session: Session, repository: Repository, alerting: dict | None) -> None:
+    repository.alerting = alerting
+    session.commit()
+
+
+# Lead-time history for the regression rule ------------------------------------------------------
+
+
+def lead_time_pairs(
+    session: Session, repository_id: int, environment: str, since: datetime, until: datetime
+) -> list[tuple[datetime, datetime]]:
+    """(merged at, deployed at) of each mergeset whose deploy to `environment` finished in
+    [since, until)."""
+    rows = session.execute(
+        select(Mergeset.merged_at, Deploy.finished_at)
+        .join(DeployMergeset, DeployMergeset.mergeset_id == Mergeset.id)
+        .join(Deploy, Deploy.id == DeployMergeset.deploy_id)
+        .where(
+            Mergeset.repository_id == repository_id,
+            DeployMergeset.environment == environment,
+            Deploy.finished_at >= since,
+            Deploy.finished_at < until,
+        )
+    )
+    return [(merged_at, deployed_at) for merged_at, deployed_at in rows]
+
+
+def undeployed_mergesets(
+    session: Session, repository_id: int, environment: str, since: datetime
+) -> list[Mergeset]:
+    """Mergesets merged since `since` that no deploy to `environment` contains yet."""
+    return list(
+        session.scalars(
+            select(Mergeset)
+            .outerjoin(
+                DeployMergeset,
+                (DeployMergeset.mergeset_id == Mergeset.id)
+                & (DeployMergeset.environment == environment),
+            )
+            .where(
+                Mergeset.repository_id == repository_id,
+                Mergeset.merged_at >= since,
+                DeployMergeset.deploy_id.is_(None),
+            )
+        )
+    )
+
+
+def has_succeeded_deploy(session: Session, repository_id: int, environment: str) -> bool:
+    return (
+        session.scalar(
+            select(Deploy.id)
+            .where(
+                Deploy.repository_id == repository_id,
+                Deploy.environment == environment,
+                Deploy.status == "succeeded",
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
+# Alerts -----------------------------------------------------------------------------------------
+
+
+def alert_key(repository_id: int, metric: str, subject: str) -> str:
+    return f"{repository_id}:{metric}:{subject}"
+
+
+def open_alerts(session: Session, repository_id: int) -> dict[tuple[str, str], Alert]:
+    rows = session.scalars(
+        select(Alert).where(Alert.repository_id == repository_id, Alert.status == "open")
+    )
+    return {(alert.metric, alert.subject): alert for alert in rows}
+
+
+def open_alert(session: Session, values: dict) -> Alert | None:
+    """Open an alert unless one is open for its key already (another server may have just
+    opened it); the new alert, or None."""
+    key = alert_key(values["repository_id"], values["metric"], values["subject"])
+    row = {**values, "open_key": key, "status": "open", "updated_at": values["fired_at"]}
+    if not insert_if_new(session, Alert, row, ["open_key"]):
+        return None
+    alert = session.scalar(select(Alert).where(Alert.open_key == key))
+    add_alert_event(session, alert, "fired", values["fired_at"])
+    return alert
+
+
+def update_alert(session: Session, alert: Alert, values: dict, now: datetime) -> None:
+    """New numbers for an open alert; an `updated` event when they changed."""
+    changed = any(getattr(alert, name) != value for name, value in values.items())
+    if changed:
+        for name, value in values.items():
+            setattr(alert, name, value)
+        alert.updated_at = now
+        add_alert_event(session, alert, "updated", now)
+
+
+def resolve_alert(session: Session, alert: Alert, now: datetime) -> bool:
+    """Resolve an open alert; False when another server resolved it first."""
+    done = session.execute(
+        Alert.__table__.update()
+        .where(Alert.__table__.c.id == alert.id, Alert.__table__.c.status == "open")
+        .values(status="resolved", open_key=None, resolved_at=now, updated_at=now)
+    )
+    if done.rowcount != 1:
+        return False
+    session.refresh(alert)
+    add_alert_event(session, alert, "resolved", now)
+    return True
+
+
+def add_alert_event(session: Session, alert: Alert, kind: str, at: datetime) -> None:
+    session.add(
+        AlertEvent(
+            alert_id=alert.id,
+            kind=kind,
+            at=at,
+            current_seconds=alert.current_seconds,
+            baseline_seconds=alert.baseline_seconds,
+        )
+    )
+
+
+def alerts(
+    session: Session,
+    repository_id: int | None = None,
+    status: str | None = None,
+    limit: int = 100,
+) -> list[tuple[Alert, Repository]]:
+    """Alerts newest first, open ones before resolved ones."""
+    query = select(Alert, Repository).join(Repository, Repository.id == Alert.repository_id)
+    if repository_id is not None:
+        query = query.where(Alert.repository_id == repository_id)
+    if status is not None:
+        query = query.where(Alert.status == status)
+    query = query.order_by(Alert.status.desc(), Alert.fired_at.desc(), Alert.id.desc())
+    return [(alert, repository) for alert, repository in session.execute(query.limit(limit))]
+
+
+def alert_with_repository(session: Session, alert_id: int) -> tuple[Alert, Repository] | None:
+    row = session.execute(
+        select(Alert, Repository)
+        .join(Repository, Repository.id == Alert.repository_id)
+        .where(Alert.id == alert_id)
+    ).first()
+    return (row[0], row[1]) if row else None
+
+
+def events_of(session: Session, alert_ids: list[int]) -> dict[int, list[AlertEvent]]:
+    found: dict[int, list[AlertEvent]] = {alert_id: [] for alert_id in alert_ids}
+    rows = session.scalars(
+        select(AlertEvent).where(AlertEvent.alert_id.in_(alert_ids)).order_by(AlertEvent.id)
+    )
+    for event in rows:
+        found[event.alert_id].append(event)
+    return found
+
+
+# Notifications: an outbox the dispatcher empties ----------------------------------------------
+
+
+def queue_notifications(
+    session: Session, alert_id: int, event: str, channels: Iterable[str], now: datetime
+) -> None:
+    """One notification per channel; one that exists already is not queued again."""
+    rows = [
+        {
+            "alert_id": alert_id,
+            "channel": channel,
+            "event": event,
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        for channel in channels
+    ]
+    insert_ignoring_duplicates(session, Notification, rows, ["alert_id", "channel", "event"])
+
+
+def notifications_of(session: Session, alert_ids: list[int]) -> dict[int, list[Notification]]:
+    found: dict[int, list[Notification]] = {alert_id: [] for alert_id in alert_ids}
+    rows = session.scalars(
+        select(Notification).where(Notification.alert_id.in_(alert_ids)).order_by(Notification.id)
+    )
+    for notification in rows:
+        found[notification.alert_id].append(notification)
+    return found
+
+
+def claim_due_notification(session: Session, now: datetime, lease: timedelta) -> int | None:
+    """Take one due notification for sending (or one whose sender died holding it); its id.
+
+    The conditional UPDATE is the claim: of two servers after the same row, one wins."""
+    table = Notification.__table__
+    due = or_(
+        (table.c.status == "pending") & (table.c.next_attempt_at <= now),
+        (table.c.status == "sending") & (table.c.claimed_until < now),
+    )
+    candidates = list(
+        session.scalars(select(table.c.id).where(due).order_by(table.c.next_attempt_at).limit(10))
+    )
+    # End the read before writing: on SQLite a write after a read that another writer has
+    # overtaken fails at once ("database is locked") instead of waiting its turn.
+    session.commit()
+    for notification_id in candidates:
+        claimed = session.execute(
+            table.update()
+            .where(table.c.id == notification_id, due)
+            .values(status="sending", claimed_until=now + lease)
+        )
+        session.commit()
+        if claimed.rowcount == 1:
+            return notification_id
+    return None
+
+
+def finish_notification(
+    session: Session,
+    notification: Notification,
+    now: datetime,
+    error: str | None = None,
+    retry_at: datetime | None = None,
+) -> None:
+    """Sent (no error), to be retried at `retry_at`, or given up (an error, no retry)."""
+    notification.attempts += 1
+    notification.claimed_until = None
+    notification.last_error = error[:500] if error else None
+    if error is None:
+        notification.status, notification.sent_at = "sent", now
+    elif retry_at is not None:
+        notification.status, notification.next_attempt_at = "pending", retry_at
+    else:
+        notification.status = "failed"
+    session.commit()
+
+
+def latest_delivery_per_channel(session: Session) -> dict[str, Notification]:
+    """Each channel's most recently attempted notification: is the notifier working?"""
+    newest = (
+        select(func.max(Notification.id))
+        .where(Notification.attempts > 0)
+        .group_by(Notification.channel)
+    )
+    rows = session.scalars(select(Notification).where(Notification.id.in_(newest)))
+    return {notification.channel: notification for notification in rows}

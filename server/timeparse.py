@@ -1,4 +1,4 @@
-"""Times as the sources write them, read as UTC-aware datetimes."""
+"""Times as the sources write them, read as UTC-aware datetimes; durations as people read them."""
 
 from __future__ import annotations
 
@@ -33,3 +33,17 @@ def parse_duration(value: str) -> timedelta:
     if not amount > 0:
         raise ValueError(f"{value!r}: a duration must be positive")
     return timedelta(seconds=amount * _UNITS[unit])
+
+
+def format_duration(seconds: float | None) -> str:
+    """`4.2s`, `3m05s`, `1h02m`; `-` for none."""
+    if seconds is None:
+        return "-"
+    sign = "-" if seconds < 0 else ""
+    if abs(seconds) < 10:
+        return f"{seconds:.1f}s"  # short steps: a tenth of a second still tells something
+    hours, rest = divmod(round(abs(seconds)), 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{sign}{hours}h{minutes:02d}m"
+    return f"{sign}{minutes}m{secs:02d}s" if minutes else f"{sign}{secs}s"

@@ -114,6 +114,9 @@ SERVER_COMMANDS = {
     "deploys": "leadtime.server.cli:deploys",
     "report": "leadtime.server.cli:report_group",
     "budget": "leadtime.server.cli:budget_group",
+    "alerts": "leadtime.server.alert_cli:alerts_group",
+    "check": "leadtime.server.alert_cli:check",
+    "target": "leadtime.server.alert_cli:target_group",
 }
 
 

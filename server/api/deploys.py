@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from leadtime.server import recording, store
 from leadtime.server.api.deps import Reader, SessionDep, Writer, time_param
@@ -14,7 +14,7 @@ router = APIRouter(prefix="/api", tags=["deploys"])
 
 
 @router.post("/deploys", dependencies=[Writer], response_model=DeployRef)
-def post_deploy(deploy: DeployIn, session: SessionDep) -> DeployRef:
+def post_deploy(deploy: DeployIn, session: SessionDep, request: Request) -> DeployRef:
     """Record a deploy (or its progress: report again with the same `id` to update it)."""
     values = {
         "source": "api",
@@ -29,6 +29,7 @@ def post_deploy(deploy: DeployIn, session: SessionDep) -> DeployRef:
         "listed_shas": [sha.lower() for sha in deploy.contains] if deploy.contains else None,
     }
     row = recording.record_deploy(session, values, deploy.repository)
+    request.app.state.alerts.deploy_arrived()
     return DeployRef(id=row.id, identity=row.identity)
 
 

@@ -1,5 +1,5 @@
 """Liveness (`/healthz`: the process answers) and readiness (`/readyz`: the database answers and
-its schema is current)."""
+its schema is current; with each alert notifier's state as detail)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from leadtime.server import db
+from leadtime.server.notify import dispatch
 
 router = APIRouter(tags=["health"])
 
@@ -31,4 +32,9 @@ def readyz(request: Request) -> JSONResponse:
     if behind:
         reason = "database schema is behind: run `leadtime db upgrade`"
         return JSONResponse({"status": "unavailable", "reason": reason}, status_code=503)
-    return JSONResponse({"status": "ready", "database": engine.dialect.name})
+    with request.app.state.sessions() as session:
+        notifiers = dispatch.health(session)
+    # A failing notifier is reported, not fatal: the server still takes everything in.
+    return JSONResponse(
+        {"status": "ready", "database": engine.dialect.name, "notifiers": notifiers}
+    )

@@ -44,6 +44,8 @@ async def export_traces(request: Request, session: SessionDep, settings: Setting
     body = otlp.decompress(raw, request.headers.get("content-encoding"), settings.max_body_bytes)
     decoded = otlp.spans_from(otlp.decode_request(body, content_type))
     # Database work runs in the thread pool, so one slow write never stalls the event loop.
-    await run_in_threadpool(recording.record_spans, session, decoded.spans, settings)
+    deploys = await run_in_threadpool(recording.record_spans, session, decoded.spans, settings)
+    if deploys:
+        request.app.state.alerts.deploy_arrived()
     payload, media_type = otlp.encode_response(decoded, content_type)
     return Response(payload, media_type=media_type)

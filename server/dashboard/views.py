@@ -20,6 +20,7 @@ from leadtime.server.domain.budget import mergeset_breakdown, slowest_steps
 from leadtime.server.domain.lead_time import budget_of, list_mergesets, repository_summary
 from leadtime.server.errors import NotFound
 from leadtime.server.schemas import StepOut
+from leadtime.server.timeparse import format_duration
 
 STATIC = Path(__file__).parent / "static"
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -27,20 +28,7 @@ router = APIRouter(include_in_schema=False, dependencies=[Reader])
 CHART_WIDTH, CHART_HEIGHT = 720, 220
 
 
-def duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    if abs(seconds) < 10:
-        return f"{seconds:.1f}s"  # short steps: a tenth of a second still tells something
-    seconds = round(seconds)
-    hours, rest = divmod(abs(seconds), 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}h{minutes:02d}m"
-    return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
-
-
-templates.env.filters["duration"] = duration
+templates.env.filters["duration"] = format_duration
 templates.env.filters["percent"] = lambda share: "-" if share is None else f"{share:.0%}"
 templates.env.filters["when"] = lambda moment: moment.strftime("%Y-%m-%d %H:%M") if moment else "-"
 
@@ -63,7 +51,7 @@ def lead_time_chart(reports, budget: timedelta) -> dict:
             "y": y(r.lead_time.total_seconds()),
             "sha": r.sha,
             "over": r.over_budget,
-            "label": f"{r.sha[:10]} {duration(r.lead_time.total_seconds())}",
+            "label": f"{r.sha[:10]} {format_duration(r.lead_time.total_seconds())}",
         }
         for r in deployed
     ]

@@ -242,11 +242,16 @@ def summarize_run(spans: list[SpanTiming], trace_id: str | None = None) -> dict:
     }
 
 
-def _summaries(
-    session: Session, repository_id: int, since: datetime, until: datetime
+def run_step_summaries(
+    session: Session,
+    repository_id: int,
+    since: datetime,
+    until: datetime,
+    branches: tuple[str, ...] | None = None,
 ) -> list[dict]:
-    """Each run's step summary, worked out (and kept) for runs that have none yet."""
-    runs = store.run_summaries(session, repository_id, since, until)
+    """Each run's step summary (see summarize_run), worked out and kept for runs that have none
+    yet; runs on `branches` only when given."""
+    runs = store.run_summaries(session, repository_id, since, until, branches)
     missing = [trace_id for trace_id, summary in runs if summary is None]
     fresh = {
         trace_id: summarize_run([SpanTiming(*row) for row in rows], trace_id)
@@ -263,8 +268,8 @@ def slowest_steps(
     time on the critical path, trend against the previous window, and the flags."""
     repo = store.find_repository(session, repository)
     budget = budget_of(repo, settings)
-    current = _summaries(session, repo.id, now - window, now)
-    previous = _summaries(session, repo.id, now - 2 * window, now - window)
+    current = run_step_summaries(session, repo.id, now - window, now)
+    previous = run_step_summaries(session, repo.id, now - 2 * window, now - window)
     durations: dict[str, list[float]] = defaultdict(list)
     failures: dict[str, int] = defaultdict(int)
     on_path: dict[str, list[float]] = defaultdict(list)

@@ -100,6 +100,8 @@ class LiveServer:
 
 
 def settings_for(db_url: str, **overrides) -> Settings:
+    # Alerting runs only where a test asks for it: its threads would write between tests.
+    overrides.setdefault("alerts_enabled", False)
     return Settings(database_url=db_url, migrate_on_start=False, **overrides)
 
 

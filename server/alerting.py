@@ -1,0 +1,70 @@
+"""The server's alerting in the background: evaluate the regression rule on a schedule and soon
+after each deploy arrives, and empty the notification outbox. Two daemon threads; neither ever
+blocks a request, and a failure (the database down, a notifier away) is logged and tried again."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import UTC, datetime
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from leadtime.server.domain import regression
+from leadtime.server.notify import dispatch
+from leadtime.server.settings import Settings
+
+log = logging.getLogger("leadtime.alerts")
+DELIVERY_POLL_SECONDS = 1.0  # how soon a retry falls due is checked
+
+
+class AlertWorker:
+    def __init__(self, sessions: sessionmaker[Session], settings: Settings) -> None:
+        self.sessions, self.settings = sessions, settings
+        self._evaluate_soon = threading.Event()
+        self._deliver_soon = threading.Event()
+        self._stopping = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        for target, name in ((self._evaluating, "evaluate"), (self._delivering, "deliver")):
+            thread = threading.Thread(target=target, name=f"leadtime-alerts-{name}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._evaluate_soon.set()
+        self._deliver_soon.set()
+        for thread in self._threads:
+            thread.join(timeout=5)
+
+    def deploy_arrived(self) -> None:
+        """Evaluate now rather than at the next scheduled time."""
+        self._evaluate_soon.set()
+
+    def evaluate_now(self) -> list[regression.Change]:
+        """Evaluate in this thread (`leadtime check`); deliveries follow in the background."""
+        with self.sessions() as session:
+            changes = regression.evaluate(session, self.settings, datetime.now(UTC))
+        if changes:
+            self._deliver_soon.set()
+        return changes
+
+    def _evaluating(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                self.evaluate_now()
+            except Exception as error:  # the database may be down; the next round retries
+                log.warning("alert evaluation failed: %s: %s", type(error).__name__, error)
+            self._evaluate_soon.wait(self.settings.alert_interval_seconds)
+            self._evaluate_soon.clear()
+
+    def _delivering(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                dispatch.deliver_due(self.sessions, self.settings)
+            except Exception as error:
+                log.warning("alert delivery failed: %s: %s", type(error).__name__, error)
+            self._deliver_soon.wait(DELIVERY_POLL_SECONDS)
+            self._deliver_soon.clear()
