@@ -14,11 +14,14 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from leadtime.server import store
+from leadtime.server.api.alerts import alerts_out
 from leadtime.server.api.deps import Reader, SessionDep, SettingsDep, duration_param, now
 from leadtime.server.api.pipelines import step_tree
 from leadtime.server.domain.budget import mergeset_breakdown, slowest_steps
 from leadtime.server.domain.lead_time import budget_of, list_mergesets, repository_summary
 from leadtime.server.errors import NotFound
+from leadtime.server.notify import dispatch
+from leadtime.server.notify.dispatch import alert_path
 from leadtime.server.schemas import StepOut
 from leadtime.server.timeparse import format_duration
 
@@ -26,6 +29,7 @@ STATIC = Path(__file__).parent / "static"
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 router = APIRouter(include_in_schema=False, dependencies=[Reader])
 CHART_WIDTH, CHART_HEIGHT = 720, 220
+RESOLVED_SHOWN = timedelta(days=7)
 
 
 templates.env.filters["duration"] = format_duration
@@ -69,6 +73,20 @@ def waterfall(items: list[dict], start: datetime, end: datetime) -> list[dict]:
     return items
 
 
+def recent_alerts(session, settings, repository, moment: datetime) -> list[dict]:
+    """The repository's open alerts and those resolved in the last week, with their pages."""
+    rows = store.alerts(session, repository.id, limit=20)
+    shown = [
+        (alert, repo)
+        for alert, repo in rows
+        if alert.status == "open" or alert.resolved_at > moment - RESOLVED_SHOWN
+    ]
+    return [
+        {"alert": out, "path": alert_path(alert, out.repository)}
+        for (alert, _), out in zip(shown, alerts_out(session, settings, shown), strict=True)
+    ]
+
+
 def error_page(request: Request, status: int, message: str) -> HTMLResponse:
     return templates.TemplateResponse(
         request, "error.html", {"status": status, "message": message}, status_code=status
@@ -109,6 +127,12 @@ def overview(
             "mergesets": reports[:50],
             "budget": budget,
             "chart": lead_time_chart(reports, budget),
+            "alerts": recent_alerts(session, settings, chosen, moment),
+            "failing": {
+                channel: state
+                for channel, state in dispatch.health(session).items()
+                if state["state"] == "failing"
+            },
             "width": CHART_WIDTH,
             "height": CHART_HEIGHT,
         },

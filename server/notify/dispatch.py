@@ -38,13 +38,18 @@ class Delivery:
     retry_after: float | None = None
 
 
-def dashboard_link(alert: Alert, repository: str, settings: Settings) -> str:
+def alert_path(alert: Alert, repository: str) -> str:
+    """The dashboard page that shows what the alert is about."""
     repo = quote(repository, safe="")
     if alert.metric == LEAD_TIME:
-        return f"{settings.dashboard_url}/?repo={repo}"
+        return f"/?repo={repo}"
     if alert.metric == STEP:
-        return f"{settings.dashboard_url}/slowest?repo={repo}"
-    return f"{settings.dashboard_url}/mergesets/{alert.subject}?repo={repo}"
+        return f"/slowest?repo={repo}"
+    return f"/mergesets/{alert.subject}?repo={repo}"
+
+
+def dashboard_link(alert: Alert, repository: str, settings: Settings) -> str:
+    return settings.dashboard_url + alert_path(alert, repository)
 
 
 def post_json(url: str, body: bytes, headers: dict, timeout: float) -> Delivery:

@@ -145,6 +145,37 @@ def test_slowest_steps_page_shows_bars_and_flags(client, live_server, page):
     page.screenshot(path=page.shots / "slowest.png", full_page=True)
 
 
+def test_overview_shows_a_firing_alert_and_links_to_it(client, live_server, page):
+    merged = datetime.now(UTC).replace(microsecond=0) - timedelta(days=2)
+    parent = None
+    for n in range(1, 6):  # five mergesets at 20 minutes each, against a 5-minute target
+        sha = f"{n:040x}"
+        body = {"repository": REPO, "sha": sha, "merged_at": merged.isoformat()}
+        assert client.post("/api/merges", json={**body, "parent_sha": parent}).status_code == 200
+        deploy = {
+            "service": "shop",
+            "repository": REPO,
+            "environment": "production",
+            "sha": sha,
+            "status": "succeeded",
+            "finished_at": (merged + timedelta(minutes=20)).isoformat(),
+        }
+        assert client.post("/api/deploys", json=deploy).status_code == 200
+        merged, parent = merged + timedelta(hours=2), sha
+    client.post("/api/targets", json={"repository": REPO, "target_seconds": 300})
+    assert len(client.post("/api/alerts/check").json()["firing"]) == 1
+
+    page.goto(live_server.url + "/")
+    alert = page.locator(".alert.open")
+    assert alert.count() == 1
+    assert "lead time p50 5m00s -> 20m00s (+300%) (target)" in alert.inner_text()
+    assert alert.locator(".flag").inner_text() == "firing"
+    page.screenshot(path=page.shots / "alert.png", full_page=True)
+    with page.expect_navigation():
+        alert.locator("a").click()
+    assert page.locator("h1").inner_text() == REPO
+
+
 def test_a_missing_page_says_what_is_missing(client, live_server, page):
     response = page.goto(live_server.url + "/mergesets/abcdef1")
     assert response.status == 404

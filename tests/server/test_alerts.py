@@ -227,6 +227,9 @@ def test_a_failing_notifier_is_shown_and_the_alert_is_still_recorded(engine, db_
         assert notifiers["webhook"]["state"] == "failing"
         assert notifiers["log"]["state"] == "ok"
         assert "slack-secret" not in caplog.text and "slack-secret" not in ready.text
+        overview = client.get("/", params={"repo": "acme/shop"}).text
+        assert "Alert notifier <b>slack</b> is failing: HTTP 410" in overview
+        assert "Alert notifier <b>webhook</b> is failing: HTTP 500" in overview
 
 
 def test_an_unreachable_notifier_never_leaks_its_url(engine, db_url, caplog):
