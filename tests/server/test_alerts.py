@@ -56,13 +56,13 @@ def alerting_server(engine, db_url: str, slack: list[int] | None = None, hook=No
 class History:
     """Mergesets on main, one after another, each shipped by its own production deploy."""
 
-    def __init__(self, client: httpx.Client) -> None:
-        self.client, self.count, self.parent = client, 0, None
+    def __init__(self, client: httpx.Client, repo: str = REPO, first: int = 0) -> None:
+        self.client, self.repo, self.count, self.parent = client, repo, first, None
 
     def merge(self, merged_at: datetime, title: str | None = None) -> str:
         self.count += 1
         sha = f"{self.count:040x}"
-        body = {"repository": REPO, "sha": sha, "merged_at": merged_at.isoformat()}
+        body = {"repository": self.repo, "sha": sha, "merged_at": merged_at.isoformat()}
         if self.parent:
             body["parent_sha"] = self.parent
         if title:
@@ -73,8 +73,8 @@ class History:
 
     def deploy(self, sha: str, finished_at: datetime) -> None:
         body = {
-            "service": "shop",
-            "repository": REPO,
+            "service": self.repo.rsplit("/", 1)[-1],
+            "repository": self.repo,
             "environment": "production",
             "sha": sha,
             "status": "succeeded",
@@ -182,11 +182,43 @@ def test_a_lead_time_slip_is_sent_once_and_its_recovery_once(engine, db_url):
         assert hook.deliveries[1].headers["webhook-id"] != hook.deliveries[0].headers["webhook-id"]
 
 
+# (four weeks' lead time, this week's, mergesets this week): only the 30% slip fires.
+HISTORIES = {
+    "steady": (10, 10, 6),
+    "twenty-percent": (10, 12, 6),
+    "thirty-percent": (10, 13, 6),
+    "under-the-floor": (1, 1.3, 6),  # +30%, but 18 s more
+    "too-few": (10, 30, 4),
+}
+
+
+def test_generated_histories_with_known_answers(engine, db_url):
+    with alerting_server(engine, db_url) as (client, _slack, _hook):
+        for index, (name, (before, now, count)) in enumerate(HISTORIES.items()):
+            history = History(client, f"https://github.com/acme/{name}", first=index * 1000)
+            history.ship_daily(30, 8, before)
+            history.ship_daily(5, count, now)
+        firing = check(client)["firing"]
+        assert [(a["repository"], a["metric"]) for a in firing] == [
+            ("https://github.com/acme/thirty-percent", "lead_time")
+        ]
+        assert firing[0]["ratio"] == pytest.approx(1.3)
+
+
 def test_each_deploy_is_evaluated_without_being_asked(engine, db_url):
     with alerting_server(engine, db_url) as (client, slack, _hook):
         slipped_history(client)
         (delivery,) = slack.wait_for(1)
         assert "lead time p50 10m00s -> 14m00s (+40%)" in delivery.json()["text"]
+
+
+def test_the_schedule_evaluates_when_nothing_arrives(engine, db_url):
+    with alerting_server(engine, db_url, alert_interval_seconds=0.5) as (client, slack, _hook):
+        History(client).ship_daily(5, 6, 10)
+        # A target set now changes the verdict; no deploy follows, the schedule notices.
+        client.post("/api/targets", json={"repository": "acme/shop", "target_seconds": 300})
+        (delivery,) = slack.wait_for(1)
+        assert "lead time p50 5m00s -> 10m00s (+100%) (target)" in delivery.json()["text"]
 
 
 def test_a_delivery_answered_500_is_retried_until_it_goes_through(engine, db_url):
