@@ -645,14 +645,18 @@ def alert_with_repository(session: Session, alert_id: int) -> tuple[Alert, Repos
     return (row[0], row[1]) if row else None
 
 
-def events_of(session: Session, alert_ids: list[int]) -> dict[int, list[AlertEvent]]:
-    found: dict[int, list[AlertEvent]] = {alert_id: [] for alert_id in alert_ids}
-    rows = session.scalars(
-        select(AlertEvent).where(AlertEvent.alert_id.in_(alert_ids)).order_by(AlertEvent.id)
-    )
-    for event in rows:
-        found[event.alert_id].append(event)
+def _by_alert(session: Session, model, alert_ids: list[int]) -> dict[int, list]:
+    """Rows of `model` (events or notifications) of these alerts, oldest first, by alert id."""
+    found: dict[int, list] = {alert_id: [] for alert_id in alert_ids}
+    for row in session.scalars(
+        select(model).where(model.alert_id.in_(alert_ids)).order_by(model.id)
+    ):
+        found[row.alert_id].append(row)
     return found
+
+
+def events_of(session: Session, alert_ids: list[int]) -> dict[int, list[AlertEvent]]:
+    return _by_alert(session, AlertEvent, alert_ids)
 
 
 # Notifications: an outbox the dispatcher empties ----------------------------------------------
@@ -678,13 +682,7 @@ def queue_notifications(
 
 
 def notifications_of(session: Session, alert_ids: list[int]) -> dict[int, list[Notification]]:
-    found: dict[int, list[Notification]] = {alert_id: [] for alert_id in alert_ids}
-    rows = session.scalars(
-        select(Notification).where(Notification.alert_id.in_(alert_ids)).order_by(Notification.id)
-    )
-    for notification in rows:
-        found[notification.alert_id].append(notification)
-    return found
+    return _by_alert(session, Notification, alert_ids)
 
 
 def claim_due_notification(session: Session, now: datetime, lease: timedelta) -> int | None:
