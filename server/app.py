@@ -17,7 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from leadtime.server import db
+from leadtime.server import db, recording
 from leadtime.server.alerting import AlertWorker
 from leadtime.server.api import (
     alerts,
@@ -25,10 +25,12 @@ from leadtime.server.api import (
     health,
     merges,
     mergesets,
+    pages,
     pipelines,
     reports,
     summary,
     traces,
+    webhooks,
 )
 from leadtime.server.dashboard import views as dashboard
 from leadtime.server.errors import LeadtimeError, PayloadTooLarge, Unavailable
@@ -52,7 +54,7 @@ def _validation_message(error: RequestValidationError) -> str:
     return "; ".join(parts)
 
 
-MACHINE_PATHS = ("/api", "/v1", "/healthz", "/readyz", "/docs", "/openapi.json")
+MACHINE_PATHS = ("/api", "/v1", "/webhooks", "/healthz", "/readyz", "/docs", "/openapi.json")
 
 
 def _wants_page(request: Request) -> bool:
@@ -110,6 +112,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(_app: FastAPI):
         if settings.migrate_on_start:
             db.upgrade(engine)
+        if settings.service_map_file:
+            with app.state.sessions() as session:
+                recording.load_service_map(session, settings.service_map_file, settings)
         if settings.alerts_enabled:
             app.state.alerts.start()
         yield
@@ -128,7 +133,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.alerts = AlertWorker(app.state.sessions, settings)
     install_error_handlers(app)
     _limit_body_size(app, settings)
-    for module in (health, traces, merges, deploys, mergesets, pipelines, summary, reports, alerts):
+    for module in (
+        health,
+        traces,
+        merges,
+        deploys,
+        mergesets,
+        pipelines,
+        summary,
+        reports,
+        alerts,
+        pages,
+        webhooks,
+    ):
         app.include_router(module.router)
     app.include_router(dashboard.router)
     app.mount("/static", StaticFiles(directory=dashboard.STATIC), name="static")

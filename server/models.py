@@ -1,5 +1,6 @@
 """The stored facts (SQLAlchemy 2): repositories, pipeline runs and their steps, mergesets,
-deploys with the mergesets they contain, alerts with their history and notifications, and API
+deploys with the mergesets they contain, alerts with their history and notifications, pages with
+their suspect deploys, service mappings, webhook deliveries seen, and API
 tokens. Times are UTC-aware everywhere."""
 
 from __future__ import annotations
@@ -237,3 +238,73 @@ class Notification(Base):
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Page(Base):
+    """An alert that notified a human, from a pager or the API; keyed by its source's id."""
+
+    __tablename__ = "pages"
+    __table_args__ = (
+        UniqueConstraint("source", "external_id", name="uq_pages_source_id"),
+        Index("ix_pages_service_triggered", "service", "triggered_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(20))
+    external_id: Mapped[str] = mapped_column(String(300))
+    # The service as the pager names it, and as deploys name it once a mapping (or the same
+    # name) matched; None while unmatched.
+    pager_service: Mapped[str] = mapped_column(String(200))
+    service: Mapped[str | None] = mapped_column(String(200))
+    repository_id: Mapped[int | None] = mapped_column(ForeignKey("repositories.id"))
+    title: Mapped[str] = mapped_column(String(500))
+    urgency: Mapped[str | None] = mapped_column(String(50))
+    team: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20), default="triggered")
+    triggered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    url: Mapped[str | None] = mapped_column(String(1000))
+    # "auto": the suspect is worked out; "confirmed": a person named the deploy (linked_deploy_id);
+    # "cleared": a person said no deploy caused it.
+    link_state: Mapped[str] = mapped_column(String(20), default="auto")
+    linked_deploy_id: Mapped[int | None] = mapped_column(ForeignKey("deploys.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class PageDeploy(Base):
+    """A deploy that finished within the lookback before a page: its suspect or a candidate."""
+
+    __tablename__ = "page_deploys"
+
+    page_id: Mapped[int] = mapped_column(
+        ForeignKey("pages.id", ondelete="CASCADE"), primary_key=True
+    )
+    deploy_id: Mapped[int] = mapped_column(
+        ForeignKey("deploys.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    role: Mapped[str] = mapped_column(String(20))  # "suspect" or "candidate"
+
+
+class ServiceMapping(Base):
+    """The name a pager uses for a service, and the name its deploys use."""
+
+    __tablename__ = "service_mappings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    pager_service: Mapped[str] = mapped_column(String(200), unique=True)
+    service: Mapped[str] = mapped_column(String(200))
+    source: Mapped[str] = mapped_column(String(20), default="api")  # "api" or "file"
+
+
+class WebhookDelivery(Base):
+    """A delivery id seen from a source (PagerDuty's X-Webhook-Id ...): redeliveries are no-ops."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (UniqueConstraint("source", "delivery_id", name="uq_deliveries_once"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(20))
+    delivery_id: Mapped[str] = mapped_column(String(300))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

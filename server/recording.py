@@ -3,15 +3,19 @@ depends on it: a new mergeset or deploy can change which deploy shipped what."""
 
 from __future__ import annotations
 
+import tomllib
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy.orm import Session
 
 from leadtime.server import store
+from leadtime.server.domain import suspects
 from leadtime.server.domain.containment import recompute_containment, recompute_repository
+from leadtime.server.ingest import pages as page_events
 from leadtime.server.ingest.otlp import SpanRecord
 from leadtime.server.ingest.traces import MergesetFacts, RepoRef, facts_from_spans
-from leadtime.server.models import Deploy, Repository
+from leadtime.server.models import Deploy, Page, Repository
 from leadtime.server.settings import Settings
 
 
@@ -56,6 +60,8 @@ def record_spans(session: Session, spans: list[SpanRecord], settings: Settings) 
         )
         if changed and row.repository_id is not None:
             changes.environments.add((row.repository_id, row.environment))
+        if changed:
+            suspects.relink_after_deploy(session, row, settings)
     changes.apply(session)
     session.commit()
     return len(facts.deploys)
@@ -92,7 +98,9 @@ def record_merge(
     session.commit()
 
 
-def record_deploy(session: Session, values: dict, repository_reference: str | None) -> Deploy:
+def record_deploy(
+    session: Session, values: dict, repository_reference: str | None, settings: Settings
+) -> Deploy:
     """A deploy reported by an API client; `values` as the Deploy columns (without identity)."""
     if repository_reference:
         repository = store.resolve_repository(session, repository_reference, create=True)
@@ -116,5 +124,104 @@ def record_deploy(session: Session, values: dict, repository_reference: str | No
             session.flush()
     deploy, _ = store.upsert_deploy(session, {**values, "identity": identity})
     recompute_containment(session, repository.id, deploy.environment)
+    suspects.relink_after_deploy(session, deploy, settings)
     session.commit()
     return deploy
+
+
+def _match(session: Session, page: Page) -> None:
+    page.service = store.mapped_service(session, page.pager_service)
+    page.repository_id = (
+        store.repository_id_of_service(session, page.service) if page.service else None
+    )
+
+
+def _apply(page: Page, fact: page_events.PageFacts) -> None:
+    """One event on a page. Each is idempotent: the same delivery twice changes nothing."""
+    for name in ("title", "urgency", "team", "url"):
+        if getattr(fact, name):
+            setattr(page, name, getattr(fact, name))
+    if fact.action == page_events.ACKNOWLEDGE:
+        if page.acknowledged_at is None or fact.at < page.acknowledged_at:
+            page.acknowledged_at = fact.at
+        if page.status != "resolved":
+            page.status = "acknowledged"
+    elif fact.action == page_events.UNACKNOWLEDGE and page.status == "acknowledged":
+        page.status = "triggered"
+    elif fact.action == page_events.RESOLVE:
+        page.status, page.resolved_at = "resolved", fact.at
+    elif fact.action == page_events.REOPEN:
+        page.status, page.resolved_at = "triggered", None
+
+
+def record_pages(
+    session: Session, facts: list[page_events.PageFacts], settings: Settings
+) -> list[Page]:
+    """Store pages and their events, match their service, and link each to its suspect deploy;
+    one transaction for the whole delivery."""
+    pages = []
+    for fact in facts:
+        page = store.insert_page(
+            session,
+            {
+                "source": fact.source,
+                "external_id": fact.external_id,
+                "pager_service": fact.pager_service or "unknown",
+                "title": fact.title or "(untitled)",
+                "status": "triggered",
+                "triggered_at": fact.triggered_at or fact.at,
+                "link_state": suspects.AUTO,
+            },
+        )
+        _apply(page, fact)
+        if fact.pager_service and fact.pager_service != page.pager_service:
+            page.pager_service = fact.pager_service
+        suspects.match_service(session, page)
+        session.flush()
+        suspects.link_page(session, page, settings)
+        pages.append(page)
+    session.commit()
+    return pages
+
+
+def remap_pages(session: Session, pager_service: str, settings: Settings) -> None:
+    """A mapping changed: the pages of that pager's service match, and link, anew."""
+    for page in store.pages_with_service(session, pager_service):
+        suspects.match_service(session, page)
+        session.flush()
+        suspects.link_page(session, page, settings)
+    session.commit()
+
+
+def read_service_map(path: Path) -> dict[str, str]:
+    """`[services]` then `"pager name" = "deploy service"` lines; a clear error otherwise."""
+    try:
+        content = tomllib.loads(Path(path).read_text())
+    except (OSError, tomllib.TOMLDecodeError) as error:
+        raise ValueError(f"service map {path}: {error}") from error
+    services = content.get("services")
+    if not isinstance(services, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) and v for k, v in services.items()
+    ):
+        raise ValueError(
+            f'service map {path}: expected a [services] table of "pager name" = "service" lines'
+        )
+    return services
+
+
+def load_service_map(session: Session, path: Path, settings: Settings) -> None:
+    """The mappings of the file, stored (source `file`) and applied to the pages already kept."""
+    for pager_service, service in read_service_map(path).items():
+        map_service(session, pager_service, service, "file", settings)
+
+
+def map_service(
+    session: Session, pager_service: str, service: str | None, source: str, settings: Settings
+) -> None:
+    """Map (or with no service, unmap) a pager's service name; its pages match and link anew."""
+    if service is None:
+        store.delete_service_mapping(session, pager_service)
+    else:
+        store.upsert_service_mapping(session, pager_service, service, source)
+    session.flush()
+    remap_pages(session, pager_service, settings)

@@ -114,6 +114,13 @@ class MergesetBrief(BaseModel):
     author: str | None
 
 
+class PageBrief(BaseModel):
+    id: int
+    title: str
+    status: str
+    triggered_at: datetime
+
+
 class DeployOut(BaseModel):
     id: int
     service: str
@@ -128,6 +135,9 @@ class DeployOut(BaseModel):
     external_id: str | None
     batched: bool
     mergesets: list[MergesetBrief]
+    pages: list[PageBrief] = Field(
+        default_factory=list, description="Pages this deploy is the suspect of."
+    )
 
 
 class StepOut(BaseModel):
@@ -349,3 +359,72 @@ class CheckOut(BaseModel):
     fired: int
     resolved: int
     firing: list[AlertOut]
+
+
+class PageIn(BaseModel):
+    """A page from anything that is not a pager we know (a script, `leadtime page`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str | None = Field(
+        None, min_length=1, max_length=300, description="Your id for it; sent again, it updates."
+    )
+    service: str = Field(min_length=1, max_length=200, description="As the pager names it.")
+    title: str = Field(min_length=1, max_length=500)
+    urgency: str | None = Field(None, max_length=50)
+    team: str | None = Field(None, max_length=200)
+    triggered_at: AwareDatetime | None = Field(None, description="Default: now.")
+    acknowledged_at: AwareDatetime | None = None
+    resolved_at: AwareDatetime | None = None
+    url: str | None = Field(None, max_length=1000)
+
+
+class ResolveIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    resolved_at: AwareDatetime | None = Field(None, description="Default: now.")
+
+
+class LinkIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    action: str = Field(
+        pattern="^(confirm|reassign|clear|auto)$",
+        description="confirm the suspect (or deploy_id), reassign to deploy_id, clear (not "
+        "caused by a deploy), or auto (back to the rule).",
+    )
+    deploy_id: int | None = None
+
+
+class PageOut(BaseModel):
+    id: int
+    source: str
+    external_id: str
+    pager_service: str
+    service: str | None = Field(description="The deploys' name for it; null while unmatched.")
+    repository: str | None
+    title: str
+    urgency: str | None
+    team: str | None
+    status: str
+    triggered_at: datetime
+    acknowledged_at: datetime | None
+    resolved_at: datetime | None
+    url: str | None
+    link: str = Field(description="auto, confirmed or cleared.")
+    suspect: DeployOut | None
+    minutes_after_deploy: float | None
+    candidates: list[DeployOut]
+
+
+class ServiceMappingIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    pager_service: str = Field(min_length=1, max_length=200)
+    service: str = Field(min_length=1, max_length=200)
+
+
+class ServiceMappingOut(BaseModel):
+    pager_service: str
+    service: str
+    source: str

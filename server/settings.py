@@ -81,6 +81,27 @@ class Settings(BaseSettings):
     notify_max_attempts: int = Field(
         8, description="Deliveries given up (and the notifier shown failing) after this many."
     )
+    pagerduty_webhook_secret: SecretStr | None = Field(
+        None,
+        description="The PagerDuty V3 webhook subscription's secret; without it PagerDuty "
+        "deliveries are refused.",
+    )
+    service_map_file: Path | None = Field(
+        None,
+        description="TOML file mapping the service names pagers use to those deploys use: "
+        '`[services]` then `"checkout-api" = "shop"`. Loaded when the server starts.',
+    )
+    page_lookback_hours: float = Field(
+        24.0, description="How long before a page a deploy can be its suspect."
+    )
+    working_hours: str = Field(
+        "09:00-18:00", description="On-call review: pages outside these hours are out of hours."
+    )
+    working_days: str = Field("mon-fri", description="On-call review: the working days.")
+    timezone: str = Field("UTC", description="On-call review: the team's time zone (IANA name).")
+    weekly_page_limit: int = Field(
+        5, description="On-call review: weeks with more pages than this are flagged."
+    )
     migrate_on_start: bool = Field(
         True, description="Apply database migrations when the server starts."
     )

@@ -1,20 +1,23 @@
-"""`POST /api/deploys` records a deploy; `GET /api/deploys` lists deploys with their mergesets."""
+"""`POST /api/deploys` records a deploy; `GET /api/deploys` lists deploys with their mergesets
+and the pages that followed them."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Query, Request
 
 from leadtime.server import recording, store
-from leadtime.server.api.deps import Reader, SessionDep, Writer, time_param
+from leadtime.server.api.deps import Reader, SessionDep, SettingsDep, Writer, time_param
 from leadtime.server.domain.lead_time import BATCHED_ABOVE
 from leadtime.server.models import Deploy, Repository
-from leadtime.server.schemas import DeployIn, DeployOut, DeployRef, MergesetBrief
+from leadtime.server.schemas import DeployIn, DeployOut, DeployRef, MergesetBrief, PageBrief
 
 router = APIRouter(prefix="/api", tags=["deploys"])
 
 
 @router.post("/deploys", dependencies=[Writer], response_model=DeployRef)
-def post_deploy(deploy: DeployIn, session: SessionDep, request: Request) -> DeployRef:
+def post_deploy(
+    deploy: DeployIn, session: SessionDep, settings: SettingsDep, request: Request
+) -> DeployRef:
     """Record a deploy (or its progress: report again with the same `id` to update it)."""
     values = {
         "source": "api",
@@ -28,12 +31,14 @@ def post_deploy(deploy: DeployIn, session: SessionDep, request: Request) -> Depl
         "url": deploy.url,
         "listed_shas": [sha.lower() for sha in deploy.contains] if deploy.contains else None,
     }
-    row = recording.record_deploy(session, values, deploy.repository)
+    row = recording.record_deploy(session, values, deploy.repository, settings)
     request.app.state.alerts.deploy_arrived()
     return DeployRef(id=row.id, identity=row.identity)
 
 
-def deploy_out(deploy: Deploy, repository: Repository | None, mergesets: list) -> DeployOut:
+def deploy_out(
+    deploy: Deploy, repository: Repository | None, mergesets: list, pages: list | None = None
+) -> DeployOut:
     return DeployOut(
         id=deploy.id,
         service=deploy.service,
@@ -50,6 +55,10 @@ def deploy_out(deploy: Deploy, repository: Repository | None, mergesets: list) -
         mergesets=[
             MergesetBrief(sha=m.sha, merged_at=m.merged_at, title=m.title, author=m.author)
             for m in mergesets
+        ],
+        pages=[
+            PageBrief(id=p.id, title=p.title, status=p.status, triggered_at=p.triggered_at)
+            for p in pages or []
         ],
     )
 
@@ -68,6 +77,13 @@ def get_deploys(
             store.deploys_query(service, environment, time_param(since, "since"), limit)
         )
     )
-    contained = store.mergesets_of_deploys(session, [d.id for d in deploys])
+    ids = [d.id for d in deploys]
+    contained, pages = (
+        store.mergesets_of_deploys(session, ids),
+        store.pages_after_deploys(session, ids),
+    )
     repositories = {r.id: r for r in store.repositories(session)}
-    return [deploy_out(d, repositories.get(d.repository_id), contained[d.id]) for d in deploys]
+    return [
+        deploy_out(d, repositories.get(d.repository_id), contained[d.id], pages[d.id])
+        for d in deploys
+    ]

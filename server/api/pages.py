@@ -1,0 +1,173 @@
+"""Pages: `POST /api/pages` (from anything that is not a known pager), `GET /api/pages` with
+each page's suspect deploy and candidates, a person's word on the link, and the service mapping
+from the names pagers use to the names deploys use."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, Query
+from sqlalchemy.orm import Session
+
+from leadtime.server import recording, store
+from leadtime.server.api.deploys import deploy_out
+from leadtime.server.api.deps import Reader, SessionDep, SettingsDep, Writer, time_param
+from leadtime.server.domain import suspects
+from leadtime.server.ingest import pages as page_events
+from leadtime.server.models import Page
+from leadtime.server.schemas import (
+    LinkIn,
+    PageIn,
+    PageOut,
+    ResolveIn,
+    ServiceMappingIn,
+    ServiceMappingOut,
+)
+
+router = APIRouter(prefix="/api", tags=["pages"])
+
+
+def pages_out(session: Session, pages: list[Page]) -> list[PageOut]:
+    linked = store.page_deploys(session, [p.id for p in pages])
+    deploy_ids = list({d.id for rows in linked.values() for _, d in rows})
+    contained = store.mergesets_of_deploys(session, deploy_ids)
+    repositories = {r.id: r for r in store.repositories(session)}
+    out = []
+    for page in pages:
+        shown = {
+            d.id: deploy_out(d, repositories.get(d.repository_id), contained[d.id])
+            for _, d in linked[page.id]
+        }
+        suspect = next((d for role, d in linked[page.id] if role == "suspect"), None)
+        repository = repositories.get(page.repository_id)
+        out.append(
+            PageOut(
+                id=page.id,
+                source=page.source,
+                external_id=page.external_id,
+                pager_service=page.pager_service,
+                service=page.service,
+                repository=(repository.url or repository.name) if repository else None,
+                title=page.title,
+                urgency=page.urgency,
+                team=page.team,
+                status=page.status,
+                triggered_at=page.triggered_at,
+                acknowledged_at=page.acknowledged_at,
+                resolved_at=page.resolved_at,
+                url=page.url,
+                link=page.link_state,
+                suspect=shown[suspect.id] if suspect else None,
+                minutes_after_deploy=(
+                    (page.triggered_at - suspect.finished_at).total_seconds() / 60
+                    if suspect
+                    else None
+                ),
+                candidates=[shown[d.id] for role, d in linked[page.id] if role == "candidate"],
+            )
+        )
+    return out
+
+
+def _facts_from(page: PageIn) -> list[page_events.PageFacts]:
+    """The API's page as the same events a pager would send."""
+    triggered = page.triggered_at or datetime.now(UTC)
+    common = {
+        "source": "api",
+        "external_id": page.id or str(uuid.uuid4()),
+        "triggered_at": triggered,
+        "pager_service": page.service,
+        "title": page.title,
+        "urgency": page.urgency,
+        "team": page.team,
+        "url": page.url,
+    }
+    facts = [page_events.PageFacts(action=page_events.TRIGGER, at=triggered, **common)]
+    if page.acknowledged_at:
+        facts.append(
+            page_events.PageFacts(action=page_events.ACKNOWLEDGE, at=page.acknowledged_at, **common)
+        )
+    if page.resolved_at:
+        facts.append(
+            page_events.PageFacts(action=page_events.RESOLVE, at=page.resolved_at, **common)
+        )
+    return facts
+
+
+@router.post("/pages", dependencies=[Writer], response_model=PageOut)
+def post_page(page: PageIn, session: SessionDep, settings: SettingsDep) -> PageOut:
+    """Record a page (send it again with the same `id` to update it); the answer names its
+    suspect deploy."""
+    stored = recording.record_pages(session, _facts_from(page), settings)
+    return pages_out(session, stored[-1:])[0]
+
+
+@router.post("/pages/{page_id}/resolve", dependencies=[Writer], response_model=PageOut)
+def resolve_page(
+    page_id: int, body: ResolveIn, session: SessionDep, settings: SettingsDep
+) -> PageOut:
+    page = store.page(session, page_id)
+    fact = page_events.PageFacts(
+        source=page.source,
+        external_id=page.external_id,
+        action=page_events.RESOLVE,
+        at=body.resolved_at or datetime.now(UTC),
+    )
+    recording.record_pages(session, [fact], settings)
+    return pages_out(session, [page])[0]
+
+
+@router.post("/pages/{page_id}/link", dependencies=[Writer], response_model=PageOut)
+def link_page(page_id: int, body: LinkIn, session: SessionDep, settings: SettingsDep) -> PageOut:
+    """Confirm, reassign or clear the page's suspect deploy; a person's word wins over the rule."""
+    page = store.page(session, page_id)
+    suspects.decide(session, page, body.action, body.deploy_id, settings)
+    session.commit()
+    return pages_out(session, [page])[0]
+
+
+@router.get("/pages", dependencies=[Reader], response_model=list[PageOut])
+def get_pages(
+    session: SessionDep,
+    service: str | None = Query(None, description="The pager's or the deploys' service name."),
+    status: str | None = Query(None, pattern="^(triggered|acknowledged|resolved)$"),
+    unmatched: bool | None = Query(None, description="true: only pages no service matched."),
+    since: str | None = Query(None, description="ISO 8601: triggered at or after."),
+    limit: int = Query(100, ge=1, le=1000),
+) -> list[PageOut]:
+    """Pages, newest first, each with its suspect deploy (its mergesets and their authors) and
+    the other candidate deploys."""
+    query = store.pages_query(service, status, unmatched, time_param(since, "since"), limit)
+    return pages_out(session, list(session.scalars(query)))
+
+
+@router.get("/pages/{page_id}", dependencies=[Reader], response_model=PageOut)
+def get_page(page_id: int, session: SessionDep) -> PageOut:
+    return pages_out(session, [store.page(session, page_id)])[0]
+
+
+@router.get("/service-mappings", dependencies=[Reader], response_model=list[ServiceMappingOut])
+def get_service_mappings(session: SessionDep) -> list[ServiceMappingOut]:
+    """Pager service names and the deploy service names they stand for."""
+    return [
+        ServiceMappingOut.model_validate(m, from_attributes=True)
+        for m in store.service_mappings(session)
+    ]
+
+
+@router.post("/service-mappings", dependencies=[Writer], response_model=ServiceMappingOut)
+def post_service_mapping(
+    mapping: ServiceMappingIn, session: SessionDep, settings: SettingsDep
+) -> ServiceMappingOut:
+    """Map a pager's service name to a deploy service; its pages (unmatched ones too) are
+    matched and linked again."""
+    recording.map_service(session, mapping.pager_service, mapping.service, "api", settings)
+    return ServiceMappingOut(
+        pager_service=mapping.pager_service, service=mapping.service, source="api"
+    )
+
+
+@router.delete("/service-mappings/{pager_service}", dependencies=[Writer], status_code=204)
+def delete_service_mapping(pager_service: str, session: SessionDep, settings: SettingsDep) -> None:
+    recording.map_service(session, pager_service, None, "api", settings)
