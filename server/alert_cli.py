@@ -8,7 +8,11 @@ import sys
 
 import click
 
-from leadtime.server.cli import _call, _get, _table, _when, duration_text
+from leadtime.server.client import call as _call
+from leadtime.server.client import duration_text
+from leadtime.server.client import get as _get
+from leadtime.server.client import table as _table
+from leadtime.server.client import when as _when
 
 
 def _change(alert: dict) -> str:

@@ -25,6 +25,7 @@ from leadtime.server.api import (
     health,
     merges,
     mergesets,
+    oncall,
     pages,
     pipelines,
     reports,
@@ -145,6 +146,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         alerts,
         pages,
         webhooks,
+        oncall,
     ):
         app.include_router(module.router)
     app.include_router(dashboard.router)

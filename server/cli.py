@@ -7,12 +7,15 @@ FastAPI or SQLAlchemy. `mergesets` and `deploys` read from the server named by L
 from __future__ import annotations
 
 import json
-import os
-from datetime import datetime
 
 import click
 
-DEFAULT_URL = "http://127.0.0.1:8000"
+from leadtime.server.client import call as _call
+from leadtime.server.client import duration_text
+from leadtime.server.client import get as _get
+from leadtime.server.client import table as _table
+from leadtime.server.client import when as _when
+from leadtime.server.page_cli import report_change_failure, report_oncall
 
 
 def _settings(**overrides):
@@ -155,63 +158,6 @@ def token_revoke(token_id: int, database_url: str | None) -> None:
     click.echo(f"revoked token {row.id} ({row.name})")
 
 
-def _call(method: str, path: str, params: dict | None = None, body: dict | None = None):
-    """A request to the server named by LEADTIME_URL (LEADTIME_TOKEN as bearer token)."""
-    import httpx
-
-    url = os.environ.get("LEADTIME_URL", DEFAULT_URL).rstrip("/")
-    headers = {}
-    if os.environ.get("LEADTIME_TOKEN"):
-        headers["authorization"] = f"Bearer {os.environ['LEADTIME_TOKEN']}"
-    try:
-        response = httpx.request(
-            method,
-            url + path,
-            params={k: v for k, v in (params or {}).items() if v is not None},
-            json=body,
-            headers=headers,
-            timeout=30,
-        )
-    except httpx.HTTPError as error:
-        raise click.ClickException(
-            f"cannot reach the leadtime server at {url} ({error}); set LEADTIME_URL"
-        ) from error
-    if response.status_code >= 400:
-        try:
-            message = response.json()["error"]["message"]
-        except (ValueError, KeyError, TypeError):
-            message = response.text[:200]
-        raise click.ClickException(f"{url}{path}: {response.status_code} {message}")
-    return response.json()
-
-
-def _get(path: str, params: dict) -> list | dict:
-    return _call("GET", path, params=params)
-
-
-def duration_text(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    seconds = round(seconds)
-    hours, rest = divmod(abs(seconds), 3600)
-    minutes, secs = divmod(rest, 60)
-    sign = "-" if seconds < 0 else ""
-    if hours:
-        return f"{sign}{hours}h{minutes:02d}m"
-    return f"{sign}{minutes}m{secs:02d}s" if minutes else f"{sign}{secs}s"
-
-
-def _when(value: str | None) -> str:
-    return datetime.fromisoformat(value).strftime("%Y-%m-%d %H:%M") if value else "-"
-
-
-def _table(headers: list[str], rows: list[list]) -> None:
-    cells = [[str(cell) for cell in row] for row in rows]
-    widths = [max([len(h), *(len(row[i]) for row in cells)]) for i, h in enumerate(headers)]
-    for row in [headers, ["-" * w for w in widths], *cells]:
-        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
-
-
 @click.command()
 @click.option("--repo", help="Repository URL, owner/name or name.")
 @click.option("--since", help="ISO 8601: merged at or after.")
@@ -292,7 +238,12 @@ def bar(share: float, width: int = 20) -> str:
 
 @click.group("report")
 def report_group() -> None:
-    """Where the budget goes: slowest steps, and one mergeset's lead time split up."""
+    """Where the budget goes (slowest steps, one mergeset's lead time split up) and what pages
+    say (on-call load, change failure rate)."""
+
+
+report_group.add_command(report_oncall)
+report_group.add_command(report_change_failure)
 
 
 @report_group.command("slowest")

@@ -428,3 +428,30 @@ class ServiceMappingOut(BaseModel):
     pager_service: str
     service: str
     source: str
+
+
+class ChangeFailureOut(BaseModel):
+    service: str
+    deploys: int = Field(description="Successful production deploys in the window.")
+    failed_deploys: int = Field(description="Of those, the suspects of at least one page.")
+    rate: float | None
+    recovery_median_seconds: float | None
+    recovery_p90_seconds: float | None
+    recovered: int = Field(description="Failed deploys whose pages are all resolved.")
+
+
+class NoisyTitle(BaseModel):
+    title: str
+    pages: int
+
+
+class OncallWeekOut(BaseModel):
+    service: str
+    team: str | None
+    week: str
+    pages: int
+    out_of_hours: int
+    acknowledge_median_seconds: float | None
+    resolve_median_seconds: float | None
+    noisiest: list[NoisyTitle]
+    flagged: bool = Field(description="More pages than the weekly limit.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from leadtime.tracer.config import user_dir
@@ -105,6 +105,13 @@ class Settings(BaseSettings):
     migrate_on_start: bool = Field(
         True, description="Apply database migrations when the server starts."
     )
+
+    @model_validator(mode="after")
+    def _working_hours_make_sense(self) -> Settings:
+        from leadtime.server.domain.oncall import parse_working_hours
+
+        parse_working_hours(self.working_hours, self.working_days, self.timezone)
+        return self
 
     @property
     def writes_need_token(self) -> bool:

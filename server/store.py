@@ -923,3 +923,18 @@ def delete_service_mapping(session: Session, pager_service: str) -> None:
 
 def pages_with_service(session: Session, pager_service: str) -> list[Page]:
     return list(session.scalars(select(Page).where(Page.pager_service == pager_service)))
+
+
+def production_deploys_between(
+    session: Session, environment: str, since: datetime, until: datetime, service: str | None
+) -> list[tuple[int, str, datetime]]:
+    """(id, service, finished at) of successful deploys to `environment` in [since, until)."""
+    query = select(Deploy.id, Deploy.service, Deploy.finished_at).where(
+        Deploy.environment == environment,
+        Deploy.status == "succeeded",
+        Deploy.finished_at >= since,
+        Deploy.finished_at < until,
+    )
+    if service:
+        query = query.where(Deploy.service == service)
+    return [(deploy_id, name, at) for deploy_id, name, at in session.execute(query)]

@@ -117,6 +117,9 @@ SERVER_COMMANDS = {
     "alerts": "leadtime.server.alert_cli:alerts_group",
     "check": "leadtime.server.alert_cli:check",
     "target": "leadtime.server.alert_cli:target_group",
+    "page": "leadtime.server.page_cli:page",
+    "pages": "leadtime.server.page_cli:pages",
+    "postmortem": "leadtime.server.page_cli:postmortem",
 }
 
 

@@ -8,12 +8,14 @@ import uuid
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, Query
+from fastapi.responses import PlainTextResponse
 from sqlalchemy.orm import Session
 
 from leadtime.server import recording, store
 from leadtime.server.api.deploys import deploy_out
 from leadtime.server.api.deps import Reader, SessionDep, SettingsDep, Writer, time_param
 from leadtime.server.domain import suspects
+from leadtime.server.domain.postmortem import postmortem
 from leadtime.server.ingest import pages as page_events
 from leadtime.server.models import Page
 from leadtime.server.schemas import (
@@ -145,6 +147,19 @@ def get_pages(
 @router.get("/pages/{page_id}", dependencies=[Reader], response_model=PageOut)
 def get_page(page_id: int, session: SessionDep) -> PageOut:
     return pages_out(session, [store.page(session, page_id)])[0]
+
+
+@router.get(
+    "/pages/{page_id}/postmortem",
+    dependencies=[Reader],
+    response_class=PlainTextResponse,
+    responses={200: {"content": {"text/markdown": {}}}},
+)
+def get_postmortem(page_id: int, session: SessionDep, settings: SettingsDep) -> PlainTextResponse:
+    """A Markdown postmortem starter: the usual sections, with the trigger and a timeline of
+    merges, pipeline runs, the deploy and the pages filled in."""
+    text = postmortem(session, page_id, settings)
+    return PlainTextResponse(text, media_type="text/markdown; charset=utf-8")
 
 
 @router.get("/service-mappings", dependencies=[Reader], response_model=list[ServiceMappingOut])

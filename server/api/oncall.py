@@ -1,0 +1,47 @@
+"""What pages say: `GET /api/reports/change-failure` (change failure rate and failed deployment
+recovery time per service) and `GET /api/reports/oncall` (the weekly on-call load review)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Query
+
+from leadtime.server.api.deps import Reader, SessionDep, SettingsDep, duration_param, now
+from leadtime.server.domain.oncall import change_failure_report, oncall_review
+from leadtime.server.schemas import ChangeFailureOut, NoisyTitle, OncallWeekOut
+
+router = APIRouter(prefix="/api/reports", tags=["reports"])
+
+
+@router.get("/change-failure", dependencies=[Reader], response_model=list[ChangeFailureOut])
+def get_change_failure(
+    session: SessionDep,
+    settings: SettingsDep,
+    service: str | None = Query(None, description="One service (as deploys name it)."),
+    window: str = Query("30d", description="How far back: e.g. 7d, 30d, 12w."),
+) -> list[ChangeFailureOut]:
+    """Per service: production deploys, how many were followed by a page they are the suspect
+    of, the change failure rate, and the median and p90 failed deployment recovery time."""
+    report = change_failure_report(
+        session, settings, now(), duration_param(window, "window"), service
+    )
+    return [ChangeFailureOut(**row.__dict__) for row in report]
+
+
+@router.get("/oncall", dependencies=[Reader], response_model=list[OncallWeekOut])
+def get_oncall(
+    session: SessionDep,
+    settings: SettingsDep,
+    service: str | None = None,
+    team: str | None = None,
+    window: str = Query("28d", description="How far back: e.g. 28d, 12w."),
+) -> list[OncallWeekOut]:
+    """Per service, team and week: pages, pages out of hours, median time to acknowledge and to
+    resolve, the noisiest titles, and whether the week had more pages than the limit."""
+    weeks = oncall_review(session, settings, now(), duration_param(window, "window"), service, team)
+    return [
+        OncallWeekOut(
+            **{k: v for k, v in week.__dict__.items() if k != "noisiest"},
+            noisiest=[NoisyTitle(title=title, pages=count) for title, count in week.noisiest],
+        )
+        for week in weeks
+    ]
