@@ -162,7 +162,7 @@ def test_postmortem_timeline_is_in_order(client):
         acknowledged_at=(finished + timedelta(minutes=8)).isoformat(),
         resolved_at=(finished + timedelta(minutes=30)).isoformat(),
     )
-    page(client, "shop", finished + timedelta(minutes=7), "p-2")
+    other = page(client, "shop", finished + timedelta(minutes=7), "p-2")
     response = client.get(f"/api/pages/{stored['id']}/postmortem")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/markdown")
@@ -187,7 +187,7 @@ def test_postmortem_timeline_is_in_order(client):
         "pipeline ci for aaaaaaaaaa finished",  # no pipeline root span: no run result
         f"deploy {deploy_id} of shop aaaaaaaaaa to production finished (succeeded)",
         "this page triggered: shop is down",
-        f"page {stored['id'] + 1} triggered: shop is down",
+        f"page {other['id']} triggered: shop is down",
         "this page acknowledged",
         "this page resolved",
     ]
