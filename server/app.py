@@ -33,6 +33,7 @@ from leadtime.server.api import (
     traces,
     webhooks,
 )
+from leadtime.server.dashboard import page_views
 from leadtime.server.dashboard import views as dashboard
 from leadtime.server.errors import LeadtimeError, PayloadTooLarge, Unavailable
 from leadtime.server.settings import Settings
@@ -150,5 +151,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ):
         app.include_router(module.router)
     app.include_router(dashboard.router)
+    app.include_router(page_views.router)
     app.mount("/static", StaticFiles(directory=dashboard.STATIC), name="static")
     return app

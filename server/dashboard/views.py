@@ -171,10 +171,18 @@ def mergeset(
     ]
     if segments:
         waterfall(segments, segments[0]["started_at"], segments[-1]["finished_at"])
+    deploy_id = breakdown.mergeset.deploy_id
+    pages = store.pages_after_deploys(session, [deploy_id])[deploy_id] if deploy_id else []
     return templates.TemplateResponse(
         request,
         "mergeset.html",
-        {"breakdown": breakdown, "report": breakdown.mergeset, "segments": segments, "repo": repo},
+        {
+            "breakdown": breakdown,
+            "report": breakdown.mergeset,
+            "segments": segments,
+            "repo": repo,
+            "pages": pages,
+        },
     )
 
 

@@ -185,3 +185,61 @@ def test_a_missing_page_says_what_is_missing(client, live_server, page):
         "console: Failed to load resource: the server responded with a status of 404 (Not Found)"
     )
     page.screenshot(path=page.shots / "missing.png")
+
+
+def test_a_page_names_its_suspect_and_a_person_can_change_the_link(client, live_server, page):
+    sha = seed(client)  # deploys "a"*40 (and "9"*40) to production, 3 hours ago plus the run
+    earlier = (datetime.now(UTC) - timedelta(hours=8)).isoformat()
+    other = client.post(
+        "/api/deploys",
+        json={
+            "service": "shop",
+            "repository": REPO,
+            "environment": "production",
+            "sha": "8" * 40,
+            "status": "succeeded",
+            "finished_at": earlier,
+        },
+    ).json()["id"]
+    stored = client.post(
+        "/api/pages",
+        json={"service": "shop", "title": XSS, "urgency": "high", "team": "payments"},
+    ).json()
+    client.post("/api/pages", json={"service": "billing-api", "title": "disk full"})
+
+    page.goto(live_server.url + "/pages")
+    rows = page.locator("tr.page")
+    assert rows.count() == 2
+    assert "unmatched" in rows.filter(has_text="disk full").inner_text()
+    assert page.locator("script").count() == 0  # the title stayed text
+    page.screenshot(path=page.shots / "pages.png", full_page=True)
+
+    with page.expect_navigation():
+        page.locator(f"a[href='/pages/{stored['id']}']").click()
+    suspect = page.locator(".deploy.suspect")
+    assert suspect.locator(".sha").first.inner_text() == sha[:10]
+    shipped = suspect.locator(".mergesets .sha").all_inner_texts()
+    assert shipped == ["9" * 10, sha[:10]]  # the suspect's mergesets, each linked
+    assert page.locator(f".deploy.candidate[data-deploy='{other}']").count() == 1
+    page.screenshot(path=page.shots / "page.png", full_page=True)
+
+    with page.expect_navigation():
+        page.locator(f".deploy.candidate[data-deploy='{other}'] button.reassign").click()
+    assert page.locator("#link-state").inner_text() == "Confirmed by a person."
+    assert page.locator(".deploy.suspect").get_attribute("data-deploy") == str(other)
+    with page.expect_navigation():
+        page.locator("#clear").click()
+    assert page.locator("#link-state").inner_text() == "A person said no deploy caused it."
+    assert page.locator(".deploy.suspect").count() == 0
+    with page.expect_navigation():
+        page.locator("#auto").click()
+    assert page.locator(".deploy.suspect").locator(".sha").first.inner_text() == sha[:10]
+
+    # both ways: the mergeset the suspect deploy shipped shows the page
+    page.goto(live_server.url + f"/mergesets/{sha}")
+    assert f"#{stored['id']}" in page.locator("#pages-after").inner_text()
+
+    page.goto(live_server.url + "/oncall")
+    assert page.locator("table.failures td.rate").first.inner_text() == "50%"
+    assert page.locator("tr.week").count() == 2  # shop/payments and billing-api
+    page.screenshot(path=page.shots / "oncall.png", full_page=True)

@@ -1,0 +1,81 @@
+"""The dashboard's pages about pages: the list with suspect deploys, one page with its suspect,
+candidates and the buttons to confirm, reassign or clear the link, and the on-call review.
+The same domain results as the JSON API (api/pages.py, api/oncall.py)."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from leadtime.server import store
+from leadtime.server.api.deps import Reader, SessionDep, SettingsDep, Writer, duration_param, now
+from leadtime.server.api.oncall import get_change_failure, get_oncall
+from leadtime.server.api.pages import pages_out
+from leadtime.server.dashboard.views import templates
+from leadtime.server.domain import suspects
+from leadtime.server.errors import BadPayload
+
+router = APIRouter(include_in_schema=False, dependencies=[Reader])
+
+
+@router.get("/pages", response_class=HTMLResponse)
+def pages_list(
+    request: Request,
+    session: SessionDep,
+    service: str | None = None,
+    unmatched: bool | None = None,
+) -> HTMLResponse:
+    query = store.pages_query(service, unmatched=unmatched, limit=200)
+    pages = pages_out(session, list(session.scalars(query)))
+    return templates.TemplateResponse(
+        request, "pages.html", {"pages": pages, "service": service, "unmatched": unmatched}
+    )
+
+
+@router.get("/pages/{page_id}", response_class=HTMLResponse)
+def page_detail(request: Request, page_id: int, session: SessionDep) -> HTMLResponse:
+    (page,) = pages_out(session, [store.page(session, page_id)])
+    return templates.TemplateResponse(request, "page.html", {"page": page})
+
+
+@router.post("/pages/{page_id}/link", dependencies=[Writer])
+async def page_link(
+    request: Request, page_id: int, session: SessionDep, settings: SettingsDep
+) -> RedirectResponse:
+    """The buttons of the page view: a plain form post, then back to the page."""
+    form = parse_qs((await request.body()).decode("utf-8", "replace"))
+    action = form.get("action", [""])[0]
+    if action not in ("confirm", "reassign", "clear", "auto"):
+        raise BadPayload(f"action {action!r}: confirm, reassign, clear or auto")
+    deploy = form.get("deploy_id", [""])[0]
+    page = store.page(session, page_id)
+    suspects.decide(session, page, action, int(deploy) if deploy.isdigit() else None, settings)
+    session.commit()
+    return RedirectResponse(f"/pages/{page_id}", status_code=303)
+
+
+@router.get("/oncall", response_class=HTMLResponse)
+def oncall(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    window: str = Query("28d"),
+    team: str | None = None,
+) -> HTMLResponse:
+    duration_param(window, "window")  # a clear error before any work
+    failures = get_change_failure(session, settings, None, window)
+    weeks = get_oncall(session, settings, None, team, window)
+    return templates.TemplateResponse(
+        request,
+        "oncall.html",
+        {
+            "failures": failures,
+            "weeks": weeks,
+            "window": window,
+            "team": team,
+            "limit": settings.weekly_page_limit,
+            "now": now(),
+        },
+    )
