@@ -13,8 +13,9 @@ from leadtime.server import store
 from leadtime.server.domain import suspects
 from leadtime.server.domain.containment import recompute_containment, recompute_repository
 from leadtime.server.ingest import pages as page_events
+from leadtime.server.ingest.forges import ForgeFacts
 from leadtime.server.ingest.otlp import SpanRecord
-from leadtime.server.ingest.traces import MergesetFacts, RepoRef, facts_from_spans
+from leadtime.server.ingest.traces import MergesetFacts, RepoRef, RunFacts, facts_from_spans
 from leadtime.server.models import Deploy, Page, Repository
 from leadtime.server.settings import Settings
 
@@ -79,27 +80,43 @@ def record_merge(
     pr_title: str | None = None,
     pr_author: str | None = None,
     pr_url: str | None = None,
+    source: str = "api",
+    merged_at_source: str = "merge",
 ) -> None:
-    """A merge reported by an API client: its merged_at is the real merge time."""
-    repository = store.resolve_repository(session, repository_reference, create=True)
-    facts = MergesetFacts(
-        repo=RepoRef(repository.url, repository.name),
-        sha=sha,
-        merged_at=merged_at,
-        merged_at_source="merge",
-        source="api",
-        parent_sha=parent_sha,
-        author=author,
-        title=title,
+    """A merge reported by an API client or a forge: by default its merged_at is the real merge
+    time. Better facts from one source do not undo those of another (see store.upsert_mergeset)."""
+    _merge(
+        session,
+        repository_reference,
+        MergesetFacts(
+            repo=RepoRef(None, None),
+            sha=sha,
+            merged_at=merged_at,
+            merged_at_source=merged_at_source,
+            source=source,
+            parent_sha=parent_sha,
+            author=author,
+            title=title,
+        ),
+        (pr_number, pr_title, pr_author, pr_url),
     )
-    store.upsert_mergeset(session, repository.id, facts)
-    store.set_pull_request(session, repository.id, sha, pr_number, pr_title, pr_author, pr_url)
-    recompute_repository(session, repository.id)
     session.commit()
 
 
+def _merge(session: Session, reference: str, facts: MergesetFacts, pull_request: tuple) -> None:
+    repository = store.resolve_repository(session, reference, create=True)
+    store.upsert_mergeset(session, repository.id, facts)
+    if any(value is not None for value in pull_request):
+        store.set_pull_request(session, repository.id, facts.sha, *pull_request)
+    recompute_repository(session, repository.id)
+
+
 def record_deploy(
-    session: Session, values: dict, repository_reference: str | None, settings: Settings
+    session: Session,
+    values: dict,
+    repository_reference: str | None,
+    settings: Settings,
+    commit: bool = True,
 ) -> Deploy:
     """A deploy reported by an API client; `values` as the Deploy columns (without identity)."""
     if repository_reference:
@@ -108,7 +125,7 @@ def record_deploy(
         repository = store.repository_for_service(session, values["service"])
     values = {**values, "repository_id": repository.id}
     identity = store.deploy_identity(
-        "api",
+        values["source"],
         values.get("external_id"),
         values["service"],
         values["environment"],
@@ -125,7 +142,8 @@ def record_deploy(
     deploy, _ = store.upsert_deploy(session, {**values, "identity": identity})
     recompute_containment(session, repository.id, deploy.environment)
     suspects.relink_after_deploy(session, deploy, settings)
-    session.commit()
+    if commit:
+        session.commit()
     return deploy
 
 
@@ -225,3 +243,51 @@ def map_service(
         store.upsert_service_mapping(session, pager_service, service, source)
     session.flush()
     remap_pages(session, pager_service, settings)
+
+
+def record_forge(session: Session, facts: ForgeFacts, settings: Settings) -> int:
+    """A forge's webhook delivery: its merges, deploys and pipeline runs, in one transaction;
+    how many facts it held."""
+    for merge in facts.merges:
+        pull_request = (merge.pr_number, merge.pr_title, merge.pr_author, merge.pr_url)
+        _merge(
+            session,
+            merge.repository,
+            MergesetFacts(
+                repo=RepoRef(None, None),
+                sha=merge.sha,
+                merged_at=merge.merged_at,
+                merged_at_source=merge.merged_at_source,
+                source=merge.source,
+                parent_sha=merge.parent_sha,
+                author=merge.author,
+                title=merge.title,
+            ),
+            pull_request,
+        )
+    for deploy in facts.deploys:
+        record_deploy(session, deploy.values, deploy.repository, settings, commit=False)
+    for run in facts.runs:
+        repository = store.repository_for(session, RepoRef(run.repository, None))
+        fields = {name: getattr(run, name) for name in RUN_FIELDS}
+        store.upsert_pipeline_run(
+            session, RunFacts(repo=RepoRef(run.repository, None), **fields), repository.id
+        )
+        store.insert_steps(session, run.steps)
+    session.commit()
+    return len(facts.merges) + len(facts.deploys) + len(facts.runs)
+
+
+RUN_FIELDS = (
+    "trace_id",
+    "started_at",
+    "finished_at",
+    "provider",
+    "run_id",
+    "attempt",
+    "name",
+    "branch",
+    "sha",
+    "url",
+    "result",
+)

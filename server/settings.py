@@ -81,6 +81,15 @@ class Settings(BaseSettings):
     notify_max_attempts: int = Field(
         8, description="Deliveries given up (and the notifier shown failing) after this many."
     )
+    github_webhook_secret: SecretStr | None = Field(
+        None, description="The GitHub webhook's secret; without it GitHub deliveries are refused."
+    )
+    gitlab_webhook_token: SecretStr | None = Field(
+        None, description="The GitLab webhook's secret token (X-Gitlab-Token)."
+    )
+    gitlab_signing_token: SecretStr | None = Field(
+        None, description="The GitLab webhook's signing token (`whsec_...`), when one is set."
+    )
     pagerduty_webhook_secret: SecretStr | None = Field(
         None,
         description="The PagerDuty V3 webhook subscription's secret; without it PagerDuty "

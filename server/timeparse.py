@@ -6,13 +6,18 @@ from datetime import UTC, datetime, timedelta
 
 
 def parse_time(value) -> datetime | None:
-    """ISO 8601 (with `Z`, an offset or none, taken as UTC) or Unix seconds; None if neither."""
+    """ISO 8601 (with `Z`, an offset or none, taken as UTC), GitLab's `2026-11-20 10:04:30 UTC`
+    and `2026-11-20 10:04:30 +0200`, or Unix seconds; None if none of them."""
     if value is None or value == "":
         return None
     if isinstance(value, int | float):
         return datetime.fromtimestamp(value, UTC)
+    text = str(value).strip().replace("Z", "+00:00")
+    if text.endswith(" UTC"):
+        text = text.removesuffix(" UTC") + "+00:00"
+    text = text.replace(" +", "+").replace(" -", "-")
     try:
-        parsed = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(text)
     except ValueError:
         return None
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)

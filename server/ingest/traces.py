@@ -21,7 +21,9 @@ from leadtime.tracer import attributes as attr
 HISTORY_PREFIX = "leadtime.deploy.history."
 # Where a mergeset's merged_at came from, best last: a PR's merge time beats a commit time,
 # which beats a pipeline start used as an estimate.
-MERGED_AT_QUALITY = {"pipeline": 0, "commit": 1, "merge": 2}
+# How much a merged_at can be trusted: a run's start, the commit's time, the push that landed it,
+# the forge's own merge time.
+MERGED_AT_QUALITY = {"pipeline": 0, "commit": 1, "push": 2, "merge": 3}
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,571 @@
+"""GitHub and GitLab webhooks against a live server: verified, idempotent, a clear 4xx on bad
+input, and combined with what spans said. Payloads have the shapes of the forges' documented
+examples (octokit/webhooks payload examples, GitLab's webhook events page), cut to what matters;
+signatures are computed here with the secret."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import hashlib
+import hmac
+import json
+import time
+
+import httpx
+import pytest
+
+from leadtime.server.ingest.forges import verify_github, verify_standard_webhook
+from leadtime.tracer import traceid
+from tests.server.conftest import LiveServer, count_rows, settings_for, wipe
+from tests.server.otlp_payloads import post_run
+
+GITHUB_SECRET = "It's a Secret to Everybody"
+GITLAB_TOKEN = "gitlab-secret-token"
+SIGNING_KEY = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+MERGED = "9f2c1e0d5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d"
+REPO = "https://github.com/octo/app"
+
+PULL_REQUEST_MERGED = {
+    "action": "closed",
+    "number": 42,
+    "pull_request": {
+        "number": 42,
+        "title": "Speed up build cache",
+        "html_url": "https://github.com/octo/app/pull/42",
+        "state": "closed",
+        "merged": True,
+        "merged_at": "2026-11-20T10:04:11Z",
+        "closed_at": "2026-11-20T10:04:11Z",
+        "created_at": "2026-11-19T16:00:00Z",
+        "merge_commit_sha": MERGED,
+        "user": {"login": "alice"},
+        "merged_by": {"login": "bob"},
+        "base": {"ref": "main", "sha": "1" * 40},
+        "head": {"ref": "alice/cache", "sha": "2" * 40},
+    },
+    "repository": {
+        "full_name": "octo/app",
+        "html_url": REPO,
+        "default_branch": "main",
+    },
+    "sender": {"login": "bob"},
+}
+
+PUSH = {
+    "ref": "refs/heads/main",
+    "before": "1" * 40,
+    "after": MERGED,
+    "created": False,
+    "deleted": False,
+    "forced": False,
+    "head_commit": {
+        "id": MERGED,
+        "message": "Merge pull request #42 from octo/alice/cache\n\nSpeed up build cache",
+        "timestamp": "2026-11-20T10:04:09Z",
+        "author": {"name": "Alice", "email": "alice@example.com", "username": "alice"},
+    },
+    "commits": [{"id": MERGED, "distinct": True, "timestamp": "2026-11-20T10:04:09Z"}],
+    "pusher": {"name": "bob", "email": "bob@example.com"},
+    "repository": {
+        "full_name": "octo/app",
+        "html_url": REPO,
+        "default_branch": "main",
+        "pushed_at": 1795169052,  # 2026-11-20T10:04:12Z, Unix seconds as in push payloads
+    },
+    "sender": {"login": "bob"},
+}
+
+DEPLOYMENT_STATUS = {
+    "action": "created",
+    "deployment_status": {
+        "id": 209916254,
+        "state": "success",
+        "environment": "production",
+        "environment_url": "https://app.example.com",
+        "log_url": "https://github.com/octo/app/actions/runs/1/job/2",
+        "created_at": "2026-11-20T10:31:40Z",
+        "updated_at": "2026-11-20T10:31:40Z",
+        "creator": {"login": "github-actions[bot]"},
+    },
+    "deployment": {
+        "id": 145988746,
+        "sha": MERGED,
+        "ref": "main",
+        "task": "deploy",
+        "environment": "production",
+        "production_environment": True,
+        "created_at": "2026-11-20T10:25:02Z",
+        "updated_at": "2026-11-20T10:31:40Z",
+        "creator": {"login": "github-actions[bot]"},
+    },
+    "repository": {"full_name": "octo/app", "html_url": REPO},
+}
+
+WORKFLOW_RUN = {
+    "action": "completed",
+    "workflow_run": {
+        "id": 2202229078,
+        "name": "CI",
+        "event": "push",
+        "head_branch": "main",
+        "head_sha": MERGED,
+        "status": "completed",
+        "conclusion": "success",
+        "run_attempt": 1,
+        "run_number": 163,
+        "created_at": "2026-11-20T10:04:30Z",
+        "run_started_at": "2026-11-20T10:04:31Z",
+        "updated_at": "2026-11-20T10:31:45Z",
+        "html_url": "https://github.com/octo/app/actions/runs/2202229078",
+        "pull_requests": [],
+    },
+    "repository": {"full_name": "octo/app", "html_url": REPO},
+}
+
+WORKFLOW_JOB = {
+    "action": "completed",
+    "workflow_job": {
+        "id": 289782451,
+        "run_id": 2202229078,
+        "run_attempt": 1,
+        "name": "build",
+        "workflow_name": "CI",
+        "head_sha": MERGED,
+        "head_branch": "main",
+        "status": "completed",
+        "conclusion": "success",
+        "created_at": "2026-11-20T10:05:00Z",
+        "started_at": "2026-11-20T10:05:58Z",
+        "completed_at": "2026-11-20T10:18:16Z",
+        "html_url": "https://github.com/octo/app/actions/runs/2202229078/job/289782451",
+        "steps": [
+            {
+                "name": "Set up job",
+                "status": "completed",
+                "conclusion": "success",
+                "number": 1,
+                "started_at": "2026-11-20T10:05:58.000Z",
+                "completed_at": "2026-11-20T10:06:01.000Z",
+            },
+            {
+                "name": "Run tests",
+                "status": "completed",
+                "conclusion": "success",
+                "number": 2,
+                "started_at": "2026-11-20T10:06:01.000-00:00",
+                "completed_at": "2026-11-20T10:18:10.000Z",
+            },
+            {
+                "name": "Skipped",
+                "status": "completed",
+                "conclusion": "skipped",
+                "number": 3,
+                "started_at": None,
+                "completed_at": None,
+            },
+        ],
+    },
+    "repository": {"full_name": "octo/app", "html_url": REPO},
+}
+
+GITLAB_PROJECT = {
+    "id": 14,
+    "path_with_namespace": "octo/app",
+    "default_branch": "main",
+    "web_url": "https://gitlab.example.com/octo/app",
+}
+
+GITLAB_MERGE = {
+    "object_kind": "merge_request",
+    "event_type": "merge_request",
+    "user": {"id": 6, "username": "bob", "name": "Bob"},
+    "project": GITLAB_PROJECT,
+    "object_attributes": {
+        "id": 99,
+        "iid": 42,
+        "title": "Speed up build cache",
+        "url": "https://gitlab.example.com/octo/app/-/merge_requests/42",
+        "action": "merge",
+        "state": "merged",
+        "source_branch": "alice/cache",
+        "target_branch": "main",
+        "author_id": 51,
+        "merge_user_id": 6,
+        "merge_commit_sha": MERGED,
+        "created_at": "2026-11-19 16:00:00 UTC",
+        "updated_at": "2026-11-20 10:04:11 UTC",
+        "last_commit": {"id": "2" * 40, "timestamp": "2026-11-19T18:00:00+01:00"},
+    },
+}
+
+GITLAB_PIPELINE = {
+    "object_kind": "pipeline",
+    "object_attributes": {
+        "id": 31,
+        "iid": 3,
+        "ref": "main",
+        "tag": False,
+        "sha": MERGED,
+        "source": "push",
+        "status": "success",
+        "created_at": "2026-11-20 10:04:30 UTC",
+        "finished_at": "2026-11-20 10:31:45 UTC",
+        "duration": 1620,
+        "url": "https://gitlab.example.com/octo/app/-/pipelines/31",
+    },
+    "project": GITLAB_PROJECT,
+    "builds": [
+        {
+            "id": 377,
+            "stage": "test",
+            "name": "unit",
+            "status": "success",
+            "started_at": "2026-11-20 10:05:58 UTC",
+            "finished_at": "2026-11-20 10:18:16 UTC",
+            "duration": 738.0,
+            "environment": None,
+        },
+        {
+            "id": 378,
+            "stage": "deploy",
+            "name": "deploy",
+            "status": "manual",
+            "started_at": None,
+            "finished_at": None,
+            "environment": {"name": "production"},
+        },
+    ],
+}
+
+GITLAB_DEPLOYMENT = {
+    "object_kind": "deployment",
+    "status": "success",
+    "status_changed_at": "2026-11-20 11:31:40 +0100",
+    "deployment_id": 15,
+    "deployable_id": 796,
+    "deployable_url": "https://gitlab.example.com/octo/app/-/jobs/796",
+    "environment": "production",
+    "environment_tier": "production",
+    "environment_slug": "production",
+    "ref": "main",
+    "short_sha": MERGED[:8],
+    "commit_url": f"https://gitlab.example.com/octo/app/-/commit/{MERGED}",
+    "commit_title": "Speed up build cache",
+    "user": {"username": "deploy-bot"},
+    "project": GITLAB_PROJECT,
+}
+
+
+@pytest.fixture
+def forge(engine, db_url):
+    settings = settings_for(
+        db_url,
+        auth="off",
+        github_webhook_secret=GITHUB_SECRET,
+        gitlab_webhook_token=GITLAB_TOKEN,
+        gitlab_signing_token=SIGNING_KEY,
+    )
+    with LiveServer(settings) as server:
+        with httpx.Client(base_url=server.url, timeout=30) as client:
+            yield client
+        wipe(engine)
+
+
+def github(client, event: str, payload: dict, delivery: str | None = None, **headers):
+    body = json.dumps(payload).encode()
+    signature = "sha256=" + hmac.new(GITHUB_SECRET.encode(), body, hashlib.sha256).hexdigest()
+    sent = {
+        "content-type": "application/json",
+        "x-github-event": event,
+        "x-github-delivery": delivery or f"{event}-{hash(body)}",
+        "x-hub-signature-256": signature,
+        **headers,
+    }
+    return client.post("/webhooks/github", content=body, headers=sent)
+
+
+def gitlab(client, payload: dict, token: str | None = GITLAB_TOKEN, **headers):
+    sent = {"content-type": "application/json", **headers}
+    if token is not None:
+        sent["x-gitlab-token"] = token
+    return client.post("/webhooks/gitlab", content=json.dumps(payload).encode(), headers=sent)
+
+
+def mergesets(client) -> dict[str, dict]:
+    return {m["sha"]: m for m in client.get("/api/mergesets").json()}
+
+
+# Verification ----------------------------------------------------------------------------------
+
+
+def test_githubs_documented_test_vector_verifies():
+    signature = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"
+    verify_github(b"Hello, World!", signature, "It's a Secret to Everybody")
+
+
+def test_the_standard_webhooks_test_vector_verifies():
+    headers = {
+        "webhook-id": "msg_p5jXN8AQM9LWM0D4loKWxJek",
+        "webhook-timestamp": "1614265330",
+        "webhook-signature": "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=",
+    }
+    verify_standard_webhook(b'{"test": 2432232314}', headers, SIGNING_KEY, now=1614265330)
+
+
+def test_github_signatures_and_content_type(forge, engine):
+    body = json.dumps(PULL_REQUEST_MERGED).encode()
+    base = {"content-type": "application/json", "x-github-event": "pull_request"}
+    missing = forge.post("/webhooks/github", content=body, headers=base)
+    assert missing.status_code == 401
+    assert missing.json()["error"]["message"] == "X-Hub-Signature-256 is missing"
+    wrong = forge.post(
+        "/webhooks/github", content=body, headers={**base, "x-hub-signature-256": "sha256=00"}
+    )
+    assert wrong.status_code == 401 and "does not match" in wrong.json()["error"]["message"]
+    form = github(
+        forge,
+        "pull_request",
+        PULL_REQUEST_MERGED,
+        **{"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert form.status_code == 415 and "application/json" in form.json()["error"]["message"]
+    assert count_rows(engine)["mergesets"] == 0
+
+
+def test_without_a_secret_github_and_gitlab_deliveries_are_refused(client, engine):
+    refused = github(client, "pull_request", PULL_REQUEST_MERGED)
+    assert refused.status_code == 401
+    assert "LEADTIME_GITHUB_WEBHOOK_SECRET" in refused.json()["error"]["message"]
+    refused = gitlab(client, GITLAB_MERGE)
+    assert refused.status_code == 401
+    assert "LEADTIME_GITLAB_WEBHOOK_TOKEN" in refused.json()["error"]["message"]
+    assert count_rows(engine)["mergesets"] == 0
+
+
+# GitHub events ---------------------------------------------------------------------------------
+
+
+def test_a_merged_pull_request_is_a_mergeset_with_its_merge_time(forge):
+    response = github(forge, "pull_request", PULL_REQUEST_MERGED, delivery="d-1")
+    assert response.status_code == 202 and response.json() == {"accepted": 1, "duplicate": False}
+    merged = mergesets(forge)[MERGED]
+    assert merged["merged_at"].startswith("2026-11-20T10:04:11")
+    assert (merged["pr_number"], merged["pr_title"], merged["pr_author"]) == (
+        42,
+        "Speed up build cache",
+        "alice",
+    )
+    assert merged["pr_url"] == "https://github.com/octo/app/pull/42"
+    assert merged["repository"] == REPO
+    again = github(forge, "pull_request", PULL_REQUEST_MERGED, delivery="d-1")
+    assert again.json() == {"accepted": 0, "duplicate": True}
+    assert len(mergesets(forge)) == 1
+
+
+def test_prs_that_did_not_merge_into_main_are_not_mergesets(forge):
+    closed = copy.deepcopy(PULL_REQUEST_MERGED)
+    closed["pull_request"].update(merged=False, merged_at=None)  # merge_commit_sha stays set
+    other_base = copy.deepcopy(PULL_REQUEST_MERGED)
+    other_base["pull_request"]["base"]["ref"] = "release-1.2"
+    opened = {**PULL_REQUEST_MERGED, "action": "opened"}
+    for payload in (closed, other_base, opened):
+        assert github(forge, "pull_request", payload).status_code == 202
+    assert mergesets(forge) == {}
+
+
+def test_the_prs_merge_time_beats_what_a_span_said(forge):
+    # A main-branch pipeline run of the merge commit arrives first: merged_at is its start.
+    started = "2026-11-20T10:30:00+00:00"
+    from datetime import datetime
+
+    post_run(
+        forge,
+        5,
+        datetime.fromisoformat(started),
+        [("build", 60, "success")],
+        branch="main",
+        sha=MERGED,
+        extra={"build": {"vcs.repository.url.full": REPO}},
+    )
+    assert mergesets(forge)[MERGED]["merged_at"] != "2026-11-20T10:04:11Z"
+    github(forge, "pull_request", PULL_REQUEST_MERGED)
+    combined = mergesets(forge)
+    assert len(combined) == 1  # one mergeset with the best facts of both
+    assert combined[MERGED]["merged_at"].startswith("2026-11-20T10:04:11")
+    assert combined[MERGED]["pr_number"] == 42
+
+
+def test_a_push_to_main_is_a_mergeset_after_what_main_was(forge):
+    assert github(forge, "push", PUSH).json()["accepted"] == 1
+    merged = mergesets(forge)[MERGED]
+    assert merged["merged_at"].startswith("2026-11-20T10:04:12")  # the push, not the commit
+    assert merged["title"] == "Merge pull request #42 from octo/alice/cache"
+    assert merged["author"] == "alice"
+    github(forge, "pull_request", PULL_REQUEST_MERGED)
+    assert mergesets(forge)[MERGED]["merged_at"].startswith("2026-11-20T10:04:11")  # PR wins
+
+    other = {**PUSH, "ref": "refs/heads/feature", "after": "3" * 40}
+    deleted = {**PUSH, "after": "0" * 40}
+    tag = {**PUSH, "ref": "refs/tags/v1.0", "after": "4" * 40}
+    for payload in (other, deleted, tag):
+        assert github(forge, "push", payload).json()["accepted"] == 0
+    assert set(mergesets(forge)) == {MERGED}
+
+
+def test_deployment_statuses_are_one_deploy_and_give_lead_time(forge):
+    github(forge, "pull_request", PULL_REQUEST_MERGED)
+    running = copy.deepcopy(DEPLOYMENT_STATUS)
+    running["deployment_status"].update(state="in_progress", created_at="2026-11-20T10:25:05Z")
+    assert github(forge, "deployment_status", running).json()["accepted"] == 1
+    inactive = copy.deepcopy(DEPLOYMENT_STATUS)
+    inactive["deployment_status"]["state"] = "inactive"
+    assert github(forge, "deployment_status", inactive).json()["accepted"] == 0
+    github(forge, "deployment_status", DEPLOYMENT_STATUS)
+    (deploy,) = forge.get("/api/deploys").json()
+    assert (deploy["service"], deploy["environment"], deploy["sha"], deploy["status"]) == (
+        "app",
+        "production",
+        MERGED,
+        "succeeded",
+    )
+    assert deploy["source"] == "github" and deploy["external_id"] == "deployment-145988746"
+    assert deploy["started_at"].startswith("2026-11-20T10:25:02")
+    merged = mergesets(forge)[MERGED]
+    assert merged["lead_time_seconds"] == 27 * 60 + 29  # 10:04:11 to 10:31:40
+
+
+def test_workflow_runs_and_jobs_give_the_pipeline_with_queue_time(forge):
+    github(forge, "workflow_run", WORKFLOW_RUN)
+    github(forge, "workflow_job", WORKFLOW_JOB)
+    queued = copy.deepcopy(WORKFLOW_JOB)
+    queued["workflow_job"].update(status="queued", started_at=None, completed_at=None)
+    assert github(forge, "workflow_job", queued).json()["accepted"] == 0
+    # the same trace id `leadtime step` derives inside that run, so spans and webhooks join
+    trace = f"{traceid.pipeline_trace_id('github', '2202229078', '1'):032x}"
+    run = forge.get(f"/api/pipelines/{trace}").json()
+    assert (run["provider"], run["run_id"], run["branch"], run["result"]) == (
+        "github",
+        "2202229078",
+        "main",
+        "success",
+    )
+    assert run["started_at"].startswith("2026-11-20T10:04:30")
+    (job,) = run["steps"]
+    assert job["name"] == "build" and job["attributes"]["leadtime.queued_seconds"] == 58
+    assert [step["name"] for step in job["children"]] == ["Set up job", "Run tests"]
+    assert job["children"][1]["duration_seconds"] == 729
+
+
+def test_pings_and_other_events_are_accepted_and_ignored(forge, engine):
+    ping = {"zen": "Keep it logically awesome.", "hook_id": 1, "hook": {}}
+    assert github(forge, "ping", ping).status_code == 202
+    assert github(forge, "issues", {"action": "opened"}).status_code == 202
+    assert sum(count_rows(engine)[t] for t in ("mergesets", "deploys", "pipeline_runs")) == 0
+
+
+def test_a_merged_pr_without_its_sha_is_a_clear_400(forge, engine):
+    broken = copy.deepcopy(PULL_REQUEST_MERGED)
+    del broken["pull_request"]["merge_commit_sha"]
+    response = github(forge, "pull_request", broken)
+    assert response.status_code == 400
+    assert "pull_request.merge_commit_sha" in response.json()["error"]["message"]
+    assert count_rows(engine)["mergesets"] == 0
+    assert count_rows(engine)["webhook_deliveries"] == 0  # a fixed redelivery is still new
+
+
+# GitLab events ---------------------------------------------------------------------------------
+
+
+def test_gitlab_token(forge, engine):
+    assert gitlab(forge, GITLAB_MERGE, token=None).status_code == 401
+    wrong = gitlab(forge, GITLAB_MERGE, token="guess")
+    assert wrong.status_code == 401
+    assert wrong.json()["error"]["message"] == "X-Gitlab-Token is not the configured token"
+    assert count_rows(engine)["mergesets"] == 0
+
+
+def test_gitlab_signing_token(forge):
+    body = json.dumps(GITLAB_MERGE).encode()
+    stamp = str(int(time.time()))
+    key = base64.b64decode(SIGNING_KEY.removeprefix("whsec_"))
+    signed = f"msg-1.{stamp}.".encode() + body
+    signature = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+    headers = {
+        "content-type": "application/json",
+        "webhook-id": "msg-1",
+        "webhook-timestamp": stamp,
+    }
+    good = forge.post(
+        "/webhooks/gitlab",
+        content=body,
+        headers={**headers, "webhook-signature": f"v1,{signature}"},
+    )
+    assert good.status_code == 202 and good.json()["accepted"] == 1
+    stale = {
+        **headers,
+        "webhook-timestamp": str(int(stamp) - 600),
+        "webhook-signature": f"v1,{signature}",
+    }
+    assert forge.post("/webhooks/gitlab", content=body, headers=stale).status_code == 401
+    bad = {**headers, "webhook-id": "msg-2", "webhook-signature": f"v1,{signature}"}
+    response = forge.post("/webhooks/gitlab", content=body, headers=bad)
+    assert response.status_code == 401 and "does not match" in response.json()["error"]["message"]
+
+
+def test_gitlab_merge_pipeline_and_deployment(forge):
+    assert gitlab(forge, GITLAB_MERGE, **{"idempotency-key": "k-1"}).json()["accepted"] == 1
+    assert gitlab(forge, GITLAB_MERGE, **{"idempotency-key": "k-1"}).json()["duplicate"] is True
+    merged = mergesets(forge)[MERGED]
+    assert merged["merged_at"].startswith("2026-11-20T10:04:11")
+    assert (merged["pr_number"], merged["pr_url"]) == (
+        42,
+        "https://gitlab.example.com/octo/app/-/merge_requests/42",
+    )
+    assert merged["repository"] == "https://gitlab.example.com/octo/app"
+
+    assert gitlab(forge, GITLAB_PIPELINE).json()["accepted"] == 1
+    trace = f"{traceid.pipeline_trace_id('gitlab', '31', None):032x}"
+    run = forge.get(f"/api/pipelines/{trace}").json()
+    assert [step["name"] for step in run["steps"]] == ["unit"]  # the manual job never ran
+    assert run["finished_at"].startswith("2026-11-20T10:31:45") and run["result"] == "success"
+
+    assert gitlab(forge, GITLAB_DEPLOYMENT).json()["accepted"] == 1
+    (deploy,) = forge.get("/api/deploys").json()
+    assert (deploy["sha"], deploy["status"], deploy["source"]) == (MERGED, "succeeded", "gitlab")
+    assert deploy["finished_at"].startswith("2026-11-20T10:31:40")  # +0100 read as such
+    assert mergesets(forge)[MERGED]["lead_time_seconds"] == 27 * 60 + 29
+
+
+def test_gitlab_push_and_ignored_events(forge):
+    push = {
+        "object_kind": "push",
+        "ref": "refs/heads/main",
+        "before": "1" * 40,
+        "after": MERGED,
+        "checkout_sha": MERGED,
+        "user_username": "bob",
+        "project": GITLAB_PROJECT,
+        "commits": [
+            {
+                "id": MERGED,
+                "title": "Speed up build cache",
+                "message": "Speed up build cache\n",
+                "timestamp": "2026-11-20T11:04:09+01:00",
+            }
+        ],
+        "total_commits_count": 1,
+    }
+    assert gitlab(forge, push).json()["accepted"] == 1
+    merged = mergesets(forge)[MERGED]
+    assert merged["merged_at"].startswith("2026-11-20T10:04:09")
+    assert merged["title"] == "Speed up build cache"
+    note = {"object_kind": "note", "project": GITLAB_PROJECT}
+    assert gitlab(forge, note).json()["accepted"] == 0
+    unmerged = copy.deepcopy(GITLAB_MERGE)
+    unmerged["object_attributes"].update(action="update", merge_commit_sha=None)
+    assert gitlab(forge, unmerged).json()["accepted"] == 0
+    broken = copy.deepcopy(GITLAB_DEPLOYMENT)
+    broken["commit_url"] = "https://gitlab.example.com/octo/app/-/commit/not-a-sha"
+    response = gitlab(forge, broken)
+    assert response.status_code == 400 and "commit_url" in response.json()["error"]["message"]
