@@ -17,11 +17,18 @@ import click
 from leadtime.tracer import __version__, options, warn
 from leadtime.tracer import attributes as attr
 
+# The words CI systems use for how a run ended: GitHub's job.status, GitLab's CI_JOB_STATUS,
+# Buildkite's step outcome, Jenkins' currentBuild.currentResult (lower-cased).
 RESULT_ALIASES = {
     "succeeded": attr.RESULT_SUCCESS,
+    "passed": attr.RESULT_SUCCESS,
+    "soft_failed": attr.RESULT_SUCCESS,  # allowed to fail: the run goes on
+    "unstable": attr.RESULT_SUCCESS,  # Jenkins: tests failed, the build itself succeeded
     "failed": attr.RESULT_FAILURE,
+    "hard_failed": attr.RESULT_FAILURE,
     "cancelled": attr.RESULT_CANCELLATION,
     "canceled": attr.RESULT_CANCELLATION,
+    "aborted": attr.RESULT_CANCELLATION,
     "skipped": attr.RESULT_SKIP,
     "timed_out": attr.RESULT_TIMEOUT,
 }
@@ -246,7 +253,8 @@ def _parse_started_at(value: str) -> int:
     required=True,
     metavar="RESULT",
     help="success, failure, cancellation, timeout, error or skip "
-    "(also GitHub's and GitLab's words: failed, cancelled, skipped ...).",
+    "(also GitHub's, GitLab's, Buildkite's and Jenkins' words: failed, cancelled, passed, "
+    "hard_failed, ABORTED ...).",
 )
 @click.option("--started-at", metavar="TIME", help="ISO 8601 start of the run, if known.")
 @click.option("--service", metavar="NAME", help="service.name of the root span.")

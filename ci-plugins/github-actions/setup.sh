@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Install leadtime unless this version is there already, hand its settings to later steps
+# (GITHUB_ENV, GITHUB_PATH), and note the pipeline run's start. Never fails the job because of
+# telemetry: a failed install is a warning and later `leadtime` calls are then skipped by hand.
+set -uo pipefail
+
+version="${LEADTIME_VERSION:?LEADTIME_VERSION is not set}"
+if ! leadtime --version 2>/dev/null | grep -q "version ${version}\$"; then
+  if python3 -m pip install --user --quiet "${LEADTIME_PACKAGE:-leadtime==${version}}"; then
+    echo "$(python3 -m site --user-base)/bin" >> "$GITHUB_PATH"
+    export PATH="$(python3 -m site --user-base)/bin:$PATH"
+  else
+    echo "::warning title=leadtime::could not install ${LEADTIME_PACKAGE:-leadtime==${version}}; steps run untraced"
+    exit 0
+  fi
+fi
+
+if [ -n "${INPUT_TOKEN:-}" ]; then
+  echo "::add-mask::${INPUT_TOKEN}"
+  echo "LEADTIME_TOKEN=${INPUT_TOKEN}" >> "$GITHUB_ENV"
+fi
+[ -n "${INPUT_URL:-}" ] && echo "LEADTIME_URL=${INPUT_URL}" >> "$GITHUB_ENV"
+[ -n "${INPUT_SERVICE:-}" ] && echo "LEADTIME_SERVICE=${INPUT_SERVICE}" >> "$GITHUB_ENV"
+
+leadtime pipeline start
+echo "leadtime $(leadtime --version | awk '{print $NF}') is set up for run ${GITHUB_RUN_ID:-?} attempt ${GITHUB_RUN_ATTEMPT:-1}"
