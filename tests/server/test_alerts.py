@@ -329,9 +329,10 @@ def test_a_slow_step_is_named_in_the_lead_time_alert(engine, db_url):
 def test_a_stuck_mergeset_alerts_once_and_resolves_quietly_once_shipped(engine, db_url):
     with alerting_server(engine, db_url) as (client, slack, _hook):
         history = History(client)
-        history.ship(NOW - timedelta(days=1), 10)
-        stuck_sha = history.merge(NOW - timedelta(minutes=30), title="Add <b>refunds</b>")
-        history.merge(NOW - timedelta(minutes=5))  # within the budget: not stuck
+        now = datetime.now(UTC)  # not the module's NOW: the wait is measured to the minute
+        history.ship(now - timedelta(days=1), 10)
+        stuck_sha = history.merge(now - timedelta(minutes=30), title="Add <b>refunds</b>")
+        history.merge(now - timedelta(minutes=5))  # within the budget: not stuck
         learned_five_minutes_ago(engine)
         check(client)
         check(client)
@@ -345,7 +346,7 @@ def test_a_stuck_mergeset_alerts_once_and_resolves_quietly_once_shipped(engine, 
         (message,) = slack.deliveries
         assert "Add &lt;b&gt;refunds&lt;/b&gt;" in message.json()["blocks"][1]["text"]["text"]
 
-        history.deploy(history.parent, NOW)  # ships both waiting mergesets
+        history.deploy(history.parent, datetime.now(UTC))  # ships both waiting mergesets
         check(client)
         (resolved,) = alerts(client, status="resolved")
         assert resolved["id"] == alert["id"]
