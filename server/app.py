@@ -14,7 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from leadtime.server import db, recording
@@ -85,6 +85,22 @@ def install_error_handlers(app: FastAPI) -> None:
             503, Unavailable.code, "database unavailable; retry later", Unavailable.headers
         )
 
+    @app.exception_handler(DataError)
+    async def value_refused(_request: Request, error: DataError) -> JSONResponse:
+        # A value the database cannot hold (a NUL byte, a number out of range, a name too
+        # long): the client's to fix, and the transaction stored nothing.
+        reason = str(error.orig).splitlines()[0] if error.orig else "a value does not fit"
+        return _error(400, "bad_payload", f"the database refused a value: {reason}")
+
+    @app.exception_handler(IntegrityError)
+    async def concurrent_write(_request: Request, error: IntegrityError) -> JSONResponse:
+        # Unique keys make every write idempotent; one that still collides raced another
+        # server's write of the same fact, and is safe to send again.
+        log.warning("write collided with a concurrent one: %s", error.orig)
+        return _error(
+            503, Unavailable.code, "a concurrent write got there first; retry", Unavailable.headers
+        )
+
     @app.exception_handler(DBAPIError)
     async def database_error(_request: Request, error: DBAPIError) -> JSONResponse:
         if error.connection_invalidated:
@@ -94,16 +110,47 @@ def install_error_handlers(app: FastAPI) -> None:
         raise error
 
 
-def _limit_body_size(app: FastAPI, settings: Settings) -> None:
-    @app.middleware("http")
-    async def refuse_large_bodies(request: Request, call_next):
-        declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > settings.max_body_bytes:
-            error = PayloadTooLarge(
-                f"body is {declared} bytes, over the limit of {settings.max_body_bytes}"
-            )
-            return _error(error.status, error.code, error.message)
-        return await call_next(request)
+class BodyLimit:
+    """Refuse request bodies over the limit with a 413 before any route sees them, whether
+    their length is declared or they arrive in chunks (gzip is checked again after inflating,
+    in ingest/otlp.py)."""
+
+    def __init__(self, app, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.limit:
+            await self._refuse(scope, receive, send, f"body is {int(declared)} bytes")
+            return
+        chunks, size, more = [], 0, True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                break  # the client went away; the route will notice
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            if size > self.limit:
+                await self._refuse(scope, receive, send, "body is")
+                return
+            more = message.get("more_body", False)
+        body, delivered = b"".join(chunks), False
+
+        async def replay():
+            nonlocal delivered
+            if delivered:
+                return await receive()
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+    async def _refuse(self, scope, receive, send, what: str) -> None:
+        error = PayloadTooLarge(f"{what} over the limit of {self.limit} bytes")
+        await _error(error.status, error.code, error.message)(scope, receive, send)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -134,7 +181,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessions = db.session_factory(engine)
     app.state.alerts = AlertWorker(app.state.sessions, settings)
     install_error_handlers(app)
-    _limit_body_size(app, settings)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     for module in (
         health,
         traces,

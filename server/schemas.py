@@ -32,7 +32,7 @@ class MergeIn(BaseModel):
     parent_sha: str | None = Field(None, pattern=SHA_PATTERN, description="First parent on main.")
     title: str | None = Field(None, max_length=500)
     author: str | None = Field(None, max_length=300)
-    pr_number: int | None = Field(None, ge=0)
+    pr_number: int | None = Field(None, ge=0, le=2**31 - 1)
     pr_title: str | None = Field(None, max_length=500)
     pr_author: str | None = Field(None, max_length=300)
     pr_url: str | None = Field(None, max_length=1000)
@@ -248,7 +248,7 @@ class BudgetIn(BaseModel):
 
     repository: str = Field(min_length=1, max_length=500)
     budget_seconds: float | None = Field(
-        gt=0, le=30 * 86400, description="Seconds; null for the default."
+        ge=1, le=30 * 86400, description="Seconds (at least 1); null for the default."
     )
 
 
@@ -263,7 +263,7 @@ class TargetIn(BaseModel):
 
     repository: str = Field(min_length=1, max_length=500)
     target_seconds: float | None = Field(
-        gt=0,
+        ge=1,
         le=30 * 86400,
         description="The team's lead-time target in seconds, the regression baseline instead of "
         "the history's median; null to go back to the history.",
@@ -287,8 +287,8 @@ class AlertRuleIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     repository: str = Field(min_length=1, max_length=500)
-    window_seconds: float | None = Field(None, gt=0, le=365 * 86400)
-    baseline_seconds: float | None = Field(None, gt=0, le=365 * 86400)
+    window_seconds: float | None = Field(None, ge=60, le=365 * 86400)
+    baseline_seconds: float | None = Field(None, ge=60, le=365 * 86400)
     min_mergesets: int | None = Field(None, ge=1, le=10000)
     fire_ratio: float | None = Field(None, gt=1, le=100)
     resolve_ratio: float | None = Field(None, ge=1, le=100)
@@ -393,7 +393,7 @@ class LinkIn(BaseModel):
         description="confirm the suspect (or deploy_id), reassign to deploy_id, clear (not "
         "caused by a deploy), or auto (back to the rule).",
     )
-    deploy_id: int | None = None
+    deploy_id: int | None = Field(None, ge=1, le=2**31 - 1)
 
 
 class PageOut(BaseModel):

@@ -340,6 +340,13 @@ def environments_of(session: Session, repository_id: int) -> list[str]:
     )
 
 
+def lock_repository(session: Session, repository_id: int) -> None:
+    """Hold the repository's row until commit: two servers working out the same repository's
+    containment take turns, the second seeing what the first stored (no-op on SQLite, whose
+    writers take turns anyway)."""
+    session.execute(select(Repository.id).where(Repository.id == repository_id).with_for_update())
+
+
 def replace_containment(
     session: Session, repository_id: int, environment: str, links: Iterable[tuple[int, int]]
 ) -> None:

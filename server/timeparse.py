@@ -11,7 +11,10 @@ def parse_time(value) -> datetime | None:
     if value is None or value == "":
         return None
     if isinstance(value, int | float):
-        return datetime.fromtimestamp(value, UTC)
+        try:
+            return datetime.fromtimestamp(value, UTC)
+        except (OverflowError, OSError, ValueError):
+            return None  # out of any calendar
     text = str(value).strip().replace("Z", "+00:00")
     if text.endswith(" UTC"):
         text = text.removesuffix(" UTC") + "+00:00"
@@ -35,8 +38,10 @@ def parse_duration(value: str) -> timedelta:
         amount = float(number)
     except ValueError:
         raise ValueError(f"{value!r} is not a duration; write e.g. 15m, 24h or 7d") from None
-    if not amount > 0:
-        raise ValueError(f"{value!r}: a duration must be positive")
+    if not amount * _UNITS[unit] >= 1:  # also refuses nan; under a second means nothing here
+        raise ValueError(f"{value!r}: a duration must be at least 1s")
+    if amount * _UNITS[unit] > 100 * 365 * 86400:
+        raise ValueError(f"{value!r}: a duration must be under 100 years")
     return timedelta(seconds=amount * _UNITS[unit])
 
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request
 from sqlalchemy.orm import Session
 
 from leadtime.server import store
-from leadtime.server.api.deps import Reader, SessionDep, SettingsDep, Writer
+from leadtime.server.api.deps import Reader, RowId, SessionDep, SettingsDep, Writer
 from leadtime.server.domain.regression import Rule, channels_for, headline
 from leadtime.server.errors import BadPayload, NotFound
 from leadtime.server.models import Alert, Repository
@@ -82,7 +82,7 @@ def get_alerts(
 
 
 @router.get("/alerts/{alert_id}", dependencies=[Reader], response_model=AlertOut)
-def get_alert(alert_id: int, session: SessionDep, settings: SettingsDep) -> AlertOut:
+def get_alert(alert_id: RowId, session: SessionDep, settings: SettingsDep) -> AlertOut:
     found = store.alert_with_repository(session, alert_id)
     if found is None:
         raise NotFound(f"no alert {alert_id}")

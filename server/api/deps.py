@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
+from fastapi import Path as PathParam
 from sqlalchemy.orm import Session
 
 from leadtime.server import auth
@@ -25,6 +26,8 @@ def get_settings(request: Request) -> Settings:
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
+MAX_ID = 2**31 - 1  # ids are INTEGER columns: the largest both databases store
+RowId = Annotated[int, PathParam(ge=1, le=MAX_ID, description="The row's id.")]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 

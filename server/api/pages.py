@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from leadtime.server import recording, store
 from leadtime.server.api.deploys import deploy_out
-from leadtime.server.api.deps import Reader, SessionDep, SettingsDep, Writer, time_param
+from leadtime.server.api.deps import Reader, RowId, SessionDep, SettingsDep, Writer, time_param
 from leadtime.server.domain import suspects
 from leadtime.server.domain.postmortem import postmortem
 from leadtime.server.ingest import pages as page_events
@@ -107,7 +107,7 @@ def post_page(page: PageIn, session: SessionDep, settings: SettingsDep) -> PageO
 
 @router.post("/pages/{page_id}/resolve", dependencies=[Writer], response_model=PageOut)
 def resolve_page(
-    page_id: int, body: ResolveIn, session: SessionDep, settings: SettingsDep
+    page_id: RowId, body: ResolveIn, session: SessionDep, settings: SettingsDep
 ) -> PageOut:
     page = store.page(session, page_id)
     fact = page_events.PageFacts(
@@ -121,7 +121,7 @@ def resolve_page(
 
 
 @router.post("/pages/{page_id}/link", dependencies=[Writer], response_model=PageOut)
-def link_page(page_id: int, body: LinkIn, session: SessionDep, settings: SettingsDep) -> PageOut:
+def link_page(page_id: RowId, body: LinkIn, session: SessionDep, settings: SettingsDep) -> PageOut:
     """Confirm, reassign or clear the page's suspect deploy; a person's word wins over the rule."""
     page = store.page(session, page_id)
     suspects.decide(session, page, body.action, body.deploy_id, settings)
@@ -145,7 +145,7 @@ def get_pages(
 
 
 @router.get("/pages/{page_id}", dependencies=[Reader], response_model=PageOut)
-def get_page(page_id: int, session: SessionDep) -> PageOut:
+def get_page(page_id: RowId, session: SessionDep) -> PageOut:
     return pages_out(session, [store.page(session, page_id)])[0]
 
 
@@ -155,7 +155,7 @@ def get_page(page_id: int, session: SessionDep) -> PageOut:
     response_class=PlainTextResponse,
     responses={200: {"content": {"text/markdown": {}}}},
 )
-def get_postmortem(page_id: int, session: SessionDep, settings: SettingsDep) -> PlainTextResponse:
+def get_postmortem(page_id: RowId, session: SessionDep, settings: SettingsDep) -> PlainTextResponse:
     """A Markdown postmortem starter: the usual sections, with the trigger and a timeline of
     merges, pipeline runs, the deploy and the pages filled in."""
     text = postmortem(session, page_id, settings)

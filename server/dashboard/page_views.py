@@ -10,7 +10,15 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from leadtime.server import store
-from leadtime.server.api.deps import Reader, SessionDep, SettingsDep, Writer, duration_param, now
+from leadtime.server.api.deps import (
+    Reader,
+    RowId,
+    SessionDep,
+    SettingsDep,
+    Writer,
+    duration_param,
+    now,
+)
 from leadtime.server.api.oncall import get_change_failure, get_oncall
 from leadtime.server.api.pages import pages_out
 from leadtime.server.dashboard.views import templates
@@ -35,14 +43,14 @@ def pages_list(
 
 
 @router.get("/pages/{page_id}", response_class=HTMLResponse)
-def page_detail(request: Request, page_id: int, session: SessionDep) -> HTMLResponse:
+def page_detail(request: Request, page_id: RowId, session: SessionDep) -> HTMLResponse:
     (page,) = pages_out(session, [store.page(session, page_id)])
     return templates.TemplateResponse(request, "page.html", {"page": page})
 
 
 @router.post("/pages/{page_id}/link", dependencies=[Writer])
 async def page_link(
-    request: Request, page_id: int, session: SessionDep, settings: SettingsDep
+    request: Request, page_id: RowId, session: SessionDep, settings: SettingsDep
 ) -> RedirectResponse:
     """The buttons of the page view: a plain form post, then back to the page."""
     form = parse_qs((await request.body()).decode("utf-8", "replace"))

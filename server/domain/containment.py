@@ -83,6 +83,7 @@ def compute_containment(
 
 def recompute_containment(session: Session, repository_id: int, environment: str) -> None:
     """Work out and store the containment of one repository's deploys to one environment."""
+    store.lock_repository(session, repository_id)
     mergesets = store.mergesets_of(session, repository_id)
     ids = {m.sha: m.id for m in mergesets}
     ordered = order_mergesets([MergesetPoint(m.sha, m.merged_at, m.parent_sha) for m in mergesets])

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from leadtime.server.errors import BadPayload, Unauthorized
-from leadtime.server.ingest.pages import load_json
+from leadtime.server.ingest.pages import items, load_json
 from leadtime.server.timeparse import parse_time
 from leadtime.tracer import traceid
 
@@ -146,10 +146,19 @@ def _time(payload: dict, path: str, required: bool = True) -> datetime | None:
     return parsed
 
 
-def _sha(value: str | None, where: str) -> str:
-    if not value or len(value) < 7 or any(c not in "0123456789abcdef" for c in value.lower()):
+def _sha(value, where: str) -> str:
+    if (
+        not isinstance(value, str)
+        or len(value) < 7
+        or any(c not in "0123456789abcdef" for c in value.lower())
+    ):
         raise BadPayload(f"{where}: {value!r} is not a commit sha")
     return value.lower()
+
+
+def _word(value) -> str:
+    """A payload's enum-like field as a string ("" when it is anything else)."""
+    return value if isinstance(value, str) else ""
 
 
 def _trace(provider: str, run_id: str, attempt: str | None) -> str:
@@ -315,7 +324,7 @@ def _github_workflow_run(payload: dict, facts: ForgeFacts) -> None:
             branch=_get(payload, "workflow_run.head_branch", required=False),
             sha=_get(payload, "workflow_run.head_sha", required=False),
             url=_get(payload, "workflow_run.html_url", required=False),
-            result=GITHUB_RESULTS.get(run.get("conclusion") or "") if done else None,
+            result=GITHUB_RESULTS.get(_word(run.get("conclusion"))) if done else None,
             started_at=created,  # queue time included: created, then run_started_at
             finished_at=_time(payload, "workflow_run.updated_at") if done else created,
         )
@@ -338,7 +347,7 @@ def _github_workflow_job(payload: dict, facts: ForgeFacts) -> None:
     finished = _time(payload, "workflow_job.completed_at")
     job_span = _span_id("github-job", _get(payload, "workflow_job.id", int))
     root = f"{traceid.pipeline_root_span_id(int(trace_id, 16)):016x}"
-    result = GITHUB_RESULTS.get(job.get("conclusion") or "", "success")
+    result = GITHUB_RESULTS.get(_word(job.get("conclusion")), "success")
     queued = (started - created).total_seconds()
     rows = [
         _step_row(
@@ -355,7 +364,7 @@ def _github_workflow_job(payload: dict, facts: ForgeFacts) -> None:
             },
         )
     ]
-    for step in job.get("steps") or []:
+    for step in items(job.get("steps")):
         began, ended = _time(step, "started_at", False), _time(step, "completed_at", False)
         if not isinstance(step, dict) or began is None or ended is None:
             continue  # skipped steps have no times
@@ -367,7 +376,7 @@ def _github_workflow_job(payload: dict, facts: ForgeFacts) -> None:
                 _get(step, "name"),
                 began,
                 ended,
-                GITHUB_RESULTS.get(step.get("conclusion") or "", "success"),
+                GITHUB_RESULTS.get(_word(step.get("conclusion")), "success"),
                 {},
             )
         )
@@ -417,7 +426,7 @@ def gitlab_facts(payload: dict) -> ForgeFacts:
         "deployment": _gitlab_deployment,
     }
     facts = ForgeFacts()
-    kind = payload.get("object_kind")
+    kind = _word(payload.get("object_kind"))
     if kind in handlers:
         handlers[kind](payload, facts)
     return facts
@@ -451,7 +460,7 @@ def _gitlab_push(payload: dict, facts: ForgeFacts) -> None:
     after = _get(payload, "after")
     if _get(payload, "ref") != f"refs/heads/{default}" or after == ZERO_SHA:
         return
-    commits = [c for c in payload.get("commits") or [] if isinstance(c, dict)]
+    commits = [c for c in items(payload.get("commits")) if isinstance(c, dict)]
     newest = next((c for c in commits if c.get("id") == after), commits[-1] if commits else {})
     committed = _time(newest, "timestamp", required=False) if newest else None
     if committed is None:
@@ -465,7 +474,8 @@ def _gitlab_push(payload: dict, facts: ForgeFacts) -> None:
             merged_at=committed,
             merged_at_source="commit",
             source="gitlab",
-            title=(newest.get("title") or newest.get("message") or "").splitlines()[0] or None,
+            title=(_word(newest.get("title")) or _word(newest.get("message"))).split("\n")[0]
+            or None,
             author=_get(payload, "user_username", required=False),
         )
     )
@@ -479,7 +489,7 @@ def _gitlab_pipeline(payload: dict, facts: ForgeFacts) -> None:
     finished = _time(payload, "object_attributes.finished_at", required=False)
     root = f"{traceid.pipeline_root_span_id(int(trace_id, 16)):016x}"
     rows = []
-    for build in payload.get("builds") or []:
+    for build in items(payload.get("builds")):
         if not isinstance(build, dict):
             continue
         began = _time(build, "started_at", required=False)
@@ -494,7 +504,7 @@ def _gitlab_pipeline(payload: dict, facts: ForgeFacts) -> None:
                 _get(build, "name"),
                 began,
                 ended,
-                GITLAB_RESULTS.get(build.get("status"), "success"),
+                GITLAB_RESULTS.get(_word(build.get("status")), "success"),
                 {"gitlab.stage": build.get("stage")},
             )
         )
@@ -509,7 +519,7 @@ def _gitlab_pipeline(payload: dict, facts: ForgeFacts) -> None:
             branch=_get(payload, "object_attributes.ref", required=False),
             sha=_get(payload, "object_attributes.sha", required=False),
             url=_get(payload, "object_attributes.url", required=False),
-            result=GITLAB_RESULTS.get(pipeline.get("status")) if finished else None,
+            result=GITLAB_RESULTS.get(_word(pipeline.get("status"))) if finished else None,
             started_at=created,
             finished_at=finished or created,
             steps=rows,
@@ -518,7 +528,7 @@ def _gitlab_pipeline(payload: dict, facts: ForgeFacts) -> None:
 
 
 def _gitlab_deployment(payload: dict, facts: ForgeFacts) -> None:
-    state = GITLAB_DEPLOY_STATES.get(payload.get("status"))
+    state = GITLAB_DEPLOY_STATES.get(_word(payload.get("status")))
     if state is None:
         return
     # No full sha in the event: it is the last segment of commit_url.

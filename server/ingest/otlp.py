@@ -26,6 +26,7 @@ from leadtime.server.errors import BadPayload, PayloadTooLarge, UnsupportedMedia
 
 PROTOBUF = "application/x-protobuf"
 JSON = "application/json"
+MAX_SPANS = 10_000  # per request: more is a 413 (send smaller batches), nothing stored
 MAX_ATTRIBUTES = 256
 MAX_STRING_CHARS = 4096
 MAX_ARRAY_ITEMS = 1000
@@ -157,6 +158,11 @@ def _problem(span, index: str) -> str | None:
 
 
 def spans_from(request: ExportTraceServiceRequest) -> DecodedTraces:
+    count = sum(len(ss.spans) for rs in request.resource_spans for ss in rs.scope_spans)
+    if count > MAX_SPANS:
+        raise PayloadTooLarge(
+            f"{count} spans in one request, over {MAX_SPANS}; send smaller batches"
+        )
     decoded = DecodedTraces()
     for r, resource_spans in enumerate(request.resource_spans):
         resource = _attributes(resource_spans.resource.attributes)

@@ -63,6 +63,11 @@ def _object(payload: dict, key: str, where: str) -> dict:
     return value
 
 
+def items(value) -> list:
+    """A payload's list field, or no items when it is anything else."""
+    return value if isinstance(value, list) else []
+
+
 def _text(value) -> str | None:
     return value.strip() or None if isinstance(value, str) else None
 
@@ -107,7 +112,7 @@ def from_pagerduty(payload: dict) -> list[PageFacts]:
     action = PAGERDUTY_ACTIONS.get(event_type, UPDATE)
     created = parse_time(data["created_at"]) if isinstance(data.get("created_at"), str) else None
     service = data.get("service") if isinstance(data.get("service"), dict) else {}
-    teams = [t for t in data.get("teams") or [] if isinstance(t, dict)]
+    teams = [t for t in items(data.get("teams")) if isinstance(t, dict)]
     return [
         PageFacts(
             source="pagerduty",
@@ -141,7 +146,7 @@ def _epoch(value, divisor: int, field: str) -> datetime:
 
 
 def _opsgenie_service(alert: dict) -> str | None:
-    for tag in alert.get("tags") or []:
+    for tag in items(alert.get("tags")):
         if isinstance(tag, str) and tag.startswith("service:"):
             return tag.removeprefix("service:").strip() or None
     return _text(alert.get("entity"))
@@ -162,7 +167,7 @@ def from_opsgenie(payload: dict) -> list[PageFacts]:
         at = created
     else:
         at = _epoch(alert.get("updatedAt"), 1_000_000_000, "alert.updatedAt")
-    teams = [t for t in alert.get("teams") or [] if isinstance(t, str)]
+    teams = [t for t in items(alert.get("teams")) if isinstance(t, str)]
     return [
         PageFacts(
             source="opsgenie",

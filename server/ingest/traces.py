@@ -171,10 +171,15 @@ def _deploy(span: SpanRecord) -> DeployFacts | None:
 
 def _history(span: SpanRecord, repo: RepoRef) -> list[MergesetFacts]:
     a = span.attributes
-    revisions = a.get(attr.HISTORY_REVISIONS) or []
-    times = a.get(attr.HISTORY_COMMITTED_AT) or []
-    authors = a.get(attr.HISTORY_AUTHORS) or []
-    subjects = a.get(attr.HISTORY_SUBJECTS) or []
+    revisions, times, authors, subjects = (
+        value if isinstance(value := a.get(name), list) else []
+        for name in (
+            attr.HISTORY_REVISIONS,
+            attr.HISTORY_COMMITTED_AT,
+            attr.HISTORY_AUTHORS,
+            attr.HISTORY_SUBJECTS,
+        )
+    )
     found = []
     for index, sha in enumerate(revisions):
         merged_at = parse_time(times[index]) if index < len(times) else None
