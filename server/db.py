@@ -27,6 +27,11 @@ SQLITE_PRAGMAS = (
     "PRAGMA synchronous=NORMAL",
 )
 
+# A database that is gone, or a row another writer holds too long, fails the request within
+# seconds with a retryable 503 (see app.py) instead of holding the client.
+POOL_TIMEOUT_SECONDS = 10
+POSTGRESQL_CONNECT_ARGS = {"connect_timeout": 5, "options": "-c lock_timeout=10000"}
+
 
 def make_engine(url: str) -> Engine:
     parsed = make_url(url)
@@ -36,7 +41,14 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=20,
+        pool_timeout=POOL_TIMEOUT_SECONDS,
+        connect_args=POSTGRESQL_CONNECT_ARGS if parsed.get_backend_name() == "postgresql" else {},
+    )
 
 
 def _sqlite_pragmas(connection, _record) -> None:

@@ -16,7 +16,7 @@ from leadtime.server.ingest import pages as page_events
 from leadtime.server.ingest.forges import ForgeFacts
 from leadtime.server.ingest.otlp import SpanRecord
 from leadtime.server.ingest.traces import MergesetFacts, RepoRef, RunFacts, facts_from_spans
-from leadtime.server.models import Deploy, Page, Repository
+from leadtime.server.models import Deploy, Page
 from leadtime.server.settings import Settings
 
 
@@ -38,24 +38,25 @@ class _Changes:
 def record_spans(session: Session, spans: list[SpanRecord], settings: Settings) -> int:
     """Store the spans and what they tell; how many deploys they reported."""
     facts = facts_from_spans(spans, settings.main_branch_names)
-    repositories: dict[RepoRef, Repository | None] = {}
-
-    def repository(ref: RepoRef) -> Repository | None:
-        if ref not in repositories:
-            repositories[ref] = store.repository_for(session, ref)
-        return repositories[ref]
+    named = [
+        item.repo
+        for group in (facts.runs.values(), facts.mergesets, facts.deploys)
+        for item in group
+    ]
+    repositories = {ref: store.repository_for(session, ref) for ref in dict.fromkeys(named)}
+    store.lock_repositories(session, [found.id for found in repositories.values() if found])
 
     changes = _Changes()
     store.insert_steps(session, facts.steps)
     for run in facts.runs.values():
-        found = repository(run.repo)
+        found = repositories[run.repo]
         store.upsert_pipeline_run(session, run, found.id if found else None)
     for mergeset in facts.mergesets:
-        found = repository(mergeset.repo)
+        found = repositories[mergeset.repo]
         if found and store.upsert_mergeset(session, found.id, mergeset):
             changes.repositories.add(found.id)
     for deploy in facts.deploys:
-        found = repository(deploy.repo)
+        found = repositories[deploy.repo]
         row, changed = store.upsert_deploy(
             session, store.deploy_values_from_span(deploy, found.id if found else None)
         )
@@ -105,6 +106,7 @@ def record_merge(
 
 def _merge(session: Session, reference: str, facts: MergesetFacts, pull_request: tuple) -> None:
     repository = store.resolve_repository(session, reference, create=True)
+    store.lock_repository(session, repository.id)
     store.upsert_mergeset(session, repository.id, facts)
     if any(value is not None for value in pull_request):
         store.set_pull_request(session, repository.id, facts.sha, *pull_request)
@@ -123,6 +125,7 @@ def record_deploy(
         repository = store.resolve_repository(session, repository_reference, create=True)
     else:
         repository = store.repository_for_service(session, values["service"])
+    store.lock_repository(session, repository.id)
     values = {**values, "repository_id": repository.id}
     identity = store.deploy_identity(
         values["source"],

@@ -344,7 +344,17 @@ def lock_repository(session: Session, repository_id: int) -> None:
     """Hold the repository's row until commit: two servers working out the same repository's
     containment take turns, the second seeing what the first stored (no-op on SQLite, whose
     writers take turns anyway)."""
-    session.execute(select(Repository.id).where(Repository.id == repository_id).with_for_update())
+    lock_repositories(session, [repository_id])
+
+
+def lock_repositories(session: Session, repository_ids: Iterable[int]) -> None:
+    """Lock these repositories' rows, in id order. A write takes them before it stores
+    anything: were it to insert a row first, a duplicate of the same write on another server
+    would wait for that row while holding the repository this write needs (a deadlock)."""
+    for repository_id in sorted(set(repository_ids)):
+        session.execute(
+            select(Repository.id).where(Repository.id == repository_id).with_for_update()
+        )
 
 
 def replace_containment(
