@@ -256,7 +256,9 @@ def deliver(url: str, request: Request, tally: Tally, attempts: int = 30) -> Non
         tally.failures.append(f"{request.kind}: gave up after {attempts} attempts")
 
 
-def run(urls: list[str], rounds: list[list[Request]], threads: int = 8) -> Tally:
+def run(
+    urls: list[str], rounds: list[list[Request]], threads: int = 8, attempts: int = 30
+) -> Tally:
     """Every request to every server at once (a barrier per request), rounds in order."""
     tally = Tally()
     with ThreadPoolExecutor(threads * len(urls)) as pool:
@@ -265,7 +267,7 @@ def run(urls: list[str], rounds: list[list[Request]], threads: int = 8) -> Tally
             for request in requests:
                 tally.sent[request.kind] += 1
                 for url in urls:
-                    futures.append(pool.submit(deliver, url, request, tally))
+                    futures.append(pool.submit(deliver, url, request, tally, attempts))
             for future in futures:
                 future.result()
     return tally

@@ -27,7 +27,8 @@ def readyz(request: Request) -> JSONResponse:
             connection.execute(text("SELECT 1"))
         behind = db.pending_migrations(engine)
     except SQLAlchemyError as error:
-        reason = f"database unreachable: {type(error).__name__}"
+        detail = str(getattr(error, "orig", None) or error).strip().splitlines()
+        reason = f"database unreachable: {detail[0] if detail else type(error).__name__}"
         return JSONResponse({"status": "unavailable", "reason": reason}, status_code=503)
     if behind:
         reason = "database schema is behind: run `leadtime db upgrade`"

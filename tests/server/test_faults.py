@@ -1,0 +1,273 @@
+"""Faults during a run: the server killed mid-load, PostgreSQL cut off, the tracers' endpoint down
+for a whole pipeline. What a client was told was accepted is never lost, what was refused is
+sent again, and everything ends up stored exactly once (real `leadtime serve` processes, real
+`leadtime step` processes, a real loopback proxy in front of PostgreSQL)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from tests import load
+from tests.conftest import clean_env, run_leadtime
+from tests.gitrepos import History
+from tests.server.conftest import wipe
+
+PIPELINE = Path(__file__).resolve().parents[2] / "examples" / "local-pipeline.sh"
+
+
+@pytest.fixture
+def servers(engine):
+    """Start `leadtime serve` processes; all stopped, and the database emptied, afterwards."""
+    started: list[load.Server] = []
+
+    def start(database_url: str, port: int | None = None) -> load.Server:
+        started.append(load.Server(database_url, port=port))
+        return started[-1].start()
+
+    yield start
+    for server in started:
+        server.stop()
+    wipe(engine)
+
+
+def tracer_env(tmp_path: Path, endpoint: str, spool: Path) -> dict[str, str]:
+    env = clean_env(
+        tmp_path,
+        OTEL_EXPORTER_OTLP_ENDPOINT=endpoint,
+        LEADTIME_EXPORT_TIMEOUT="2",
+        LEADTIME_SPOOL_DIR=str(spool),
+    )
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
+    return env
+
+
+def spooled(spool: Path) -> list[Path]:
+    return sorted(spool.rglob("*.otlp"))
+
+
+def flush(env: dict[str, str]) -> dict:
+    done = run_leadtime(["flush", "--json"], env)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def scalar(engine, sql: str) -> int:
+    with engine.connect() as connection:
+        return connection.execute(text(sql)).scalar()
+
+
+# The tracer's endpoint down for a whole pipeline --------------------------------------------
+
+
+def test_pipeline_sent_while_the_server_was_down_is_stored_once_after_flush(
+    servers, engine, db_url, tmp_path, free_port
+):
+    repository = tmp_path / "repo"
+    repository.mkdir()
+    History(repository).merge("checkout")
+    spool = tmp_path / "spool"
+    env = tracer_env(tmp_path, f"http://127.0.0.1:{free_port}", spool)
+    pipeline = subprocess.run(
+        ["bash", str(PIPELINE)],
+        cwd=repository,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert pipeline.returncode == 0, pipeline.stderr  # the pipeline never noticed
+    assert "spooled" in pipeline.stderr
+    waiting = spooled(spool)
+    assert waiting, "the steps' spans wait in the spool"
+    kept = tmp_path / "kept"
+    shutil.copytree(spool, kept)  # the same spool, to send again as if every answer was lost
+
+    servers(db_url, port=free_port)
+    sent = flush(env)
+    assert sent["sent"] == {"otlp": len(waiting)}
+    assert spooled(spool) == []
+    assert flush(env)["sent"] == {}  # nothing left to send
+
+    def stored() -> tuple:
+        return (
+            scalar(engine, "SELECT count(*) FROM steps"),
+            scalar(engine, "SELECT count(DISTINCT trace_id) FROM steps"),
+            scalar(engine, "SELECT count(*) FROM pipeline_runs WHERE result = 'success'"),
+            scalar(engine, "SELECT count(*) FROM deploys WHERE status = 'succeeded'"),
+        )
+
+    # root, build, test (unit-tests and lint inside it) and the deploy: one trace, one deploy
+    assert stored() == (6, 1, 1, 1)
+    resent = flush(tracer_env(tmp_path, f"http://127.0.0.1:{free_port}", kept))
+    assert resent["sent"] == {"otlp": len(waiting)}
+    assert stored() == (6, 1, 1, 1)  # every span once, however often it arrives
+
+
+# The server killed in the middle of a load run ----------------------------------------------
+
+JOBS, STEPS_PER_JOB = 3, 8
+MERGESETS, PAGES = 10, 4
+
+
+def run_job(job: int, env: dict[str, str], codes: list[int]) -> None:
+    """One CI job: its steps one after another, each through `leadtime step`."""
+    for step in range(STEPS_PER_JOB):
+        done = run_leadtime(["step", f"job{job}-step{step}", "--", "true"], env)
+        codes.append(done.returncode)
+
+
+def wait_until(condition, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_server_killed_mid_load_then_restarted_loses_nothing(servers, engine, db_url, tmp_path):
+    first = servers(db_url)
+    spools = [tmp_path / f"spool-{job}" for job in range(JOBS)]
+    envs = [tracer_env(tmp_path, first.url, spool) for spool in spools]
+    codes: list[int] = []
+    jobs = [threading.Thread(target=run_job, args=(job, envs[job], codes)) for job in range(JOBS)]
+    api: dict[str, load.Tally] = {}
+    # Merges, deploys, PR webhooks and pages, retried (as clients and forges do) until taken.
+    rounds = load.workload(MERGESETS, 0, PAGES)
+    feeder = threading.Thread(
+        target=lambda: api.setdefault("tally", load.run([first.url], rounds, 3, attempts=150))
+    )
+    started = time.monotonic()
+    for thread in [*jobs, feeder]:
+        thread.start()
+    # Kill it once some of the load has been stored, so the rest arrives at a dead port.
+    wait_until(lambda: scalar(engine, "SELECT count(*) FROM steps") >= JOBS, 60)
+    first.kill()
+    killed_at = scalar(engine, "SELECT count(*) FROM steps")
+    time.sleep(1.0)
+    servers(db_url, port=first.port)
+    for thread in [*jobs, feeder]:
+        thread.join(120)
+    took = time.monotonic() - started
+    assert codes == [0] * (JOBS * STEPS_PER_JOB)  # no step failed for the server's death
+
+    flushed = sum(flush(env)["sent"].get("otlp", 0) for env in envs)
+    tally = api["tally"]
+    print(
+        f"killed with {killed_at} of {JOBS * STEPS_PER_JOB} steps stored; "
+        f"{flushed} spooled batches flushed after the restart; API: "
+        + load.report(tally, load.stored(engine), took, 1)
+    )
+    assert killed_at < JOBS * STEPS_PER_JOB  # the kill did land in the middle
+    assert flushed > 0  # and some steps' spans had to wait in their spool
+    assert tally.failures == []
+    counts = load.stored(engine)
+    assert counts["steps"] == JOBS * STEPS_PER_JOB
+    assert scalar(engine, "SELECT count(DISTINCT name) FROM steps") == JOBS * STEPS_PER_JOB
+    assert counts["mergesets"] == MERGESETS and counts["deploys"] == MERGESETS
+    assert counts["deploy_mergesets"] == MERGESETS and counts["pages"] == PAGES
+    mergesets = httpx.get(f"{first.url}/api/mergesets", params={"limit": 100}).json()
+    assert {m["lead_time_seconds"] for m in mergesets} == {9 * 60}
+
+
+# PostgreSQL cut off during a run --------------------------------------------------------------
+
+
+class CuttableProxy:
+    """A loopback TCP proxy in front of the database that can be cut (every connection dropped,
+    new ones refused) and restored on the same port."""
+
+    def __init__(self, upstream: tuple[str, int]) -> None:
+        self.upstream, self.port = upstream, load.free_port()
+        self.listener: socket.socket | None = None
+        self.connections: list[socket.socket] = []
+        self.lock = threading.Lock()
+
+    def open(self) -> CuttableProxy:
+        self.listener = socket.create_server(("127.0.0.1", self.port))
+        threading.Thread(target=self._accept, args=(self.listener,), daemon=True).start()
+        return self
+
+    def cut(self) -> None:
+        self.listener.shutdown(socket.SHUT_RDWR)  # wakes the accepting thread
+        self.listener.close()
+        with self.lock:
+            for connection in self.connections:
+                _drop(connection)
+            self.connections.clear()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+                server = socket.create_connection(self.upstream)
+            except OSError:
+                return
+            with self.lock:
+                self.connections += [client, server]
+            for source, target in ((client, server), (server, client)):
+                threading.Thread(target=_pump, args=(source, target), daemon=True).start()
+
+
+def _pump(source: socket.socket, target: socket.socket) -> None:
+    try:
+        while data := source.recv(65536):
+            target.sendall(data)
+    except OSError:
+        pass
+    _drop(source)
+    _drop(target)
+
+
+def _drop(connection: socket.socket) -> None:
+    try:
+        connection.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    connection.close()
+
+
+def merge(n: int) -> dict:
+    return {
+        "repository": "acme/shop",
+        "sha": f"{n:040x}",
+        "merged_at": f"2026-11-20T10:0{n}:00Z",
+    }
+
+
+def test_postgresql_cut_off_is_a_503_then_the_server_recovers_by_itself(servers, engine, db_url):
+    if not db_url.startswith("postgresql"):
+        pytest.skip("SQLite is a file in the server's process: nothing to cut")
+    real = make_url(db_url)
+    proxy = CuttableProxy((real.host or "127.0.0.1", real.port or 5432)).open()
+    through_proxy = real.set(host="127.0.0.1", port=proxy.port)
+    server = servers(through_proxy.render_as_string(hide_password=False))
+    assert httpx.post(f"{server.url}/api/merges", json=merge(1)).status_code == 200
+
+    proxy.cut()
+    refused = httpx.post(f"{server.url}/api/merges", json=merge(2), timeout=30)
+    assert refused.status_code == 503
+    assert refused.headers["retry-after"] == "5"
+    assert "retry" in refused.json()["error"]["message"]
+    assert httpx.get(f"{server.url}/api/mergesets", timeout=30).status_code == 503
+    ready = httpx.get(f"{server.url}/readyz", timeout=30)
+    assert ready.status_code == 503
+    assert ready.json()["reason"].startswith("database unreachable: ")
+    assert "Traceback" not in server.logged()
+
+    proxy.open()  # the database is back; nobody restarts the server
+    wait_until(lambda: httpx.get(f"{server.url}/readyz", timeout=30).status_code == 200, seconds=30)
+    assert httpx.post(f"{server.url}/api/merges", json=merge(2)).status_code == 200
+    shas = {m["sha"] for m in httpx.get(f"{server.url}/api/mergesets").json()}
+    assert shas == {merge(1)["sha"], merge(2)["sha"]}
