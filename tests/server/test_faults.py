@@ -122,10 +122,11 @@ JOBS, STEPS_PER_JOB = 3, 8
 MERGESETS, PAGES = 10, 4
 
 
-def run_job(job: int, env: dict[str, str], codes: list[int]) -> None:
-    """One CI job: its steps one after another, each through `leadtime step`."""
+def run_job(job: int, env: dict[str, str], codes: list[int], where: Path) -> None:
+    """One CI job: its steps one after another, each through `leadtime step`, outside any git
+    checkout (in this one, on main, its steps would name a mergeset)."""
     for step in range(STEPS_PER_JOB):
-        done = run_leadtime(["step", f"job{job}-step{step}", "--", "true"], env)
+        done = run_leadtime(["step", f"job{job}-step{step}", "--", "true"], env, cwd=where)
         codes.append(done.returncode)
 
 
@@ -141,7 +142,10 @@ def test_server_killed_mid_load_then_restarted_loses_nothing(servers, engine, db
     spools = [tmp_path / f"spool-{job}" for job in range(JOBS)]
     envs = [tracer_env(tmp_path, first.url, spool) for spool in spools]
     codes: list[int] = []
-    jobs = [threading.Thread(target=run_job, args=(job, envs[job], codes)) for job in range(JOBS)]
+    jobs = [
+        threading.Thread(target=run_job, args=(job, envs[job], codes, tmp_path))
+        for job in range(JOBS)
+    ]
     api: dict[str, load.Tally] = {}
     # Merges, deploys, PR webhooks and pages, retried (as clients and forges do) until taken.
     rounds = load.workload(MERGESETS, 0, PAGES)
