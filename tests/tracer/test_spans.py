@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -107,6 +108,16 @@ def test_child_gets_traceparent_of_its_step(github, receiver, tmp_path):
     done = run_leadtime(["step", "s", "--", "sh", "-c", 'echo "$TRACEPARENT"'], github)
     span = receiver.by_name("s")
     assert done.stdout.strip() == f"00-{span.trace_id}-{span.span_id}-01"
+
+
+def test_a_command_shorter_than_the_span_preparation_keeps_its_own_duration(github, receiver):
+    # The span is prepared (the SDK imported) while the command runs; `true` ends long before
+    # that is done, and its span must end when it did, not when the preparation did.
+    started = time.monotonic()
+    run_leadtime(["step", "quick", "--", "true"], github)
+    whole_call_ns = (time.monotonic() - started) * 1e9
+    span = receiver.by_name("quick")
+    assert span.end_ns - span.start_ns < whole_call_ns / 4
 
 
 def test_incoming_traceparent_and_tracestate_are_honoured(github, receiver):
