@@ -115,6 +115,7 @@ class LazyGroup(click.Group):
 
 SERVER_COMMANDS = {
     "serve": "leadtime.server.cli:serve",
+    "demo": "leadtime.server.cli:demo",
     "db": "leadtime.server.cli:db_group",
     "token": "leadtime.server.cli:token_group",
     "mergesets": "leadtime.server.cli:mergesets",

@@ -1,4 +1,4 @@
-"""examples/quickstart.sh, the README's first command: a server on SQLite, a repository with
+"""examples/quickstart.sh: a server on SQLite, a repository with
 three merged pull requests, a traced pipeline, and the lead times printed."""
 
 from __future__ import annotations
