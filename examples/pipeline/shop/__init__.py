@@ -1,0 +1,1 @@
+"""A tiny shop: prices with tax and discounts (the project the example pipeline builds)."""
