@@ -107,11 +107,19 @@ def test_demo_dashboard_in_the_browser(serving, browser):
     page = browser.new_page()
     try:
         page.goto(f"{url}/?repo=acme/shop")
-        text = page.inner_text("body")
-        assert "integration-tests" in text
-        assert "lead time" in text.lower()
+        firing = page.locator(".alert.open")  # the regression alerts, on top
+        assert {firing.nth(i).get_attribute("data-metric") for i in range(firing.count())} >= {
+            "lead_time",
+            "step",
+        }
+        assert "integration-tests" in firing.all_inner_texts()[0] + firing.all_inner_texts()[-1]
+        assert page.locator("#batched").inner_text() != "0%"
+        assert page.locator(".flag.batched").count() >= 1  # mergesets shipped in a batch
+        page.goto(f"{url}/slowest?repo=acme/shop")
+        assert "integration-tests" in page.inner_text("body")
         page.goto(f"{url}/pages")
-        assert "Checkout error rate above 5%" in page.inner_text("body")
+        body = page.inner_text("body")
+        assert "Checkout error rate above 5%" in body and "suspect" in body.lower()
     finally:
         page.close()
 
