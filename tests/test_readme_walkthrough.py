@@ -7,11 +7,11 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
+from tests import load
 from tests.conftest import clean_env
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -20,12 +20,6 @@ README_DATABASE = "postgresql+psycopg://leadtime@localhost/leadtime"
 
 def walkthrough_blocks(markdown: str) -> list[str]:
     return re.findall(r"^```sh tested\n(.*?)^```$", markdown, re.S | re.M)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def walkthrough_script(port: int, database: str | None) -> str:
@@ -55,7 +49,7 @@ def test_readme_has_a_walkthrough_covering_each_part():
 
 def test_readme_walkthrough_runs_as_written(tmp_path):
     database = os.environ.get("LEADTIME_TEST_DATABASE_URL")
-    port = free_port()
+    port = load.free_port()
     env = clean_env(tmp_path)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
     process = subprocess.Popen(

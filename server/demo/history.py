@@ -134,17 +134,10 @@ class Repository:
 def build(path: Path, end: datetime, days: int, rng: random.Random) -> list[Mergeset]:
     """The repository at `path`, and its mergesets oldest first (the initial commit included)."""
     times = merge_times(end, days, rng)
-    repository = Repository(path, times[0] - timedelta(days=1))
-    mergesets = [
-        Mergeset(
-            0,
-            repository.head.hexsha,
-            times[0] - timedelta(days=1),
-            "Ada Okafor",
-            "Initial commit",
-            False,
-        )
-    ]
+    started = times[0] - timedelta(days=1)
+    repository = Repository(path, started)
+    first = repository.head
+    mergesets = [Mergeset(0, first.hexsha, started, first.author.name, first.summary, False)]
     for index, merged_at in enumerate(times, start=1):
         author = AUTHORS[rng.randrange(len(AUTHORS))]
         title = CHANGES[index % len(CHANGES)]

@@ -13,7 +13,6 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -31,14 +30,6 @@ PAGES = (  # (share of the way through the history, title); each follows the dep
     (0.8, "p99 latency of /cart over 2 s"),
     (0.95, "Payment webhook queue backing up"),
 )
-
-
-@dataclass
-class Built:
-    mergesets: list[history.Mergeset]
-    runs: list[pipelines.Ran]
-    spans: int
-    pages: int
 
 
 class Server:
@@ -94,7 +85,7 @@ def choose_port(wanted: int | None) -> int:
     raise OSError("no free port on 127.0.0.1")
 
 
-def build(client: httpx.Client, work: Path, say: Callable[[str], None], seed: int) -> Built:
+def build(client: httpx.Client, work: Path, say: Callable[[str], None], seed: int) -> None:
     """Make the history, run and send its pipelines, page after a few deploys."""
     rng = random.Random(seed)
     end = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=30)
@@ -117,7 +108,6 @@ def build(client: httpx.Client, work: Path, say: Callable[[str], None], seed: in
             spans += sum(len(s["spans"]) for r in request["resourceSpans"] for s in r["scopeSpans"])
     pages = send_pages(client, runs)
     say(f"sent {spans} spans and {pages} pages to the server")
-    return Built(mergesets, runs, spans, pages)
 
 
 def run_all(planned: list[pipelines.Pipeline], work: Path, say) -> list[pipelines.Ran]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -16,6 +17,7 @@ import git
 import httpx
 import pytest
 
+from tests import load
 from tests.conftest import LEADTIME, clean_env, run_leadtime
 
 SERVING = "serving until interrupted"
@@ -28,11 +30,12 @@ def demo_env(tmp_path: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def serving(tmp_path_factory, free_port_module):
+def serving(tmp_path_factory):
     """`leadtime demo` started once, read until it serves; interrupted at the end."""
     tmp_path = tmp_path_factory.mktemp("demo")
+    port = load.free_port()
     process = subprocess.Popen(
-        [*LEADTIME, "demo", "--port", str(free_port_module)],
+        [*LEADTIME, "demo", "--port", str(port)],
         env=demo_env(tmp_path),
         stderr=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
@@ -46,18 +49,9 @@ def serving(tmp_path_factory, free_port_module):
         if SERVING in line:
             break
     timer.cancel()
-    yield process, lines, f"http://127.0.0.1:{free_port_module}"
+    yield process, lines, f"http://127.0.0.1:{port}"
     if process.poll() is None:
         process.kill()
-
-
-@pytest.fixture(scope="module")
-def free_port_module():
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def test_demo_shows_progress_and_what_to_look_at(serving):
@@ -148,8 +142,6 @@ def test_demo_no_serve_keep_leaves_a_real_repository(tmp_path):
 
 
 def test_demo_port_in_use_is_a_clear_error(tmp_path):
-    import socket
-
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
