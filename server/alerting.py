@@ -10,8 +10,10 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from leadtime.server import db, store
 from leadtime.server.domain import regression
 from leadtime.server.notify import dispatch
+from leadtime.server.notify.registry import channels_for
 from leadtime.server.settings import Settings
 
 log = logging.getLogger("leadtime.alerts")
@@ -44,9 +46,18 @@ class AlertWorker:
         self._evaluate_soon.set()
 
     def evaluate_now(self) -> list[regression.Change]:
-        """Evaluate in this thread (`leadtime check`); deliveries follow in the background."""
+        """Evaluate in this thread (`leadtime check`), each repository its own unit of work;
+        deliveries follow in the background."""
+        now, changes = datetime.now(UTC), []
         with self.sessions() as session:
-            changes = regression.evaluate(session, self.settings, datetime.now(UTC))
+            repository_ids = [repository.id for repository in store.repositories(session)]
+        for repository_id in repository_ids:
+            with db.unit_of_work(self.sessions) as session:
+                repository = store.repository_by_id(session, repository_id)
+                channels = channels_for(repository, self.settings)
+                changes += regression.evaluate_repository(
+                    session, repository, self.settings, now, channels
+                )
         if changes:
             self._deliver_soon.set()
         return changes

@@ -17,7 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from leadtime.server import db, recording
+from leadtime.server import db
 from leadtime.server.alerting import AlertWorker
 from leadtime.server.api import (
     alerts,
@@ -35,6 +35,7 @@ from leadtime.server.api import (
 )
 from leadtime.server.dashboard import page_views
 from leadtime.server.dashboard import views as dashboard
+from leadtime.server.domain.service_map import load_service_map
 from leadtime.server.errors import LeadtimeError, PayloadTooLarge, Unavailable
 from leadtime.server.settings import Settings
 from leadtime.tracer import __version__
@@ -162,8 +163,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.migrate_on_start:
             db.upgrade(engine)
         if settings.service_map_file:
-            with app.state.sessions() as session:
-                recording.load_service_map(session, settings.service_map_file, settings)
+            with db.unit_of_work(app.state.sessions) as session:
+                load_service_map(session, settings.service_map_file, settings)
         if settings.alerts_enabled:
             app.state.alerts.start()
         yield

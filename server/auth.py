@@ -10,9 +10,9 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from leadtime.server import store
 from leadtime.server.errors import NotFound, Unauthorized
 from leadtime.server.models import ApiToken, utcnow
 
@@ -26,23 +26,15 @@ def hash_token(token: str) -> str:
 def create_token(session: Session, name: str) -> tuple[ApiToken, str]:
     """A new token row and the token itself, which is never stored."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    row = ApiToken(name=name, token_hash=hash_token(token))
-    session.add(row)
-    session.commit()
-    return row, token
-
-
-def list_tokens(session: Session) -> list[ApiToken]:
-    return list(session.scalars(select(ApiToken).order_by(ApiToken.id)))
+    return store.insert_token(session, name, hash_token(token)), token
 
 
 def revoke_token(session: Session, token_id: int) -> ApiToken:
-    row = session.get(ApiToken, token_id)
+    row = store.token_by_id(session, token_id)
     if row is None:
         raise NotFound(f"no token with id {token_id}; `leadtime token list` shows them")
     if row.revoked_at is None:
         row.revoked_at = utcnow()
-        session.commit()
     return row
 
 
@@ -54,7 +46,7 @@ def check_bearer(session: Session, authorization: str | None) -> ApiToken:
             "missing token: send `Authorization: Bearer <token>` (create one with "
             "`leadtime token create NAME`)"
         )
-    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token.strip())))
+    row = store.token_by_hash(session, hash_token(token.strip()))
     if row is None:
         raise Unauthorized("unknown token: check LEADTIME_TOKEN against `leadtime token list`")
     if row.revoked_at is not None:

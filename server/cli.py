@@ -60,12 +60,13 @@ def serve(host: str | None, port: int | None, database_url: str | None) -> None:
 
 
 def _session(database_url: str | None):
+    """A unit of work on the database (migrated first), committed when the command's block ends."""
     from leadtime.server import db
 
     settings = _settings(database_url=database_url)
     engine = db.make_engine(settings.database_url)
     db.upgrade(engine)
-    return db.session_factory(engine)()
+    return db.unit_of_work(db.session_factory(engine))
 
 
 db_option = click.option(
@@ -121,7 +122,7 @@ def token_create(name: str, database_url: str | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def token_list(database_url: str | None, as_json: bool) -> None:
     """List tokens (never the tokens themselves)."""
-    from leadtime.server import auth
+    from leadtime.server import store
 
     with _session(database_url) as session:
         rows = [
@@ -131,7 +132,7 @@ def token_list(database_url: str | None, as_json: bool) -> None:
                 "created_at": row.created_at.isoformat(),
                 "revoked_at": row.revoked_at.isoformat() if row.revoked_at else None,
             }
-            for row in auth.list_tokens(session)
+            for row in store.tokens(session)
         ]
     if as_json:
         click.echo(json.dumps(rows))

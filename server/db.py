@@ -8,6 +8,7 @@ is Alembic's (server/migrations); `upgrade` brings any database to the newest re
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
@@ -84,6 +85,14 @@ def pending_migrations(engine: Engine) -> bool:
     return current != head
 
 
-def sessions(factory: sessionmaker[Session]) -> Iterator[Session]:
+@contextmanager
+def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """One session, committed when the block ends and rolled back when it raises: the one place
+    a command or a background job's work is committed (requests: api/deps.get_session)."""
     with factory() as session:
-        yield session
+        try:
+            yield session
+        except BaseException:
+            session.rollback()
+            raise
+        session.commit()

@@ -7,63 +7,22 @@ from __future__ import annotations
 from typing import Literal
 
 from fastapi import APIRouter, Query, Request
-from sqlalchemy.orm import Session
 
 from leadtime.server import store
 from leadtime.server.api.deps import Reader, RowId, SessionDep, SettingsDep, Writer
-from leadtime.server.domain.regression import Rule, channels_for, headline
+from leadtime.server.domain.regression import Rule
 from leadtime.server.errors import BadPayload, NotFound
-from leadtime.server.models import Alert, Repository
-from leadtime.server.notify.dispatch import dashboard_link
+from leadtime.server.presenters import alerts_out, rule_out, target_out
 from leadtime.server.schemas import (
-    AlertEventOut,
     AlertOut,
     AlertRuleIn,
     AlertRuleOut,
     CheckOut,
-    NotificationOut,
     TargetIn,
     TargetOut,
 )
-from leadtime.server.settings import Settings
 
 router = APIRouter(prefix="/api", tags=["alerts"])
-
-
-def alerts_out(
-    session: Session, settings: Settings, rows: list[tuple[Alert, Repository]]
-) -> list[AlertOut]:
-    ids = [alert.id for alert, _ in rows]
-    events, notifications = store.events_of(session, ids), store.notifications_of(session, ids)
-    out = []
-    for alert, repository in rows:
-        name = repository.url or repository.name
-        out.append(
-            AlertOut(
-                id=alert.id,
-                repository=name,
-                metric=alert.metric,
-                subject=alert.subject,
-                status=alert.status,
-                message=headline(alert, name),
-                current_seconds=alert.current_seconds,
-                baseline_seconds=alert.baseline_seconds,
-                ratio=alert.ratio,
-                detail=alert.detail or {},
-                fired_at=alert.fired_at,
-                updated_at=alert.updated_at,
-                resolved_at=alert.resolved_at,
-                url=dashboard_link(alert, name, settings),
-                notifications=[
-                    NotificationOut.model_validate(n, from_attributes=True)
-                    for n in notifications[alert.id]
-                ],
-                events=[
-                    AlertEventOut.model_validate(e, from_attributes=True) for e in events[alert.id]
-                ],
-            )
-        )
-    return out
 
 
 @router.get("/alerts", dependencies=[Reader], response_model=list[AlertOut])
@@ -102,12 +61,6 @@ def check(request: Request, session: SessionDep, settings: SettingsDep) -> Check
     )
 
 
-def target_out(repository: Repository) -> TargetOut:
-    return TargetOut(
-        repository=repository.url or repository.name, target_seconds=repository.target_seconds
-    )
-
-
 @router.get("/targets", dependencies=[Reader], response_model=list[TargetOut])
 def get_targets(session: SessionDep) -> list[TargetOut]:
     """Every repository's lead-time target (null: measured against its own history)."""
@@ -120,16 +73,6 @@ def post_target(target: TargetIn, session: SessionDep) -> TargetOut:
     repository = store.find_repository(session, target.repository)
     store.set_target(session, repository, target.target_seconds)
     return target_out(repository)
-
-
-def rule_out(repository: Repository, settings: Settings) -> AlertRuleOut:
-    rule = Rule.with_overrides(repository.alerting)
-    return AlertRuleOut(
-        repository=repository.url or repository.name,
-        **{name: getattr(rule, name) for name in Rule.names()},
-        target_seconds=repository.target_seconds,
-        channels=channels_for(repository, settings),
-    )
 
 
 @router.get("/alert-rules", dependencies=[Reader], response_model=list[AlertRuleOut])

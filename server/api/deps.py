@@ -15,17 +15,31 @@ from leadtime.server.errors import BadPayload
 from leadtime.server.settings import Settings
 from leadtime.server.timeparse import parse_duration, parse_time
 
+READ_METHODS = ("GET", "HEAD")
+
 
 def get_session(request: Request) -> Iterator[Session]:
+    """The request's unit of work: a write route's is committed when the route returns (before
+    the answer leaves, so a failed commit is the client's error or a 503, never a lost 2xx); one
+    that raises is rolled back; a read route's is never committed (reads never write)."""
     with request.app.state.sessions() as session:
-        yield session
+        try:
+            yield session
+        except BaseException:
+            session.rollback()
+            raise
+        if request.method in READ_METHODS:
+            session.rollback()
+        else:
+            session.commit()
 
 
 def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# scope="function": the commit above runs before the response is sent, not after it.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 MAX_ID = 2**31 - 1  # ids are INTEGER columns: the largest both databases store
 RowId = Annotated[int, PathParam(ge=1, le=MAX_ID, description="The row's id.")]
 SettingsDep = Annotated[Settings, Depends(get_settings)]

@@ -7,7 +7,8 @@ from fastapi import APIRouter, Query
 
 from leadtime.server.api.deps import Reader, SessionDep, SettingsDep, duration_param, now
 from leadtime.server.domain.oncall import change_failure_report, oncall_review
-from leadtime.server.schemas import ChangeFailureOut, NoisyTitle, OncallWeekOut
+from leadtime.server.presenters import change_failure_out, oncall_out
+from leadtime.server.schemas import ChangeFailureOut, OncallWeekOut
 
 router = APIRouter(prefix="/api/reports", tags=["reports"])
 
@@ -24,7 +25,7 @@ def get_change_failure(
     report = change_failure_report(
         session, settings, now(), duration_param(window, "window"), service
     )
-    return [ChangeFailureOut(**row.__dict__) for row in report]
+    return change_failure_out(report)
 
 
 @router.get("/oncall", dependencies=[Reader], response_model=list[OncallWeekOut])
@@ -38,10 +39,4 @@ def get_oncall(
     """Per service, team and week: pages, pages out of hours, median time to acknowledge and to
     resolve, the noisiest titles, and whether the week had more pages than the limit."""
     weeks = oncall_review(session, settings, now(), duration_param(window, "window"), service, team)
-    return [
-        OncallWeekOut(
-            **{k: v for k, v in week.__dict__.items() if k != "noisiest"},
-            noisiest=[NoisyTitle(title=title, pages=count) for title, count in week.noisiest],
-        )
-        for week in weeks
-    ]
+    return oncall_out(weeks)

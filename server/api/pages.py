@@ -9,15 +9,14 @@ from datetime import UTC, datetime
 
 from fastapi import APIRouter, Query
 from fastapi.responses import PlainTextResponse
-from sqlalchemy.orm import Session
 
 from leadtime.server import recording, store
-from leadtime.server.api.deploys import deploy_out
 from leadtime.server.api.deps import Reader, RowId, SessionDep, SettingsDep, Writer, time_param
 from leadtime.server.domain import suspects
 from leadtime.server.domain.postmortem import postmortem
-from leadtime.server.ingest import pages as page_events
-from leadtime.server.models import Page
+from leadtime.server.domain.service_map import map_service
+from leadtime.server.ingest.facts import ACKNOWLEDGE, RESOLVE, TRIGGER, Facts, PageFact
+from leadtime.server.presenters import pages_out
 from leadtime.server.schemas import (
     LinkIn,
     PageIn,
@@ -30,49 +29,7 @@ from leadtime.server.schemas import (
 router = APIRouter(prefix="/api", tags=["pages"])
 
 
-def pages_out(session: Session, pages: list[Page]) -> list[PageOut]:
-    linked = store.page_deploys(session, [p.id for p in pages])
-    deploy_ids = list({d.id for rows in linked.values() for _, d in rows})
-    contained = store.mergesets_of_deploys(session, deploy_ids)
-    repositories = {r.id: r for r in store.repositories(session)}
-    out = []
-    for page in pages:
-        shown = {
-            d.id: deploy_out(d, repositories.get(d.repository_id), contained[d.id])
-            for _, d in linked[page.id]
-        }
-        suspect = next((d for role, d in linked[page.id] if role == "suspect"), None)
-        repository = repositories.get(page.repository_id)
-        out.append(
-            PageOut(
-                id=page.id,
-                source=page.source,
-                external_id=page.external_id,
-                pager_service=page.pager_service,
-                service=page.service,
-                repository=(repository.url or repository.name) if repository else None,
-                title=page.title,
-                urgency=page.urgency,
-                team=page.team,
-                status=page.status,
-                triggered_at=page.triggered_at,
-                acknowledged_at=page.acknowledged_at,
-                resolved_at=page.resolved_at,
-                url=page.url,
-                link=page.link_state,
-                suspect=shown[suspect.id] if suspect else None,
-                minutes_after_deploy=(
-                    (page.triggered_at - suspect.finished_at).total_seconds() / 60
-                    if suspect
-                    else None
-                ),
-                candidates=[shown[d.id] for role, d in linked[page.id] if role == "candidate"],
-            )
-        )
-    return out
-
-
-def _facts_from(page: PageIn) -> list[page_events.PageFacts]:
+def _facts_from(page: PageIn) -> list[PageFact]:
     """The API's page as the same events a pager would send."""
     triggered = page.triggered_at or datetime.now(UTC)
     common = {
@@ -85,15 +42,11 @@ def _facts_from(page: PageIn) -> list[page_events.PageFacts]:
         "team": page.team,
         "url": page.url,
     }
-    facts = [page_events.PageFacts(action=page_events.TRIGGER, at=triggered, **common)]
+    facts = [PageFact(action=TRIGGER, at=triggered, **common)]
     if page.acknowledged_at:
-        facts.append(
-            page_events.PageFacts(action=page_events.ACKNOWLEDGE, at=page.acknowledged_at, **common)
-        )
+        facts.append(PageFact(action=ACKNOWLEDGE, at=page.acknowledged_at, **common))
     if page.resolved_at:
-        facts.append(
-            page_events.PageFacts(action=page_events.RESOLVE, at=page.resolved_at, **common)
-        )
+        facts.append(PageFact(action=RESOLVE, at=page.resolved_at, **common))
     return facts
 
 
@@ -101,7 +54,7 @@ def _facts_from(page: PageIn) -> list[page_events.PageFacts]:
 def post_page(page: PageIn, session: SessionDep, settings: SettingsDep) -> PageOut:
     """Record a page (send it again with the same `id` to update it); the answer names its
     suspect deploy."""
-    stored = recording.record_pages(session, _facts_from(page), settings)
+    stored = recording.record_facts(session, Facts(pages=_facts_from(page)), settings)
     return pages_out(session, stored[-1:])[0]
 
 
@@ -110,13 +63,13 @@ def resolve_page(
     page_id: RowId, body: ResolveIn, session: SessionDep, settings: SettingsDep
 ) -> PageOut:
     page = store.page(session, page_id)
-    fact = page_events.PageFacts(
+    fact = PageFact(
         source=page.source,
         external_id=page.external_id,
-        action=page_events.RESOLVE,
+        action=RESOLVE,
         at=body.resolved_at or datetime.now(UTC),
     )
-    recording.record_pages(session, [fact], settings)
+    recording.record_facts(session, Facts(pages=[fact]), settings)
     return pages_out(session, [page])[0]
 
 
@@ -125,7 +78,6 @@ def link_page(page_id: RowId, body: LinkIn, session: SessionDep, settings: Setti
     """Confirm, reassign or clear the page's suspect deploy; a person's word wins over the rule."""
     page = store.page(session, page_id)
     suspects.decide(session, page, body.action, body.deploy_id, settings)
-    session.commit()
     return pages_out(session, [page])[0]
 
 
@@ -177,7 +129,7 @@ def post_service_mapping(
 ) -> ServiceMappingOut:
     """Map a pager's service name to a deploy service; its pages (unmatched ones too) are
     matched and linked again."""
-    recording.map_service(session, mapping.pager_service, mapping.service, "api", settings)
+    map_service(session, mapping.pager_service, mapping.service, "api", settings)
     return ServiceMappingOut(
         pager_service=mapping.pager_service, service=mapping.service, source="api"
     )
@@ -185,4 +137,4 @@ def post_service_mapping(
 
 @router.delete("/service-mappings/{pager_service}", dependencies=[Writer], status_code=204)
 def delete_service_mapping(pager_service: str, session: SessionDep, settings: SettingsDep) -> None:
-    recording.map_service(session, pager_service, None, "api", settings)
+    map_service(session, pager_service, None, "api", settings)

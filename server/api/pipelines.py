@@ -7,36 +7,10 @@ from fastapi import APIRouter
 from leadtime.server import store
 from leadtime.server.api.deps import Reader, SessionDep
 from leadtime.server.errors import NotFound
-from leadtime.server.models import Step
-from leadtime.server.schemas import PipelineOut, StepOut
+from leadtime.server.presenters import step_tree
+from leadtime.server.schemas import PipelineOut
 
 router = APIRouter(prefix="/api", tags=["pipelines"])
-
-
-def step_tree(steps: list[Step]) -> list[StepOut]:
-    """Steps nested under their parents; a step whose parent never arrived is a top step."""
-    nodes = {
-        step.span_id: StepOut(
-            span_id=step.span_id,
-            parent_span_id=step.parent_span_id,
-            name=step.name,
-            started_at=step.started_at,
-            finished_at=step.finished_at,
-            duration_seconds=(step.finished_at - step.started_at).total_seconds(),
-            result=step.result,
-            exit_code=step.exit_code,
-            task_type=step.task_type,
-            service=step.service,
-            attributes=step.attributes,
-            children=[],
-        )
-        for step in steps
-    }
-    roots = []
-    for node in nodes.values():
-        parent = nodes.get(node.parent_span_id or "")
-        (parent.children if parent else roots).append(node)
-    return roots
 
 
 @router.get("/pipelines/{trace_id}", dependencies=[Reader], response_model=PipelineOut)

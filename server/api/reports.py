@@ -14,9 +14,8 @@ from leadtime.server.api.deps import (
     duration_param,
     now,
 )
-from leadtime.server.api.mergesets import mergeset_out
 from leadtime.server.domain.budget import mergeset_breakdown, slowest_steps
-from leadtime.server.domain.lead_time import budget_of
+from leadtime.server.presenters import budget_out, mergeset_out
 from leadtime.server.schemas import (
     BreakdownOut,
     BudgetIn,
@@ -83,14 +82,7 @@ def get_breakdown(
 @router.get("/budgets", dependencies=[Reader], response_model=list[BudgetOut])
 def get_budgets(session: SessionDep, settings: SettingsDep) -> list[BudgetOut]:
     """Every repository's lead-time budget (its own, or the default)."""
-    return [
-        BudgetOut(
-            repository=repo.url or repo.name,
-            budget_seconds=budget_of(repo, settings).total_seconds(),
-            default=repo.budget_seconds is None,
-        )
-        for repo in store.repositories(session)
-    ]
+    return [budget_out(repo, settings) for repo in store.repositories(session)]
 
 
 @router.post("/budgets", dependencies=[Writer], response_model=BudgetOut)
@@ -98,8 +90,4 @@ def post_budget(budget: BudgetIn, session: SessionDep, settings: SettingsDep) ->
     """Set a repository's budget (`budget_seconds`), or go back to the default (null)."""
     repo = store.find_repository(session, budget.repository)
     store.set_budget(session, repo, budget.budget_seconds)
-    return BudgetOut(
-        repository=repo.url or repo.name,
-        budget_seconds=budget_of(repo, settings).total_seconds(),
-        default=repo.budget_seconds is None,
-    )
+    return budget_out(repo, settings)

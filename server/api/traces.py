@@ -9,6 +9,7 @@ from leadtime.server import recording
 from leadtime.server.api.deps import SessionDep, SettingsDep, Writer
 from leadtime.server.errors import PayloadTooLarge
 from leadtime.server.ingest import otlp
+from leadtime.server.ingest.traces import facts_from_spans
 
 router = APIRouter(tags=["ingest"])
 
@@ -44,8 +45,9 @@ async def export_traces(request: Request, session: SessionDep, settings: Setting
     body = otlp.decompress(raw, request.headers.get("content-encoding"), settings.max_body_bytes)
     decoded = otlp.spans_from(otlp.decode_request(body, content_type))
     # Database work runs in the thread pool, so one slow write never stalls the event loop.
-    deploys = await run_in_threadpool(recording.record_spans, session, decoded.spans, settings)
-    if deploys:
+    facts = facts_from_spans(decoded.spans, settings.main_branch_names)
+    await run_in_threadpool(recording.record_facts, session, facts, settings)
+    if facts.deploys:
         request.app.state.alerts.deploy_arrived()
     payload, media_type = otlp.encode_response(decoded, content_type)
     return Response(payload, media_type=media_type)

@@ -19,11 +19,11 @@ from leadtime.server.api.deps import (
     duration_param,
     now,
 )
-from leadtime.server.api.oncall import get_change_failure, get_oncall
-from leadtime.server.api.pages import pages_out
 from leadtime.server.dashboard.views import templates
 from leadtime.server.domain import suspects
+from leadtime.server.domain.oncall import change_failure_report, oncall_review
 from leadtime.server.errors import BadPayload
+from leadtime.server.presenters import change_failure_out, oncall_out, pages_out
 
 router = APIRouter(include_in_schema=False, dependencies=[Reader])
 
@@ -60,7 +60,6 @@ async def page_link(
     deploy = form.get("deploy_id", [""])[0]
     page = store.page(session, page_id)
     suspects.decide(session, page, action, int(deploy) if deploy.isdigit() else None, settings)
-    session.commit()
     return RedirectResponse(f"/pages/{page_id}", status_code=303)
 
 
@@ -72,9 +71,9 @@ def oncall(
     window: str = Query("28d"),
     team: str | None = None,
 ) -> HTMLResponse:
-    duration_param(window, "window")  # a clear error before any work
-    failures = get_change_failure(session, settings, None, window)
-    weeks = get_oncall(session, settings, None, team, window)
+    span = duration_param(window, "window")
+    failures = change_failure_out(change_failure_report(session, settings, now(), span, None))
+    weeks = oncall_out(oncall_review(session, settings, now(), span, None, team))
     return templates.TemplateResponse(
         request,
         "oncall.html",

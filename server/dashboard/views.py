@@ -14,14 +14,12 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from leadtime.server import store
-from leadtime.server.api.alerts import alerts_out
 from leadtime.server.api.deps import Reader, SessionDep, SettingsDep, duration_param, now
-from leadtime.server.api.pipelines import step_tree
 from leadtime.server.domain.budget import mergeset_breakdown, slowest_steps
 from leadtime.server.domain.lead_time import budget_of, list_mergesets, repository_summary
 from leadtime.server.errors import NotFound
 from leadtime.server.notify import dispatch
-from leadtime.server.notify.dispatch import alert_path
+from leadtime.server.presenters import alert_path, alerts_out, step_tree
 from leadtime.server.schemas import StepOut
 from leadtime.server.timeparse import format_duration
 

@@ -242,6 +242,14 @@ def summarize_run(spans: list[SpanTiming], trace_id: str | None = None) -> dict:
     }
 
 
+def summarize_runs(session: Session, trace_ids: list[str]) -> dict[str, dict]:
+    """The step summary (see summarize_run) of each of these runs, from its stored steps."""
+    return {
+        trace_id: summarize_run([SpanTiming(*row) for row in rows], trace_id)
+        for trace_id, rows in store.steps_of_runs(session, trace_ids).items()
+    }
+
+
 def run_step_summaries(
     session: Session,
     repository_id: int,
@@ -249,15 +257,10 @@ def run_step_summaries(
     until: datetime,
     branches: tuple[str, ...] | None = None,
 ) -> list[dict]:
-    """Each run's step summary (see summarize_run), worked out and kept for runs that have none
-    yet; runs on `branches` only when given."""
+    """Each run's step summary, kept since its steps arrived (worked out here, and not kept, for a
+    run stored before summaries were); runs on `branches` only when given."""
     runs = store.run_summaries(session, repository_id, since, until, branches)
-    missing = [trace_id for trace_id, summary in runs if summary is None]
-    fresh = {
-        trace_id: summarize_run([SpanTiming(*row) for row in rows], trace_id)
-        for trace_id, rows in store.steps_of_runs(session, missing).items()
-    }
-    store.save_run_summaries(session, fresh)
+    fresh = summarize_runs(session, [trace_id for trace_id, summary in runs if summary is None])
     return [summary if summary is not None else fresh[trace_id] for trace_id, summary in runs]
 
 

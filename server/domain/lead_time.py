@@ -14,14 +14,12 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from leadtime.server import store
-from leadtime.server.models import Deploy, DeployMergeset, Mergeset, Repository
+from leadtime.server.models import Mergeset, Repository
 from leadtime.server.settings import Settings
 
-DEFAULT_BUDGET = timedelta(minutes=15)
 BATCHED_ABOVE = 1  # mergesets per deploy: the target is one
 
 
@@ -167,16 +165,8 @@ def list_mergesets(
     sha: str | None = None,
 ) -> list[MergesetReport]:
     """Mergesets newest first, with their lead time or how long they have waited."""
-    query = select(Mergeset, Repository).join(Repository, Repository.id == Mergeset.repository_id)
-    if repository:
-        query = query.where(Mergeset.repository_id == store.find_repository(session, repository).id)
-    if sha:
-        query = query.where(Mergeset.sha == sha)
-    if since:
-        query = query.where(Mergeset.merged_at >= since)
-    if until:
-        query = query.where(Mergeset.merged_at < until)
-    rows = list(session.execute(query.order_by(Mergeset.merged_at.desc()).limit(limit)))
+    repository_id = store.find_repository(session, repository).id if repository else None
+    rows = store.mergesets_newest_first(session, repository_id, sha, since, until, limit)
     return _reports(session, rows, settings, now)
 
 
@@ -193,48 +183,14 @@ def repository_summary(
     environment = settings.production_environment
     repository_id = store.find_repository(session, repository).id if repository else None
 
-    deployed = (
-        select(Mergeset, Repository)
-        .join(Repository)
-        .join(
-            DeployMergeset,
-            (DeployMergeset.mergeset_id == Mergeset.id)
-            & (DeployMergeset.environment == environment),
-        )
-        .join(Deploy, Deploy.id == DeployMergeset.deploy_id)
-        .where(Deploy.finished_at >= since)
-    )
-    waiting = (
-        select(Mergeset, Repository)
-        .join(Repository)
-        .outerjoin(
-            DeployMergeset,
-            (DeployMergeset.mergeset_id == Mergeset.id)
-            & (DeployMergeset.environment == environment),
-        )
-        .where(DeployMergeset.deploy_id.is_(None))
-    )
-    deploy_sizes = (
-        select(func.count(DeployMergeset.mergeset_id))
-        .select_from(Deploy)
-        .outerjoin(DeployMergeset, DeployMergeset.deploy_id == Deploy.id)
-        .where(
-            Deploy.environment == environment,
-            Deploy.status == "succeeded",
-            Deploy.finished_at >= since,
-        )
-        .group_by(Deploy.id)
-    )
-    if repository_id is not None:
-        deployed = deployed.where(Mergeset.repository_id == repository_id)
-        waiting = waiting.where(Mergeset.repository_id == repository_id)
-        deploy_sizes = deploy_sizes.where(Deploy.repository_id == repository_id)
-    deployed_reports = _reports(session, list(session.execute(deployed)), settings, now)
-    waiting_reports = _reports(session, list(session.execute(waiting)), settings, now)
+    deployed = store.deployed_mergesets(session, environment, since, repository_id)
+    waiting = store.waiting_mergesets(session, environment, repository_id)
+    deployed_reports = _reports(session, deployed, settings, now)
+    waiting_reports = _reports(session, waiting, settings, now)
     return summarize(
         [r.lead_time for r in deployed_reports if r.lead_time is not None],
         [r.over_budget for r in deployed_reports],
-        list(session.scalars(deploy_sizes)),
+        store.deploy_sizes(session, environment, since, repository_id),
         [r.waiting for r in waiting_reports if r.waiting is not None],
         window,
     )

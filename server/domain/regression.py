@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta
 
@@ -291,18 +291,6 @@ def _stuck_findings(
     return findings + [Finding(STUCK, sha, Verdict(OK)) for sha in sorted(shipped)]
 
 
-def channels_for(repository: Repository, settings: Settings) -> list[str]:
-    """Where this repository's alerts go: always the server log, then Slack and the generic
-    webhook where the repository or the server configures them."""
-    own = repository.alerting or {}
-    channels = ["log"]
-    if own.get("slack_webhook_url") or settings.slack_webhook_url:
-        channels.append("slack")
-    if own.get("webhook_url") or settings.alert_webhook_url:
-        channels.append("webhook")
-    return channels
-
-
 def _apply(
     session: Session,
     repository: Repository,
@@ -341,10 +329,14 @@ def _apply(
 
 
 def evaluate_repository(
-    session: Session, repository: Repository, settings: Settings, now: datetime
+    session: Session,
+    repository: Repository,
+    settings: Settings,
+    now: datetime,
+    channels: Sequence[str],
 ) -> list[Change]:
     """Apply the rule to one repository: open, update and resolve its alerts, and queue a
-    notification per channel for each alert fired or resolved."""
+    notification on each of `channels` for each alert fired or resolved."""
     existing = store.open_alerts(session, repository.id)
     changes = []
     for finding in findings_for(session, repository, settings, now, set(existing)):
@@ -354,16 +346,5 @@ def evaluate_repository(
         if change is None or (finding.metric == STUCK and change.event == "resolved"):
             continue
         changes.append(change)
-        store.queue_notifications(
-            session, change.alert_id, change.event, channels_for(repository, settings), now
-        )
-    session.commit()
-    return changes
-
-
-def evaluate(session: Session, settings: Settings, now: datetime) -> list[Change]:
-    """Apply the rule to every repository."""
-    changes = []
-    for repository in store.repositories(session):
-        changes += evaluate_repository(session, repository, settings, now)
+        store.queue_notifications(session, change.alert_id, change.event, channels, now)
     return changes

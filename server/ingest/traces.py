@@ -11,80 +11,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime
-
+from leadtime.server.ingest.facts import DeployFact, Facts, MergesetFact, RepoRef, RunFact
 from leadtime.server.ingest.otlp import SpanRecord
 from leadtime.server.timeparse import parse_time
 from leadtime.tracer import attributes as attr
 
 HISTORY_PREFIX = "leadtime.deploy.history."
-# Where a mergeset's merged_at came from, best last: a PR's merge time beats a commit time,
-# which beats a pipeline start used as an estimate.
-# How much a merged_at can be trusted: a run's start, the commit's time, the push that landed it,
-# the forge's own merge time.
-MERGED_AT_QUALITY = {"pipeline": 0, "commit": 1, "push": 2, "merge": 3}
-
-
-@dataclass(frozen=True)
-class RepoRef:
-    url: str | None
-    name: str | None
-
-    @property
-    def known(self) -> bool:
-        return bool(self.url or self.name)
-
-
-@dataclass
-class RunFacts:
-    trace_id: str
-    started_at: datetime
-    finished_at: datetime
-    repo: RepoRef = RepoRef(None, None)
-    provider: str | None = None
-    run_id: str | None = None
-    attempt: str | None = None
-    name: str | None = None
-    branch: str | None = None
-    sha: str | None = None
-    url: str | None = None
-    result: str | None = None
-
-
-@dataclass(frozen=True)
-class MergesetFacts:
-    repo: RepoRef
-    sha: str
-    merged_at: datetime
-    merged_at_source: str
-    source: str
-    parent_sha: str | None = None
-    author: str | None = None
-    title: str | None = None
-
-
-@dataclass(frozen=True)
-class DeployFacts:
-    external_id: str
-    service: str
-    environment: str
-    sha: str
-    status: str
-    started_at: datetime
-    finished_at: datetime
-    url: str | None
-    trace_id: str
-    span_id: str
-    repo: RepoRef
-
-
-@dataclass
-class TraceFacts:
-    steps: list[dict] = field(default_factory=list)
-    runs: dict[str, RunFacts] = field(default_factory=dict)
-    deploys: list[DeployFacts] = field(default_factory=list)
-    mergesets: list[MergesetFacts] = field(default_factory=list)
 
 
 def _repo(span: SpanRecord) -> RepoRef:
@@ -121,10 +53,10 @@ def _step_row(span: SpanRecord) -> dict:
     }
 
 
-def _merge_run(runs: dict[str, RunFacts], span: SpanRecord) -> None:
+def _merge_run(runs: dict[str, RunFact], span: SpanRecord) -> None:
     run = runs.get(span.trace_id)
     if run is None:
-        run = runs[span.trace_id] = RunFacts(span.trace_id, span.started_at, span.finished_at)
+        run = runs[span.trace_id] = RunFact(span.trace_id, span.started_at, span.finished_at)
     run.started_at = min(run.started_at, span.started_at)
     run.finished_at = max(run.finished_at, span.finished_at)
     a = span.attributes
@@ -147,14 +79,15 @@ def _text(value) -> str | None:
     return None if value is None else str(value)
 
 
-def _deploy(span: SpanRecord) -> DeployFacts | None:
+def _deploy(span: SpanRecord) -> DeployFact | None:
     a = span.attributes
     sha = a.get(attr.REF_HEAD_REVISION)
     service = span.resource.get(attr.SERVICE_NAME)
     if not sha or not service:
         return None
     status = a.get(attr.DEPLOYMENT_STATUS) or ("failed" if span.status_code == 2 else "succeeded")
-    return DeployFacts(
+    return DeployFact(
+        source="span",
         external_id=str(a.get(attr.DEPLOYMENT_ID) or f"{span.trace_id}-{span.span_id}"),
         service=str(service),
         environment=str(a[attr.DEPLOYMENT_ENVIRONMENT]),
@@ -169,7 +102,7 @@ def _deploy(span: SpanRecord) -> DeployFacts | None:
     )
 
 
-def _history(span: SpanRecord, repo: RepoRef) -> list[MergesetFacts]:
+def _history(span: SpanRecord, repo: RepoRef) -> list[MergesetFact]:
     a = span.attributes
     revisions, times, authors, subjects = (
         value if isinstance(value := a.get(name), list) else []
@@ -186,7 +119,7 @@ def _history(span: SpanRecord, repo: RepoRef) -> list[MergesetFacts]:
         if not sha or merged_at is None:
             continue
         found.append(
-            MergesetFacts(
+            MergesetFact(
                 repo=repo,
                 sha=str(sha),
                 merged_at=merged_at,
@@ -200,13 +133,13 @@ def _history(span: SpanRecord, repo: RepoRef) -> list[MergesetFacts]:
     return found
 
 
-def _pipeline_mergeset(span: SpanRecord, run: RunFacts) -> MergesetFacts | None:
+def _pipeline_mergeset(span: SpanRecord, run: RunFact) -> MergesetFact | None:
     a = span.attributes
     sha, repo = a.get(attr.REF_HEAD_REVISION), _repo(span)
     if not sha or not repo.known:
         return None
     committed_at = parse_time(a.get(attr.COMMIT_COMMITTED_AT))
-    return MergesetFacts(
+    return MergesetFact(
         repo=repo,
         sha=str(sha),
         merged_at=committed_at or run.started_at,
@@ -216,11 +149,12 @@ def _pipeline_mergeset(span: SpanRecord, run: RunFacts) -> MergesetFacts | None:
     )
 
 
-def facts_from_spans(spans: list[SpanRecord], main_branches: tuple[str, ...]) -> TraceFacts:
-    facts = TraceFacts()
+def facts_from_spans(spans: list[SpanRecord], main_branches: tuple[str, ...]) -> Facts:
+    facts, runs = Facts(), dict[str, RunFact]()
     for span in spans:
         facts.steps.append(_step_row(span))
-        _merge_run(facts.runs, span)
+        _merge_run(runs, span)
+    facts.runs = list(runs.values())
     for span in spans:
         on_main = span.attributes.get(attr.REF_HEAD_NAME) in main_branches
         if attr.DEPLOYMENT_ENVIRONMENT in span.attributes:
@@ -231,7 +165,7 @@ def facts_from_spans(spans: list[SpanRecord], main_branches: tuple[str, ...]) ->
             if on_main or attr.REF_HEAD_NAME not in span.attributes:
                 facts.mergesets.extend(_history(span, _repo(span)))
         elif on_main:
-            mergeset = _pipeline_mergeset(span, facts.runs[span.trace_id])
+            mergeset = _pipeline_mergeset(span, runs[span.trace_id])
             if mergeset:
                 facts.mergesets.append(mergeset)
     return facts

@@ -1,10 +1,16 @@
-"""A Slack incoming-webhook message for an alert: plain `text` for the notification, and blocks
-(header, what slipped, the slowest steps, a link to the dashboard) for the channel."""
+"""Slack, through an incoming webhook (the repository's `slack_webhook_url`, else
+LEADTIME_SLACK_WEBHOOK_URL): plain `text` for the notification, and blocks (header, what slipped,
+the slowest steps, a link to the dashboard) for the channel."""
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from leadtime.server.domain.regression import LEAD_TIME, STEP, headline
 from leadtime.server.models import Alert
+from leadtime.server.notify.message import Delivery, Message, post_json
+from leadtime.server.settings import Settings
 from leadtime.server.timeparse import format_duration
 
 TITLES = {
@@ -20,7 +26,7 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def message(alert: Alert, repository: str, event: str, link: str) -> dict:
+def text_and_blocks(alert: Alert, repository: str, event: str, link: str) -> dict:
     title = TITLES.get((alert.metric, event), "Mergeset stuck")
     line = headline(alert, repository)
     text = f"{title}: {line}" if event == "fired" else f"{title}: {line} (resolved)"
@@ -46,3 +52,17 @@ def message(alert: Alert, repository: str, event: str, link: str) -> dict:
             {"type": "context", "elements": [{"type": "mrkdwn", "text": context}]},
         ],
     }
+
+
+def configured(alerting: dict[str, Any], settings: Settings) -> bool:
+    return bool(alerting.get("slack_webhook_url") or settings.slack_webhook_url)
+
+
+def send(message: Message) -> Delivery:
+    url = message.setting("slack_webhook_url", message.settings.slack_webhook_url)
+    if not url:
+        return Delivery("no Slack webhook configured")
+    body = json.dumps(
+        text_and_blocks(message.alert, message.repository, message.event, message.link)
+    )
+    return post_json(url, body.encode(), {}, message.settings.notify_timeout_seconds)

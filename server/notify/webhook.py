@@ -1,17 +1,20 @@
-"""The generic JSON webhook: a documented payload in the Standard Webhooks style
+"""The generic JSON webhook (the repository's `webhook_url`, else LEADTIME_ALERT_WEBHOOK_URL): a
+documented payload in the Standard Webhooks style
 (`{type, timestamp, data}`), signed with the Standard Webhooks scheme when a secret is set:
 `webhook-id`, `webhook-timestamp` and `webhook-signature: v1,<base64 HMAC-SHA256>` of
 `id.timestamp.body`. A `whsec_` secret is a base64 key; any other string is used as it is."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
+import json
 from datetime import datetime
+from typing import Any
 
 from leadtime.server.domain.regression import headline
 from leadtime.server.models import Alert
+from leadtime.server.notify.message import Delivery, Message, post_json
+from leadtime.server.settings import Settings
+from leadtime.server.signatures import standard_headers
 
 
 def payload(alert: Alert, repository: str, event: str, link: str, now: datetime) -> dict:
@@ -37,17 +40,22 @@ def payload(alert: Alert, repository: str, event: str, link: str, now: datetime)
     }
 
 
-def signing_key(secret: str) -> bytes:
-    if secret.startswith("whsec_"):
-        return base64.b64decode(secret.removeprefix("whsec_"))
-    return secret.encode()
+def configured(alerting: dict[str, Any], settings: Settings) -> bool:
+    return bool(alerting.get("webhook_url") or settings.alert_webhook_url)
 
 
-def signature_headers(secret: str, message_id: str, timestamp: int, body: bytes) -> dict:
-    signed = f"{message_id}.{timestamp}.".encode() + body
-    digest = hmac.new(signing_key(secret), signed, hashlib.sha256).digest()
-    return {
-        "webhook-id": message_id,
-        "webhook-timestamp": str(timestamp),
-        "webhook-signature": "v1," + base64.b64encode(digest).decode(),
-    }
+def send(message: Message) -> Delivery:
+    settings = message.settings
+    url = message.setting("webhook_url", settings.alert_webhook_url)
+    if not url:
+        return Delivery("no alert webhook configured")
+    alert = message.alert
+    data = payload(alert, message.repository, message.event, message.link, message.at)
+    body = json.dumps(data).encode()
+    secret = message.setting("webhook_secret", settings.alert_webhook_secret)
+    headers = {}
+    if secret:
+        # The same id on every retry of this delivery, so the receiver can drop repeats.
+        message_id = f"leadtime-alert-{alert.id}-{message.event}"
+        headers = standard_headers(secret, message_id, int(message.at.timestamp()), body)
+    return post_json(url, body, headers, settings.notify_timeout_seconds)

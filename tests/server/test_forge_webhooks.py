@@ -15,7 +15,8 @@ import time
 import httpx
 import pytest
 
-from leadtime.server.ingest.forges import verify_github, verify_standard_webhook
+from leadtime.server.ingest.github import verify_signature as verify_github
+from leadtime.server.signatures import verify_standard_webhook
 from leadtime.tracer import traceid
 from tests.server.conftest import LiveServer, count_rows, settings_for, wipe
 from tests.server.otlp_payloads import post_run

@@ -18,7 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from leadtime.server.errors import LeadtimeError
-from leadtime.server.ingest import forges, otlp, pages
+from leadtime.server.ingest import github, gitlab, otlp, pagerduty
+from leadtime.server.ingest.webhooks import SOURCES
 from tests.server import otlp_payloads
 from tests.server.conftest import LiveServer, count_rows, settings_for, wipe
 from tests.server.test_alerts import REPO
@@ -109,17 +110,9 @@ SAMPLES = {
 
 def parse(kind: str, body: bytes) -> None:
     """What the receiver does with a verified body, up to the facts."""
-    payload = pages.load_json(body)
-    if kind == "pagerduty":
-        pages.from_pagerduty(payload)
-    elif kind == "opsgenie":
-        pages.from_opsgenie(payload)
-    elif kind == "alertmanager":
-        pages.from_alertmanager(payload)
-    elif kind.startswith("github."):
-        forges.github_facts(kind.removeprefix("github."), payload)
-    else:
-        forges.gitlab_facts(payload)
+    name, _, event = kind.partition(".")
+    (source,) = [source for source in SOURCES if source.name == name]
+    source.parse(body, {"x-github-event": event})
 
 
 JSON_LEAVES = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text()
@@ -222,11 +215,11 @@ def test_otlp_decoding_of_mutated_requests_raises_only_client_errors(data):
 def test_an_empty_or_missing_secret_refuses_every_delivery(secret):
     body = json.dumps(PAGERDUTY_TRIGGERED).encode()
     with pytest.raises(LeadtimeError, match="refused"):
-        pages.verify_pagerduty(body, "v1=" + "0" * 64, secret)
+        pagerduty.verify_signature(body, "v1=" + "0" * 64, secret)
     with pytest.raises(LeadtimeError, match="refused"):
-        forges.verify_github(body, "sha256=" + "0" * 64, secret)
+        github.verify_signature(body, "sha256=" + "0" * 64, secret)
     with pytest.raises(LeadtimeError, match="refused"):
-        forges.verify_gitlab(body, {"x-gitlab-token": ""}, secret, None)
+        gitlab.verify_token(body, {"x-gitlab-token": ""}, secret, None)
 
 
 def test_signatures_and_tokens_are_compared_in_constant_time(monkeypatch):
@@ -240,9 +233,9 @@ def test_signatures_and_tokens_are_compared_in_constant_time(monkeypatch):
     monkeypatch.setattr(hmac, "compare_digest", spy)
     body = b"{}"
     for check in (
-        lambda: pages.verify_pagerduty(body, "v1=00", "s"),
-        lambda: forges.verify_github(body, "sha256=00", "s"),
-        lambda: forges.verify_gitlab(body, {"x-gitlab-token": "guess"}, "s", None),
+        lambda: pagerduty.verify_signature(body, "v1=00", "s"),
+        lambda: github.verify_signature(body, "sha256=00", "s"),
+        lambda: gitlab.verify_token(body, {"x-gitlab-token": "guess"}, "s", None),
     ):
         before = len(compared)
         with pytest.raises(LeadtimeError):

@@ -211,7 +211,7 @@ def test_the_service_map_file_maps_at_start(engine, db_url, tmp_path):
 
 
 def test_a_bad_service_map_file_says_what_is_wrong(tmp_path):
-    from leadtime.server.recording import read_service_map
+    from leadtime.server.domain.service_map import read_service_map
 
     bad = tmp_path / "services.toml"
     bad.write_text('services = ["shop"]\n')

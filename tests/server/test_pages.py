@@ -255,7 +255,7 @@ def test_pagerduty_signatures(pd, engine):
 
 
 def test_the_documented_test_vector_verifies():
-    from leadtime.server.ingest.pages import verify_pagerduty
+    from leadtime.server.ingest.pagerduty import verify_signature as verify_pagerduty
 
     body = b'{"event":{"id":"01TEST","event_type":"pagey.ping"}}'
     signature = "v1=1e4157f6effb576618a50c83c69f1509c7af877ce15c033a5289c4635002108a"

@@ -9,27 +9,26 @@ import pytest
 
 from leadtime.server import store
 from leadtime.server.errors import BadPayload, UnknownService
-from leadtime.server.ingest.traces import MergesetFacts, RepoRef
 from tests.server.conftest import count_rows
 
 T0 = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
-REPO = RepoRef("git@github.com:acme/shop.git", None)
+REPO = "git@github.com:acme/shop.git"
 
 
-def facts(sha: str, minutes: int, source: str = "commit", **extra) -> MergesetFacts:
-    return MergesetFacts(
-        repo=REPO,
-        sha=sha,
-        merged_at=T0 + timedelta(minutes=minutes),
-        merged_at_source=source,
-        source="test",
+def facts(sha: str, minutes: int, source: str = "commit", **extra) -> dict:
+    """Mergeset columns as a report gives them."""
+    return {
+        "sha": sha,
+        "merged_at": T0 + timedelta(minutes=minutes),
+        "merged_at_source": source,
+        "source": "test",
         **extra,
-    )
+    }
 
 
 def test_repository_is_one_row_per_normalized_url(session, engine):
-    first = store.repository_for(session, REPO)
-    again = store.repository_for(session, RepoRef("https://github.com/acme/shop", "shop"))
+    first = store.repository_for(session, REPO, None)
+    again = store.repository_for(session, "https://github.com/acme/shop", "shop")
     session.commit()
     assert first.id == again.id
     assert (first.url, first.name) == ("https://github.com/acme/shop", "shop")
@@ -39,8 +38,8 @@ def test_repository_is_one_row_per_normalized_url(session, engine):
 
 
 def test_ambiguous_and_unknown_repository_names_say_so(session):
-    store.repository_for(session, RepoRef("https://github.com/acme/shop", None))
-    store.repository_for(session, RepoRef("https://gitlab.com/other/shop", None))
+    store.repository_for(session, "https://github.com/acme/shop", None)
+    store.repository_for(session, "https://gitlab.com/other/shop", None)
     with pytest.raises(BadPayload, match="ambiguous"):
         store.resolve_repository(session, "shop")
     assert store.resolve_repository(session, "acme/shop").url == "https://github.com/acme/shop"
@@ -49,7 +48,7 @@ def test_ambiguous_and_unknown_repository_names_say_so(session):
 
 
 def test_mergeset_is_stored_once_and_better_facts_win(session, engine):
-    repository = store.repository_for(session, REPO)
+    repository = store.repository_for(session, REPO, None)
     assert store.upsert_mergeset(session, repository.id, facts("a" * 40, 5, "pipeline")) is True
     assert store.upsert_mergeset(session, repository.id, facts("a" * 40, 5, "pipeline")) is False
     # a commit time beats a pipeline-start estimate, a PR merge time beats both

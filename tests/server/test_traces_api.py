@@ -250,7 +250,7 @@ def test_missing_or_unknown_token_is_401_and_stores_nothing(strict_server):
 def test_oversized_bodies_are_413_also_after_decompression(strict_server):
     from leadtime.server import auth, db
 
-    with db.session_factory(strict_server.app.state.engine)() as session:
+    with db.unit_of_work(db.session_factory(strict_server.app.state.engine)) as session:
         _, token = auth.create_token(session, "test")
     headers = {"content-type": "application/json", "authorization": f"Bearer {token}"}
     before = count_rows(strict_server.app.state.engine)

@@ -1,0 +1,248 @@
+"""Deploys, their containment (deploy_mergesets) and the deploy history the lead-time rules read."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import Select, delete, func, or_, select
+from sqlalchemy.orm import Session
+
+from leadtime.server.models import (
+    Deploy,
+    DeployMergeset,
+    Mergeset,
+)
+from leadtime.server.store.rows import insert_if_new
+
+
+def deploy_identity(
+    source: str,
+    external_id: str | None,
+    service: str,
+    environment: str,
+    sha: str,
+    finished_at: datetime | None,
+) -> str:
+    """Two reports are one deploy when their source and id match, or, without an id, when
+    service, environment, sha and finish time do."""
+    if external_id:
+        return f"{source}:{external_id}"
+    finished = finished_at.isoformat() if finished_at else "open"
+    return f"{source}:{service}|{environment}|{sha}|{finished}"
+
+
+def upsert_deploy(session: Session, values: dict) -> tuple[Deploy, bool]:
+    """Insert or update the deploy with this identity; (the deploy, whether it changed)."""
+    inserted = insert_if_new(session, Deploy, values, ["identity"])
+    row = session.scalar(
+        select(Deploy).where(Deploy.identity == values["identity"]).with_for_update()
+    )
+    changed = inserted
+    for name, value in values.items():
+        if value is not None and getattr(row, name) != value:
+            setattr(row, name, value)
+            changed = True
+    return row, changed
+
+
+def open_deploy(session: Session, service: str, environment: str, sha: str) -> Deploy | None:
+    """An id-less deploy of this sha still in progress, which a finished report completes."""
+    return session.scalar(
+        select(Deploy)
+        .where(
+            Deploy.service == service,
+            Deploy.environment == environment,
+            Deploy.sha == sha,
+            Deploy.external_id.is_(None),
+            Deploy.finished_at.is_(None),
+        )
+        .limit(1)
+    )
+
+
+def successful_deploys(session: Session, repository_id: int, environment: str) -> list[Deploy]:
+    return list(
+        session.scalars(
+            select(Deploy)
+            .where(
+                Deploy.repository_id == repository_id,
+                Deploy.environment == environment,
+                Deploy.status == "succeeded",
+                Deploy.finished_at.is_not(None),
+            )
+            .order_by(Deploy.finished_at, Deploy.id)
+        )
+    )
+
+
+def environments_of(session: Session, repository_id: int) -> list[str]:
+    return list(
+        session.scalars(
+            select(Deploy.environment).where(Deploy.repository_id == repository_id).distinct()
+        )
+    )
+
+
+def replace_containment(
+    session: Session, repository_id: int, environment: str, links: Iterable[tuple[int, int]]
+) -> None:
+    """Make (deploy id, mergeset id) `links` the whole containment of this repository and
+    environment."""
+    deploy_ids = select(Deploy.id).where(
+        Deploy.repository_id == repository_id, Deploy.environment == environment
+    )
+    session.execute(
+        delete(DeployMergeset).where(
+            DeployMergeset.environment == environment, DeployMergeset.deploy_id.in_(deploy_ids)
+        )
+    )
+    rows = [
+        {"deploy_id": deploy_id, "mergeset_id": mergeset_id, "environment": environment}
+        for deploy_id, mergeset_id in links
+    ]
+    if rows:
+        session.execute(DeployMergeset.__table__.insert(), rows)
+
+
+def deploys_query(
+    service: str | None, environment: str | None, since: datetime | None, limit: int
+) -> Select:
+    query = select(Deploy).order_by(Deploy.finished_at.desc().nulls_first(), Deploy.id.desc())
+    if service:
+        query = query.where(Deploy.service == service)
+    if environment:
+        query = query.where(Deploy.environment == environment)
+    if since:
+        query = query.where(or_(Deploy.finished_at >= since, Deploy.finished_at.is_(None)))
+    return query.limit(limit)
+
+
+def mergesets_of_deploys(session: Session, deploy_ids: list[int]) -> dict[int, list[Mergeset]]:
+    found: dict[int, list[Mergeset]] = {deploy_id: [] for deploy_id in deploy_ids}
+    if not deploy_ids:
+        return found
+    rows = session.execute(
+        select(DeployMergeset.deploy_id, Mergeset)
+        .join(Mergeset, Mergeset.id == DeployMergeset.mergeset_id)
+        .where(DeployMergeset.deploy_id.in_(deploy_ids))
+        .order_by(Mergeset.merged_at)
+    )
+    for deploy_id, mergeset in rows:
+        found[deploy_id].append(mergeset)
+    return found
+
+
+def production_deploys_of(
+    session: Session, mergeset_ids: list[int], environment: str
+) -> dict[int, tuple[Deploy, int]]:
+    """For each mergeset, the deploy that shipped it to `environment` and how many mergesets
+    that deploy contained."""
+    if not mergeset_ids:
+        return {}
+    shipped_with = DeployMergeset.__table__.alias("shipped_with")
+    # Counted per deploy found, through the (deploy_id, mergeset_id) key: counting every deploy's
+    # mergesets first would read the whole table for a page of results.
+    size = (
+        select(func.count())
+        .where(shipped_with.c.deploy_id == DeployMergeset.deploy_id)
+        .scalar_subquery()
+    )
+    rows = session.execute(
+        select(DeployMergeset.mergeset_id, Deploy, size)
+        .join(Deploy, Deploy.id == DeployMergeset.deploy_id)
+        .where(
+            DeployMergeset.environment == environment,
+            DeployMergeset.mergeset_id.in_(mergeset_ids),
+        )
+    )
+    return {mergeset_id: (deploy, size) for mergeset_id, deploy, size in rows}
+
+
+def lead_time_pairs(
+    session: Session, repository_id: int, environment: str, since: datetime, until: datetime
+) -> list[tuple[datetime, datetime]]:
+    """(merged at, deployed at) of each mergeset whose deploy to `environment` finished in
+    [since, until)."""
+    rows = session.execute(
+        select(Mergeset.merged_at, Deploy.finished_at)
+        .join(DeployMergeset, DeployMergeset.mergeset_id == Mergeset.id)
+        .join(Deploy, Deploy.id == DeployMergeset.deploy_id)
+        .where(
+            Mergeset.repository_id == repository_id,
+            DeployMergeset.environment == environment,
+            Deploy.finished_at >= since,
+            Deploy.finished_at < until,
+        )
+    )
+    return [(merged_at, deployed_at) for merged_at, deployed_at in rows]
+
+
+def has_succeeded_deploy(session: Session, repository_id: int, environment: str) -> bool:
+    return (
+        session.scalar(
+            select(Deploy.id)
+            .where(
+                Deploy.repository_id == repository_id,
+                Deploy.environment == environment,
+                Deploy.status == "succeeded",
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def finished_deploys(
+    session: Session, service: str, environment: str, since: datetime, until: datetime
+) -> list[tuple[int, datetime]]:
+    """(id, finished at) of the service's successful deploys to `environment` in the window."""
+    rows = session.execute(
+        select(Deploy.id, Deploy.finished_at).where(
+            Deploy.service == service,
+            Deploy.environment == environment,
+            Deploy.status == "succeeded",
+            Deploy.finished_at >= since,
+            Deploy.finished_at < until,
+        )
+    )
+    return [(deploy_id, finished_at) for deploy_id, finished_at in rows]
+
+
+def deploy_by_id(session: Session, deploy_id: int) -> Deploy | None:
+    return session.get(Deploy, deploy_id)
+
+
+def production_deploys_between(
+    session: Session, environment: str, since: datetime, until: datetime, service: str | None
+) -> list[tuple[int, str, datetime]]:
+    """(id, service, finished at) of successful deploys to `environment` in [since, until)."""
+    query = select(Deploy.id, Deploy.service, Deploy.finished_at).where(
+        Deploy.environment == environment,
+        Deploy.status == "succeeded",
+        Deploy.finished_at >= since,
+        Deploy.finished_at < until,
+    )
+    if service:
+        query = query.where(Deploy.service == service)
+    return [(deploy_id, name, at) for deploy_id, name, at in session.execute(query)]
+
+
+def deploy_sizes(
+    session: Session, environment: str, since: datetime, repository_id: int | None
+) -> list[int]:
+    """How many mergesets each successful deploy to `environment` since `since` contained."""
+    query = (
+        select(func.count(DeployMergeset.mergeset_id))
+        .select_from(Deploy)
+        .outerjoin(DeployMergeset, DeployMergeset.deploy_id == Deploy.id)
+        .where(
+            Deploy.environment == environment,
+            Deploy.status == "succeeded",
+            Deploy.finished_at >= since,
+        )
+        .group_by(Deploy.id)
+    )
+    if repository_id is not None:
+        query = query.where(Deploy.repository_id == repository_id)
+    return list(session.scalars(query))

@@ -1,0 +1,134 @@
+"""Mergesets: stored once per (repository, sha); better facts (a PR's merge time, a known parent)
+update them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from leadtime.server.models import Deploy, DeployMergeset, Mergeset, Repository
+from leadtime.server.store.rows import insert_if_new
+
+# How much a merged_at can be trusted, best last: a run's start used as an estimate, the commit's
+# time, the push that landed it, the forge's own merge time.
+MERGED_AT_QUALITY = {"pipeline": 0, "commit": 1, "push": 2, "merge": 3}
+KEPT_FIRST = ("parent_sha", "author", "title")  # the first report that knows one keeps it
+PULL_REQUEST = ("pr_number", "pr_title", "pr_author", "pr_url")  # the newest report wins
+
+
+def upsert_mergeset(session: Session, repository_id: int, values: dict) -> bool:
+    """Store a mergeset once (`values`: Mergeset columns); better facts (a PR's merge time, a
+    known parent) update it. True when anything changed that containment depends on."""
+    new = {name: value for name, value in values.items() if name not in PULL_REQUEST}
+    inserted = insert_if_new(
+        session, Mergeset, {**new, "repository_id": repository_id}, ["repository_id", "sha"]
+    )
+    row = session.scalars(
+        select(Mergeset)
+        .where(Mergeset.repository_id == repository_id, Mergeset.sha == values["sha"])
+        .with_for_update()
+    ).one()
+    changed = inserted
+    source = values["merged_at_source"]
+    if MERGED_AT_QUALITY[source] > MERGED_AT_QUALITY[row.merged_at_source]:
+        row.merged_at, row.merged_at_source = values["merged_at"], source
+        changed = True
+    if values.get("parent_sha") and row.parent_sha is None:
+        changed = True
+    for name in KEPT_FIRST:
+        setattr(row, name, getattr(row, name) or values.get(name))
+    for name in PULL_REQUEST:
+        if values.get(name) not in (None, ""):
+            setattr(row, name, values[name])
+    return changed
+
+
+def mergesets_of(session: Session, repository_id: int) -> list[Mergeset]:
+    return list(session.scalars(select(Mergeset).where(Mergeset.repository_id == repository_id)))
+
+
+def mergeset_by_sha(session: Session, sha: str, repository_id: int | None = None) -> Mergeset:
+    query = select(Mergeset).where(Mergeset.sha.startswith(sha))
+    if repository_id is not None:
+        query = query.where(Mergeset.repository_id == repository_id)
+    return session.scalar(query.limit(1))
+
+
+def undeployed_mergesets(
+    session: Session, repository_id: int, environment: str, since: datetime
+) -> list[Mergeset]:
+    """Mergesets merged since `since` that no deploy to `environment` contains yet."""
+    return list(
+        session.scalars(
+            select(Mergeset)
+            .outerjoin(
+                DeployMergeset,
+                (DeployMergeset.mergeset_id == Mergeset.id)
+                & (DeployMergeset.environment == environment),
+            )
+            .where(
+                Mergeset.repository_id == repository_id,
+                Mergeset.merged_at >= since,
+                DeployMergeset.deploy_id.is_(None),
+            )
+        )
+    )
+
+
+def mergesets_newest_first(
+    session: Session,
+    repository_id: int | None,
+    sha: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    limit: int,
+) -> list[tuple[Mergeset, Repository]]:
+    """Mergesets (of one repository, or all) merged in [since, until), newest first."""
+    query = select(Mergeset, Repository).join(Repository, Repository.id == Mergeset.repository_id)
+    if repository_id is not None:
+        query = query.where(Mergeset.repository_id == repository_id)
+    if sha:
+        query = query.where(Mergeset.sha == sha)
+    if since:
+        query = query.where(Mergeset.merged_at >= since)
+    if until:
+        query = query.where(Mergeset.merged_at < until)
+    rows = session.execute(query.order_by(Mergeset.merged_at.desc()).limit(limit))
+    return [(mergeset, repository) for mergeset, repository in rows]
+
+
+def _shipped_to(environment: str):
+    return (DeployMergeset.mergeset_id == Mergeset.id) & (DeployMergeset.environment == environment)
+
+
+def deployed_mergesets(
+    session: Session, environment: str, since: datetime, repository_id: int | None
+) -> list[tuple[Mergeset, Repository]]:
+    """Mergesets whose deploy to `environment` finished since `since`."""
+    query = (
+        select(Mergeset, Repository)
+        .join(Repository)
+        .join(DeployMergeset, _shipped_to(environment))
+        .join(Deploy, Deploy.id == DeployMergeset.deploy_id)
+        .where(Deploy.finished_at >= since)
+    )
+    if repository_id is not None:
+        query = query.where(Mergeset.repository_id == repository_id)
+    return [(mergeset, repository) for mergeset, repository in session.execute(query)]
+
+
+def waiting_mergesets(
+    session: Session, environment: str, repository_id: int | None
+) -> list[tuple[Mergeset, Repository]]:
+    """Mergesets no deploy to `environment` contains yet."""
+    query = (
+        select(Mergeset, Repository)
+        .join(Repository)
+        .outerjoin(DeployMergeset, _shipped_to(environment))
+        .where(DeployMergeset.deploy_id.is_(None))
+    )
+    if repository_id is not None:
+        query = query.where(Mergeset.repository_id == repository_id)
+    return [(mergeset, repository) for mergeset, repository in session.execute(query)]

@@ -1,0 +1,117 @@
+"""Pipeline runs and their steps, and each run's step summary (kept as its steps arrive)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session
+
+from leadtime.server.models import (
+    PipelineRun,
+    Step,
+)
+from leadtime.server.store.rows import insert_if_new, insert_ignoring_duplicates
+
+
+def insert_steps(session: Session, rows: list[dict]) -> None:
+    insert_ignoring_duplicates(session, Step, rows, ["trace_id", "span_id"])
+
+
+RUN_FIELDS = ("provider", "run_id", "attempt", "name", "branch", "sha", "url")
+
+
+def upsert_pipeline_run(session: Session, values: dict, repository_id: int | None) -> None:
+    """Store a run once (`values`: PipelineRun columns); later reports widen its times and fill
+    what it did not know yet; a result, once known, is the newest report's."""
+    times = {name: values[name] for name in ("trace_id", "started_at", "finished_at")}
+    insert_if_new(session, PipelineRun, times, ["trace_id"])
+    row = session.scalars(
+        select(PipelineRun).where(PipelineRun.trace_id == values["trace_id"]).with_for_update()
+    ).one()
+    row.started_at = min(row.started_at, values["started_at"])
+    row.finished_at = max(row.finished_at, values["finished_at"])
+    row.step_summary = None  # more spans: the summary is worked out again (recording)
+    row.repository_id = row.repository_id or repository_id
+    for name in RUN_FIELDS:
+        if getattr(row, name) is None and values.get(name) is not None:
+            setattr(row, name, values[name])
+    if values.get("result"):
+        row.result = values["result"]
+
+
+def pipeline_run(session: Session, trace_id: str) -> PipelineRun | None:
+    return session.scalar(select(PipelineRun).where(PipelineRun.trace_id == trace_id))
+
+
+def steps_of(session: Session, trace_id: str) -> list[Step]:
+    return list(
+        session.scalars(select(Step).where(Step.trace_id == trace_id).order_by(Step.started_at))
+    )
+
+
+def run_summaries(
+    session: Session,
+    repository_id: int,
+    since: datetime,
+    until: datetime,
+    branches: Sequence[str] | None = None,
+) -> list[tuple[str, dict | None]]:
+    """(trace id, cached step summary or None) of the repository's runs started in the window,
+    on `branches` only when given."""
+    query = select(PipelineRun.trace_id, PipelineRun.step_summary).where(
+        PipelineRun.repository_id == repository_id,
+        PipelineRun.started_at >= since,
+        PipelineRun.started_at < until,
+    )
+    if branches is not None:
+        query = query.where(PipelineRun.branch.in_(branches))
+    return list(session.execute(query))
+
+
+def steps_of_runs(session: Session, trace_ids: list[str]) -> dict[str, list[tuple]]:
+    """Timing columns of every step of these runs, by trace id."""
+    found: dict[str, list[tuple]] = {trace_id: [] for trace_id in trace_ids}
+    for first in range(0, len(trace_ids), 500):
+        rows = session.execute(
+            select(
+                Step.trace_id,
+                Step.span_id,
+                Step.parent_span_id,
+                Step.name,
+                Step.started_at,
+                Step.finished_at,
+                Step.kind,
+                Step.result,
+            ).where(Step.trace_id.in_(trace_ids[first : first + 500]))
+        )
+        for trace_id, *fields in rows:
+            found[trace_id].append(tuple(fields))
+    return found
+
+
+def save_run_summaries(session: Session, summaries: dict[str, dict]) -> None:
+    if summaries:
+        session.execute(
+            PipelineRun.__table__.update()
+            .where(PipelineRun.__table__.c.trace_id == bindparam("key"))
+            .values(step_summary=bindparam("summary")),
+            [{"key": trace_id, "summary": summary} for trace_id, summary in summaries.items()],
+        )
+
+
+def main_run_of(
+    session: Session, repository_id: int, sha: str, main_branches: tuple[str, ...]
+) -> str | None:
+    """The trace id of the first main-branch pipeline run of `sha`."""
+    return session.scalar(
+        select(PipelineRun.trace_id)
+        .where(
+            PipelineRun.repository_id == repository_id,
+            PipelineRun.sha == sha,
+            PipelineRun.branch.in_(main_branches),
+        )
+        .order_by(PipelineRun.started_at)
+        .limit(1)
+    )
