@@ -93,47 +93,37 @@ def _run(kind: str, params: dict) -> None:
     sys.exit(run_step(name, command, **values))
 
 
+SERVER_PACKAGE = "leadtime.server.cli"
+
+
 class LazyGroup(click.Group):
     """click's documented lazy-loading group: the server's commands are imported only when
-    called, so `leadtime step` never pays for FastAPI or SQLAlchemy."""
+    called, so `leadtime step` never pays for FastAPI or SQLAlchemy. Which commands the server
+    has is the server's to say: its CLI package's COMMANDS table, read only when a name is not
+    one of the tracer's own."""
 
-    def __init__(self, *args, lazy_commands: dict[str, str], **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.lazy_commands = lazy_commands
+    def _server_commands(self) -> dict[str, str]:
+        import importlib
+
+        return importlib.import_module(SERVER_PACKAGE).COMMANDS
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted([*super().list_commands(ctx), *self.lazy_commands])
+        return sorted([*super().list_commands(ctx), *self._server_commands()])
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        if name in self.lazy_commands:
-            import importlib
+        if name in self.commands:
+            return self.commands[name]
+        target = self._server_commands().get(name)
+        if target is None:
+            return None
+        import importlib
 
-            module, attribute = self.lazy_commands[name].split(":")
-            return getattr(importlib.import_module(module), attribute)
-        return super().get_command(ctx, name)
-
-
-SERVER_COMMANDS = {
-    "serve": "leadtime.server.cli:serve",
-    "demo": "leadtime.server.cli:demo",
-    "db": "leadtime.server.cli:db_group",
-    "token": "leadtime.server.cli:token_group",
-    "mergesets": "leadtime.server.cli:mergesets",
-    "deploys": "leadtime.server.cli:deploys",
-    "report": "leadtime.server.cli:report_group",
-    "budget": "leadtime.server.cli:budget_group",
-    "alerts": "leadtime.server.alert_cli:alerts_group",
-    "check": "leadtime.server.alert_cli:check",
-    "target": "leadtime.server.alert_cli:target_group",
-    "page": "leadtime.server.page_cli:page",
-    "pages": "leadtime.server.page_cli:pages",
-    "postmortem": "leadtime.server.page_cli:postmortem",
-}
+        module, attribute = target.split(":")
+        return getattr(importlib.import_module(f"{SERVER_PACKAGE}.{module}"), attribute)
 
 
 @click.group(
     cls=LazyGroup,
-    lazy_commands=SERVER_COMMANDS,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 @click.version_option(__version__, prog_name="leadtime")
@@ -160,6 +150,7 @@ def step(**params) -> None:
 
     Example:
 
+    \b
         leadtime step unit-tests --type test -- pytest -q
     """
     _run("step", params)
@@ -180,6 +171,7 @@ def deploy(**params) -> None:
 
     Example:
 
+    \b
         leadtime deploy production --service shop -- ./deploy.sh
     """
     _run("deploy", params)
@@ -268,6 +260,7 @@ def pipeline_end(result: str, started_at: str | None, service: str | None) -> No
 
     Example:
 
+    \b
         leadtime pipeline end --result "${{ job.status }}"
     """
     from leadtime.tracer.config import TracerConfig
@@ -322,6 +315,7 @@ def flush(timeout: float, as_json: bool) -> None:
 
     Example:
 
+    \b
         leadtime flush --timeout 60
     """
     from leadtime.tracer import export

@@ -20,7 +20,7 @@ from click.testing import CliRunner
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span
 
-from leadtime.server.cli import serve
+from leadtime.server.cli.serve import serve
 from leadtime.server.settings import Settings
 from tests import load
 

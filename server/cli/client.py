@@ -1,10 +1,10 @@
 """The terminal commands' side of the API: requests to the server named by LEADTIME_URL (with
-LEADTIME_TOKEN as bearer token), errors as one clear line, and plain text tables."""
+LEADTIME_TOKEN as bearer token), and errors as one clear line."""
 
 from __future__ import annotations
 
 import os
-from datetime import datetime
+from typing import Any
 
 import click
 
@@ -45,33 +45,10 @@ def request(method: str, path: str, params: dict | None = None, body: dict | Non
     return response
 
 
-def call(method: str, path: str, params: dict | None = None, body: dict | None = None):
+def call(method: str, path: str, params: dict | None = None, body: dict | None = None) -> Any:
     """A request to the server named by LEADTIME_URL (LEADTIME_TOKEN as bearer token); its JSON."""
     return request(method, path, params, body).json()
 
 
-def get(path: str, params: dict) -> list | dict:
+def get(path: str, params: dict) -> Any:
     return call("GET", path, params=params)
-
-
-def duration_text(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    seconds = round(seconds)
-    hours, rest = divmod(abs(seconds), 3600)
-    minutes, secs = divmod(rest, 60)
-    sign = "-" if seconds < 0 else ""
-    if hours:
-        return f"{sign}{hours}h{minutes:02d}m"
-    return f"{sign}{minutes}m{secs:02d}s" if minutes else f"{sign}{secs}s"
-
-
-def when(value: str | None) -> str:
-    return datetime.fromisoformat(value).strftime("%Y-%m-%d %H:%M") if value else "-"
-
-
-def table(headers: list[str], rows: list[list]) -> None:
-    cells = [[str(cell) for cell in row] for row in rows]
-    widths = [max([len(h), *(len(row[i]) for row in cells)]) for i, h in enumerate(headers)]
-    for row in [headers, ["-" * w for w in widths], *cells]:
-        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))

@@ -1,0 +1,154 @@
+"""`leadtime serve`, `leadtime db upgrade` and `leadtime token`: the server and its database."""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from typing import Any
+
+import click
+
+from leadtime.server.cli.output import Table, output_options, show
+
+
+def _settings(**overrides: Any):
+    from leadtime.server.settings import Settings
+
+    return Settings(**{key: value for key, value in overrides.items() if value is not None})
+
+
+@click.command()
+@click.option("--host", default=None, help="Address to listen on.  [default: 127.0.0.1]")
+@click.option("--port", default=None, type=int, help="Port to listen on.  [default: 8000]")
+@click.option(
+    "--db",
+    "database_url",
+    default=None,
+    metavar="URL",
+    help="SQLAlchemy database URL (LEADTIME_DATABASE_URL).  [default: SQLite in the "
+    "user data directory]",
+)
+def serve(host: str | None, port: int | None, database_url: str | None) -> None:
+    """Run the leadtime server: OTLP at /v1/traces, the API at /api, docs at /docs.
+
+    Migrates the database first. On a loopback address writes need no token unless
+    LEADTIME_AUTH=on; elsewhere they need one (`leadtime token create`).
+
+    Example:
+
+    \b
+        leadtime serve --port 8000 --db postgresql+psycopg://leadtime@db/leadtime
+    """
+    import uvicorn
+
+    from leadtime.server.app import create_app
+
+    settings = _settings(host=host, port=port, database_url=database_url)
+    click.echo(
+        f"leadtime: serving on http://{settings.host}:{settings.port} "
+        f"(writes {'need a token' if settings.writes_need_token else 'open'}; "
+        f"database {settings.database_url.split('://', 1)[0]})",
+        err=True,
+    )
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
+
+
+def _unit_of_work(database_url: str | None) -> AbstractContextManager:
+    """A unit of work on the database (migrated first), committed when the command's block ends."""
+    from leadtime.server import db
+
+    settings = _settings(database_url=database_url)
+    engine = db.make_engine(settings.database_url)
+    db.upgrade(engine)
+    return db.unit_of_work(db.session_factory(engine))
+
+
+db_option = click.option(
+    "--db",
+    "database_url",
+    default=None,
+    metavar="URL",
+    help="Database URL (LEADTIME_DATABASE_URL).",
+)
+
+
+@click.group("db")
+def db_group() -> None:
+    """Manage the database schema."""
+
+
+@db_group.command("upgrade")
+@db_option
+def db_upgrade(database_url: str | None) -> None:
+    """Apply every pending migration (the server also does this on start)."""
+    from leadtime.server import db
+
+    settings = _settings(database_url=database_url)
+    db.upgrade(db.make_engine(settings.database_url))
+    click.echo("database is up to date")
+
+
+@click.group("token")
+def token_group() -> None:
+    """Create, list and revoke API tokens for writes (and reads with LEADTIME_READ_AUTH=on)."""
+
+
+@token_group.command("create")
+@click.argument("name")
+@db_option
+def token_create(name: str, database_url: str | None) -> None:
+    """Create a token named NAME and print it once; only its hash is stored.
+
+    Example:
+
+    \b
+        export LEADTIME_TOKEN=$(leadtime token create ci)
+    """
+    from leadtime.server import auth
+
+    with _unit_of_work(database_url) as session:
+        row, token = auth.create_token(session, name)
+    click.echo(f"created token {row.id} ({name}); it is shown only now:", err=True)
+    click.echo(token)
+
+
+def _tokens_table(rows: list[dict]) -> Table:
+    return Table(
+        ["id", "name", "created", "revoked"],
+        [[r["id"], r["name"], r["created_at"][:19], (r["revoked_at"] or "")[:19]] for r in rows],
+    )
+
+
+@token_group.command("list")
+@db_option
+@output_options
+def token_list(database_url: str | None, output: str) -> None:
+    """List tokens (never the tokens themselves)."""
+    from leadtime.server import store
+
+    with _unit_of_work(database_url) as session:
+        rows = [
+            {
+                "id": row.id,
+                "name": row.name,
+                "created_at": row.created_at.isoformat(),
+                "revoked_at": row.revoked_at.isoformat() if row.revoked_at else None,
+            }
+            for row in store.tokens(session)
+        ]
+    show(output, rows, _tokens_table)
+
+
+@token_group.command("revoke")
+@click.argument("token_id", type=int)
+@db_option
+def token_revoke(token_id: int, database_url: str | None) -> None:
+    """Revoke the token with id TOKEN_ID; requests with it are refused from now on."""
+    from leadtime.server import auth
+    from leadtime.server.errors import NotFound
+
+    with _unit_of_work(database_url) as session:
+        try:
+            row = auth.revoke_token(session, token_id)
+        except NotFound as error:
+            raise click.ClickException(error.message) from error
+    click.echo(f"revoked token {row.id} ({row.name})")
