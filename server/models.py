@@ -60,6 +60,11 @@ class Repository(Base):
     alerting: Mapped[dict | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
+    @property
+    def display_name(self) -> str:
+        """How people name it: its URL where known, else the name it was given."""
+        return self.url or self.name
+
 
 class PipelineRun(Base):
     __tablename__ = "pipeline_runs"

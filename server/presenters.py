@@ -35,11 +35,6 @@ from leadtime.server.schemas import (
 from leadtime.server.settings import Settings
 
 
-def repository_name(repository: Repository) -> str:
-    """How people name a repository: its URL where known, else the name it was given."""
-    return repository.url or repository.name
-
-
 def seconds(value: timedelta | None) -> float | None:
     return None if value is None else value.total_seconds()
 
@@ -115,7 +110,7 @@ def deploy_out(
     return DeployOut(
         id=deploy.id,
         service=deploy.service,
-        repository=repository_name(repository) if repository else None,
+        repository=repository.display_name if repository else None,
         environment=deploy.environment,
         sha=deploy.sha,
         status=deploy.status,
@@ -152,7 +147,7 @@ def deploys_out(session: Session, deploys: list[Deploy]) -> list[DeployOut]:
 
 def budget_out(repository: Repository, settings: Settings) -> BudgetOut:
     return BudgetOut(
-        repository=repository_name(repository),
+        repository=repository.display_name,
         budget_seconds=budget_of(repository, settings).total_seconds(),
         default=repository.budget_seconds is None,
     )
@@ -178,7 +173,7 @@ def pages_out(session: Session, pages: list[Page]) -> list[PageOut]:
                 external_id=page.external_id,
                 pager_service=page.pager_service,
                 service=page.service,
-                repository=repository_name(repository) if repository else None,
+                repository=repository.display_name if repository else None,
                 title=page.title,
                 urgency=page.urgency,
                 team=page.team,
@@ -189,10 +184,8 @@ def pages_out(session: Session, pages: list[Page]) -> list[PageOut]:
                 url=page.url,
                 link=page.link_state,
                 suspect=shown[suspect.id] if suspect else None,
-                minutes_after_deploy=(
-                    (page.triggered_at - suspect.finished_at).total_seconds() / 60
-                    if suspect
-                    else None
+                seconds_after_deploy=(
+                    (page.triggered_at - suspect.finished_at).total_seconds() if suspect else None
                 ),
                 candidates=[shown[d.id] for role, d in linked[page.id] if role == "candidate"],
             )
@@ -207,7 +200,7 @@ def alerts_out(
     events, notifications = store.events_of(session, ids), store.notifications_of(session, ids)
     out = []
     for alert, repository in rows:
-        name = repository_name(repository)
+        name = repository.display_name
         out.append(
             AlertOut(
                 id=alert.id,
@@ -237,15 +230,13 @@ def alerts_out(
 
 
 def target_out(repository: Repository) -> TargetOut:
-    return TargetOut(
-        repository=repository_name(repository), target_seconds=repository.target_seconds
-    )
+    return TargetOut(repository=repository.display_name, target_seconds=repository.target_seconds)
 
 
 def rule_out(repository: Repository, settings: Settings) -> AlertRuleOut:
     rule = Rule.with_overrides(repository.alerting)
     return AlertRuleOut(
-        repository=repository_name(repository),
+        repository=repository.display_name,
         **{name: getattr(rule, name) for name in Rule.names()},
         target_seconds=repository.target_seconds,
         channels=channels_for(repository, settings),

@@ -8,6 +8,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from leadtime.server.hours import parse_working_hours
 from leadtime.tracer.config import user_dir
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
@@ -117,8 +118,6 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _working_hours_make_sense(self) -> Settings:
-        from leadtime.server.domain.oncall import parse_working_hours
-
         parse_working_hours(self.working_hours, self.working_days, self.timezone)
         return self
 

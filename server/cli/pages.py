@@ -21,7 +21,7 @@ def _suspect_line(page: dict) -> str:
     authors = sorted({m["author"] for m in suspect["mergesets"] if m["author"]})
     return (
         f"suspect deploy {suspect['id']} of {suspect['service']} {suspect['sha'][:10]}, "
-        f"{duration(page['minutes_after_deploy'] * 60)} before"
+        f"{duration(page['seconds_after_deploy'])} before"
         + (f"; authors: {', '.join(authors)}" if authors else "")
     )
 

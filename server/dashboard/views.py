@@ -107,7 +107,7 @@ def overview(
             request, "repositories.html", {"repositories": repositories, "window": window}
         )
     chosen = store.find_repository(session, repo) if repo else repositories[0]
-    name = chosen.url or chosen.name
+    name = chosen.display_name
     span = duration_param(window, "window")
     moment = now()
     summary = repository_summary(session, settings, moment, span, repository=name)

@@ -301,7 +301,7 @@ def slowest_steps(
     ]
     stats.sort(key=lambda s: (s.critical_p50, s.p50), reverse=True)
     return SlowStepsReport(
-        repository=repo.url or repo.name,
+        repository=repo.display_name,
         window=window,
         budget=budget,
         slow_share=settings.slow_step_share,
@@ -384,7 +384,7 @@ def mergeset_breakdown(
         raise NotFound(f"no mergeset {sha!r}" + (f" in {repository}" if repository else ""))
     repo = store.repository_by_id(session, mergeset.repository_id)
     (report,) = list_mergesets(
-        session, settings, now, repository=repo.url or repo.name, sha=mergeset.sha, limit=1
+        session, settings, now, repository=repo.display_name, sha=mergeset.sha, limit=1
     )
     main_trace = store.main_run_of(
         session, mergeset.repository_id, mergeset.sha, settings.main_branch_names

@@ -10,13 +10,13 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
 from leadtime.server import store
+from leadtime.server.domain.stats import percentile
 from leadtime.server.models import Mergeset, Repository
 from leadtime.server.settings import Settings
 
@@ -56,16 +56,6 @@ class Summary:
     share_batched_deploys: float | None
     mergesets_waiting: int
     longest_wait: timedelta | None
-
-
-def percentile(values: list[float], fraction: float) -> float | None:
-    """Linear interpolation between closest ranks (numpy's default); None for no values."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    position = (len(ordered) - 1) * fraction
-    low, high = math.floor(position), math.ceil(position)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
 def assess(
@@ -133,7 +123,7 @@ def _reports(
         reports.append(
             MergesetReport(
                 sha=mergeset.sha,
-                repository=repository.url or repository.name,
+                repository=repository.display_name,
                 merged_at=mergeset.merged_at,
                 merged_at_source=mergeset.merged_at_source,
                 author=mergeset.author,

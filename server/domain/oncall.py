@@ -12,20 +12,17 @@
 
 from __future__ import annotations
 
-import statistics
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
 from leadtime.server import store
-from leadtime.server.domain.lead_time import percentile
+from leadtime.server.domain.stats import median, percentile
+from leadtime.server.hours import WorkingHours, parse_working_hours
 from leadtime.server.settings import Settings
-
-DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 @dataclass(frozen=True)
@@ -84,45 +81,7 @@ def change_failure_report(
 
 
 @dataclass(frozen=True)
-class WorkingHours:
-    start: time
-    end: time
-    days: frozenset[int]  # 0 = Monday
-    zone: ZoneInfo
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> WorkingHours:
-        return parse_working_hours(settings.working_hours, settings.working_days, settings.timezone)
-
-    def out_of_hours(self, moment: datetime) -> bool:
-        local = moment.astimezone(self.zone)
-        return local.weekday() not in self.days or not (self.start <= local.time() < self.end)
-
-
-def parse_working_hours(hours: str, days: str, zone: str) -> WorkingHours:
-    """`09:00-18:00`, `mon-fri` (or `mon,wed,fri`), an IANA zone; a ValueError saying what
-    is wrong otherwise."""
-    try:
-        start_text, end_text = hours.split("-")
-        start, end = time.fromisoformat(start_text.strip()), time.fromisoformat(end_text.strip())
-    except ValueError:
-        raise ValueError(f"working hours {hours!r}: write them as 09:00-18:00") from None
-    chosen: set[int] = set()
-    for part in days.lower().replace(" ", "").split(","):
-        first, _, last = part.partition("-")
-        if first not in DAYS or (last and last not in DAYS):
-            raise ValueError(f"working days {days!r}: write them as mon-fri or mon,tue,wed")
-        low, high = DAYS.index(first), DAYS.index(last or first)
-        chosen.update(range(low, high + 1))
-    try:
-        tz = ZoneInfo(zone)
-    except (KeyError, ValueError):
-        raise ValueError(f"time zone {zone!r} is not an IANA name like Europe/Berlin") from None
-    return WorkingHours(start, end, frozenset(chosen), tz)
-
-
-@dataclass(frozen=True)
-class PageFacts:
+class PageTimes:
     service: str
     team: str | None
     title: str
@@ -144,13 +103,9 @@ class OncallWeek:
     flagged: bool = False
 
 
-def _median(values: list[float]) -> float | None:
-    return statistics.median(values) if values else None
-
-
-def oncall_weeks(pages: Sequence[PageFacts], hours: WorkingHours, limit: int) -> list[OncallWeek]:
+def oncall_weeks(pages: Sequence[PageTimes], hours: WorkingHours, limit: int) -> list[OncallWeek]:
     """The review's rows, newest week first, then by service and team."""
-    groups: dict[tuple[str, str | None, str], list[PageFacts]] = defaultdict(list)
+    groups: dict[tuple[str, str | None, str], list[PageTimes]] = defaultdict(list)
     for page in pages:
         year, week, _ = page.triggered_at.astimezone(hours.zone).isocalendar()
         groups[(page.service, page.team, f"{year}-W{week:02d}")].append(page)
@@ -171,8 +126,8 @@ def oncall_weeks(pages: Sequence[PageFacts], hours: WorkingHours, limit: int) ->
                 week=week,
                 pages=len(members),
                 out_of_hours=sum(hours.out_of_hours(p.triggered_at) for p in members),
-                acknowledge_median_seconds=_median(acknowledged),
-                resolve_median_seconds=_median(resolved),
+                acknowledge_median_seconds=median(acknowledged),
+                resolve_median_seconds=median(resolved),
                 noisiest=Counter(p.title for p in members).most_common(3),
                 flagged=len(members) > limit,
             )
@@ -191,7 +146,7 @@ def oncall_review(
     team: str | None = None,
 ) -> list[OncallWeek]:
     pages = [
-        PageFacts(
+        PageTimes(
             service=p.service or p.pager_service,
             team=p.team,
             title=p.title,
@@ -202,4 +157,8 @@ def oncall_review(
         for p in session.scalars(store.pages_query(service, since=now - window, limit=100_000))
         if team is None or p.team == team
     ]
-    return oncall_weeks(pages, WorkingHours.from_settings(settings), settings.weekly_page_limit)
+    return oncall_weeks(
+        pages,
+        parse_working_hours(settings.working_hours, settings.working_days, settings.timezone),
+        settings.weekly_page_limit,
+    )

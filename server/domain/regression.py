@@ -20,7 +20,6 @@ only when it fires: that it shipped needs no message).
 
 from __future__ import annotations
 
-import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
@@ -31,6 +30,7 @@ from sqlalchemy.orm import Session
 from leadtime.server import store
 from leadtime.server.domain.budget import run_step_summaries
 from leadtime.server.domain.lead_time import budget_of
+from leadtime.server.domain.stats import median
 from leadtime.server.models import Alert, Repository
 from leadtime.server.settings import Settings
 from leadtime.server.timeparse import format_duration
@@ -84,10 +84,6 @@ class Verdict:
         if self.current is None or not self.baseline:
             return None
         return self.current / self.baseline
-
-
-def median(values: list[float]) -> float | None:
-    return statistics.median(values) if values else None
 
 
 def judge(

@@ -18,7 +18,7 @@ from leadtime.server import store
 from leadtime.server.models import Notification
 from leadtime.server.notify.message import Delivery, Message
 from leadtime.server.notify.registry import NOTIFIERS
-from leadtime.server.presenters import dashboard_link, repository_name
+from leadtime.server.presenters import dashboard_link
 from leadtime.server.settings import Settings
 
 log = logging.getLogger("leadtime.alerts")
@@ -39,7 +39,7 @@ def _send(notification: Notification, session: Session, settings: Settings) -> D
     if found is None or notifier is None:
         return Delivery(f"no notifier {notification.channel!r}")
     alert, repository = found
-    name = repository_name(repository)
+    name = repository.display_name
     message = Message(
         alert=alert,
         repository=name,

@@ -54,7 +54,7 @@ def resolve_repository(session: Session, reference: str, create: bool = False) -
     if len(matches) > 1:
         raise BadPayload(
             f"repository {reference!r} is ambiguous "
-            f"({', '.join(r.url or r.name for r in matches)}); give its URL"
+            f"({', '.join(r.display_name for r in matches)}); give its URL"
         )
     if not create:
         raise UnknownService(f"no repository {reference!r} is known yet")

@@ -89,7 +89,7 @@ def test_demo_data_has_every_story_the_dashboard_tells(serving):
         assert len(pages) == 3
         for page in pages:  # each paged 14 minutes after the deploy it suspects
             assert page["suspect"]["status"] == "succeeded"
-            assert page["minutes_after_deploy"] == pytest.approx(14, abs=0.1)
+            assert page["seconds_after_deploy"] == pytest.approx(14 * 60, abs=6)
         # The spans are the tracer's own: a deploy span carries its first-parent history.
         deploy = next(d for d in deploys if d["source"] == "span" and d["mergesets"])
         run = client.get(f"/api/mergesets/{deploy['mergesets'][0]['sha']}/breakdown")

@@ -51,7 +51,7 @@ def test_send_sh_delivers_every_sample_once(server, tmp_path):
     assert sorted(page["source"] for page in pages) == ["alertmanager", "opsgenie", "pagerduty"]
     paged = next(page for page in pages if page["source"] == "pagerduty")
     assert paged["suspect"]["sha"].startswith("5e1c0b7")
-    assert paged["minutes_after_deploy"] == pytest.approx(18.6, abs=0.1)
+    assert paged["seconds_after_deploy"] == pytest.approx(18.6 * 60, abs=6)
 
     again = send(server, tmp_path)
     assert all(answer.get("duplicate") for answer in again[:4])  # signed ones carry an id

@@ -10,11 +10,11 @@ import pytest
 from click.testing import CliRunner
 
 from leadtime.server.domain.oncall import (
-    PageFacts,
+    PageTimes,
     change_failure,
     oncall_weeks,
-    parse_working_hours,
 )
+from leadtime.server.hours import parse_working_hours
 from leadtime.server.settings import Settings
 from leadtime.tracer.cli import cli
 from tests.server.conftest import LiveServer, settings_for, wipe
@@ -60,8 +60,8 @@ def test_change_failure_edges():
 # On-call review --------------------------------------------------------------------------------
 
 
-def facts(triggered: datetime, title="5xx", team="payments", ack=None, resolve=None) -> PageFacts:
-    return PageFacts("shop", team, title, triggered, ack, resolve)
+def facts(triggered: datetime, title="5xx", team="payments", ack=None, resolve=None) -> PageTimes:
+    return PageTimes("shop", team, title, triggered, ack, resolve)
 
 
 def test_out_of_hours_is_judged_in_the_teams_time_zone():

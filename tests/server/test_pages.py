@@ -391,7 +391,7 @@ def test_suspect_and_candidates_on_a_built_history(client):
     deploy(client, "billing", "c" * 40, T0 - timedelta(minutes=1))  # another service
     stored = page(client, "shop", T0, "p-1")
     assert stored["suspect"]["id"] == suspect
-    assert stored["minutes_after_deploy"] == pytest.approx(6)
+    assert stored["seconds_after_deploy"] == pytest.approx(6 * 60)
     assert [m["author"] for m in stored["suspect"]["mergesets"]] == ["grace"]
     assert [c["id"] for c in stored["candidates"]] == [old]
     assert stored["repository"] == REPO and stored["link"] == "auto"

@@ -1,0 +1,97 @@
+"""The reports' shapes: summary, slowest steps, a mergeset's breakdown, budgets, errors.
+Durations are `*_seconds`, times ISO 8601 UTC."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from leadtime.server.schemas.deliveries import MergesetOut
+
+
+class SummaryOut(BaseModel):
+    repository: str | None
+    window_seconds: float
+    deploys: int
+    deploys_per_day: float
+    mergesets_deployed: int
+    lead_time_median_seconds: float | None
+    lead_time_p90_seconds: float | None
+    share_over_budget: float | None
+    share_batched_deploys: float | None
+    mergesets_waiting: int
+    longest_wait_seconds: float | None
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+
+
+class ErrorOut(BaseModel):
+    error: ErrorBody
+
+
+class StepStatsOut(BaseModel):
+    name: str
+    runs: int
+    p50: float = Field(description="Seconds.")
+    p95: float
+    max: float
+    failure_rate: float
+    share_of_budget: float = Field(description="p50 over the budget.")
+    critical_share: float = Field(description="Share of runs where it was on the critical path.")
+    critical_p50: float = Field(description="p50 seconds on the critical path.")
+    trend: float | None = Field(description="p50 change against the previous window.")
+    slow: bool
+    budget_breaker: bool
+
+
+class SlowStepsOut(BaseModel):
+    repository: str
+    window_seconds: float
+    budget_seconds: float
+    slow_share: float
+    runs: int
+    steps: list[StepStatsOut]
+
+
+class PartOut(BaseModel):
+    name: str
+    seconds: float
+    share_of_budget: float
+    waiting: bool
+
+
+class SegmentOut(BaseModel):
+    name: str
+    started_at: datetime
+    finished_at: datetime
+    seconds: float
+    waiting: bool
+    span_id: str | None
+    trace_id: str | None
+
+
+class BreakdownOut(BaseModel):
+    mergeset: MergesetOut
+    parts: list[PartOut]
+    segments: list[SegmentOut]
+    main_trace_id: str | None
+    deploy_trace_id: str | None
+
+
+class BudgetIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    repository: str = Field(min_length=1, max_length=500)
+    budget_seconds: float | None = Field(
+        ge=1, le=30 * 86400, description="Seconds (at least 1); null for the default."
+    )
+
+
+class BudgetOut(BaseModel):
+    repository: str
+    budget_seconds: float
+    default: bool
