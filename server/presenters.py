@@ -94,7 +94,7 @@ def step_tree(steps: list[Step]) -> list[StepOut]:
         )
         for step in steps
     }
-    roots = []
+    roots: list[StepOut] = []
     for node in nodes.values():
         parent = nodes.get(node.parent_span_id or "")
         (parent.children if parent else roots).append(node)
@@ -161,11 +161,11 @@ def pages_out(session: Session, pages: list[Page]) -> list[PageOut]:
     out = []
     for page in pages:
         shown = {
-            d.id: deploy_out(d, repositories.get(d.repository_id), contained[d.id])
+            d.id: deploy_out(d, repositories.get(d.repository_id or 0), contained[d.id])
             for _, d in linked[page.id]
         }
         suspect = next((d for role, d in linked[page.id] if role == "suspect"), None)
-        repository = repositories.get(page.repository_id)
+        repository = repositories.get(page.repository_id or 0)
         out.append(
             PageOut(
                 id=page.id,
@@ -185,7 +185,9 @@ def pages_out(session: Session, pages: list[Page]) -> list[PageOut]:
                 link=page.link_state,
                 suspect=shown[suspect.id] if suspect else None,
                 seconds_after_deploy=(
-                    (page.triggered_at - suspect.finished_at).total_seconds() if suspect else None
+                    (page.triggered_at - suspect.finished_at).total_seconds()
+                    if suspect and suspect.finished_at
+                    else None
                 ),
                 candidates=[shown[d.id] for role, d in linked[page.id] if role == "candidate"],
             )

@@ -21,6 +21,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from google.protobuf import json_format
@@ -28,6 +29,9 @@ from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from leadtime.tracer import __version__
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import ReadableSpan
 from leadtime.tracer.config import TracerConfig
 from leadtime.tracer.spool import Spool
 
@@ -81,7 +85,7 @@ def targets_from(config: TracerConfig) -> list[Target]:
     return targets
 
 
-def encode(spans: Sequence[object]) -> bytes:
+def encode(spans: Sequence[ReadableSpan]) -> bytes:
     """The OTLP ExportTraceServiceRequest for `spans`, as protobuf bytes."""
     return encode_spans(spans).SerializeToString()
 

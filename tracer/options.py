@@ -105,6 +105,7 @@ def parse(
     head, command = list(args[:split]), list(args[split + 1 :])
     by_flag = {option.flag: option for option in options}
     values: dict[str, object] = {}
+    repeated: dict[str, list[object]] = {}  # the values of options given more than once
     positionals: list[str] = []
     index = 0
     while index < len(head):
@@ -130,11 +131,11 @@ def parse(
         if option.choices and value not in option.choices:
             return None
         if option.multiple:
-            values.setdefault(option.dest, []).append(value)
+            repeated.setdefault(option.dest, []).append(value)
         elif option.dest in values:
             return None
         else:
             values[option.dest] = value
     if len(positionals) != 1 or not command:
         return None
-    return positionals, values, command
+    return positionals, {**values, **repeated}, command

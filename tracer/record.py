@@ -12,6 +12,7 @@ import os
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from leadtime.tracer import attributes as attr
 from leadtime.tracer import context, export, gitinfo, providers, traceid, warn
@@ -28,8 +29,11 @@ from leadtime.tracer.span import (
     make_span_maker,
 )
 
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import ReadableSpan
 
-def send_spans(spans: Sequence[object], config: TracerConfig, deadline: float) -> bool:
+
+def send_spans(spans: Sequence[ReadableSpan], config: TracerConfig, deadline: float) -> bool:
     """Deliver `spans`; one warning line for whatever went wrong. True when nothing did."""
     problems = export.deliver(export.encode(spans), config, deadline)
     if problems:

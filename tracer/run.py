@@ -101,7 +101,7 @@ class Child:
 
     def restore_signals(self) -> None:
         for signum, handler in self._previous_handlers.items():
-            signal.signal(signum, handler)  # type: ignore[arg-type]
+            signal.signal(signum, handler)
 
     def wait(self, timeout: float | None = None, kill_after: float = 10.0) -> Outcome:
         """Wait for the child; with `timeout`, TERM it then, and KILL it `kill_after` later."""
@@ -153,7 +153,12 @@ def _exit_notifier(pid: int):
     try:
         fd = os.pidfd_open(pid)
     except (AttributeError, OSError):
-        return lambda seconds: seconds is not None and time.sleep(seconds)
+
+        def sleep_or_nothing(seconds: float | None) -> None:
+            if seconds is not None:
+                time.sleep(seconds)
+
+        return sleep_or_nothing
     import select
 
     def wait_or_close(seconds: float | None) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import cast
 
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
@@ -100,7 +101,7 @@ class SpanMaker:
         if failed:
             span.set_status(Status(StatusCode.ERROR))
         span.end(end_time=timing.ended_ns)
-        return span  # the SDK's Span is a ReadableSpan once ended
+        return cast(ReadableSpan, span)  # the SDK's Span is a ReadableSpan once ended
 
 
 def _resource(service: str, explicit_service: bool) -> Resource:

@@ -5,6 +5,7 @@ from the names pagers use to the names deploys use."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, Query
@@ -32,21 +33,23 @@ router = APIRouter(prefix="/api", tags=["pages"])
 def _facts_from(page: PageIn) -> list[PageFact]:
     """The API's page as the same events a pager would send."""
     triggered = page.triggered_at or datetime.now(UTC)
-    common = {
-        "source": "api",
-        "external_id": page.id or str(uuid.uuid4()),
-        "triggered_at": triggered,
-        "pager_service": page.service,
-        "title": page.title,
-        "urgency": page.urgency,
-        "team": page.team,
-        "url": page.url,
-    }
-    facts = [PageFact(action=TRIGGER, at=triggered, **common)]
+    trigger = PageFact(
+        source="api",
+        external_id=page.id or str(uuid.uuid4()),
+        action=TRIGGER,
+        at=triggered,
+        triggered_at=triggered,
+        pager_service=page.service,
+        title=page.title,
+        urgency=page.urgency,
+        team=page.team,
+        url=page.url,
+    )
+    facts = [trigger]
     if page.acknowledged_at:
-        facts.append(PageFact(action=ACKNOWLEDGE, at=page.acknowledged_at, **common))
+        facts.append(replace(trigger, action=ACKNOWLEDGE, at=page.acknowledged_at))
     if page.resolved_at:
-        facts.append(PageFact(action=RESOLVE, at=page.resolved_at, **common))
+        facts.append(replace(trigger, action=RESOLVE, at=page.resolved_at))
     return facts
 
 

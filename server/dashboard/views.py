@@ -77,7 +77,7 @@ def recent_alerts(session, settings, repository, moment: datetime) -> list[dict]
     shown = [
         (alert, repo)
         for alert, repo in rows
-        if alert.status == "open" or alert.resolved_at > moment - RESOLVED_SHOWN
+        if alert.resolved_at is None or alert.resolved_at > moment - RESOLVED_SHOWN
     ]
     return [
         {"alert": out, "path": alert_path(alert, out.repository)}
@@ -168,7 +168,8 @@ def mergeset(
         for s in breakdown.segments
     ]
     if segments:
-        waterfall(segments, segments[0]["started_at"], segments[-1]["finished_at"])
+        first, last = breakdown.segments[0], breakdown.segments[-1]
+        waterfall(segments, first.started_at, last.finished_at)
     deploy_id = breakdown.mergeset.deploy_id
     pages = store.pages_after_deploys(session, [deploy_id])[deploy_id] if deploy_id else []
     return templates.TemplateResponse(

@@ -137,7 +137,9 @@ def build(path: Path, end: datetime, days: int, rng: random.Random) -> list[Merg
     started = times[0] - timedelta(days=1)
     repository = Repository(path, started)
     first = repository.head
-    mergesets = [Mergeset(0, first.hexsha, started, first.author.name, first.summary, False)]
+    mergesets = [
+        Mergeset(0, first.hexsha, started, str(first.author.name), str(first.summary), False)
+    ]
     for index, merged_at in enumerate(times, start=1):
         author = AUTHORS[rng.randrange(len(AUTHORS))]
         title = CHANGES[index % len(CHANGES)]

@@ -126,10 +126,10 @@ def run_all(planned: list[pipelines.Pipeline], work: Path, say) -> list[pipeline
 
 
 def send_pages(client: httpx.Client, runs: list[pipelines.Ran]) -> int:
-    deployed = [ran for ran in runs if ran.deployed and ran.finished_at]
+    deployed = [(ran, ran.finished_at) for ran in runs if ran.deployed and ran.finished_at]
     for share, title in PAGES:
-        ran = deployed[min(int(share * len(deployed)), len(deployed) - 1)]
-        triggered = ran.finished_at + PAGED_AFTER
+        ran, finished_at = deployed[min(int(share * len(deployed)), len(deployed) - 1)]
+        triggered = finished_at + PAGED_AFTER
         page = {
             "id": f"demo-page-{ran.pipeline.mergeset.number}",
             "service": pipelines.SERVICE,

@@ -28,7 +28,7 @@ from leadtime.server.domain.lead_time import (
     percentile,
 )
 from leadtime.server.errors import NotFound
-from leadtime.server.models import Deploy, Step
+from leadtime.server.models import Step
 from leadtime.server.settings import Settings
 
 SLOW_SHARE = 0.20
@@ -84,7 +84,7 @@ def _walk(
     own = node is not None and node.kind != SERVER_KIND
 
     def gap(a: datetime, b: datetime) -> Segment:
-        if own:
+        if own and node is not None:
             return Segment(node.name, a, b, node.span_id)
         return Segment(WAITING, a, b)
 
@@ -389,7 +389,7 @@ def mergeset_breakdown(
     main_trace = store.main_run_of(
         session, mergeset.repository_id, mergeset.sha, settings.main_branch_names
     )
-    deploy = session.get(Deploy, report.deploy_id) if report.deploy_id else None
+    deploy = store.deploy_by_id(session, report.deploy_id) if report.deploy_id else None
     end = report.deployed_at or now
     segments = split_lead_time(
         mergeset.merged_at,

@@ -39,7 +39,7 @@ def order_mergesets(mergesets: list[MergesetPoint]) -> list[str]:
     """Shas oldest first: by merged_at, but never before their known first parent."""
     by_sha = {m.sha: m for m in mergesets}
     children: dict[str, list[str]] = {}
-    ready = []
+    ready: list[tuple[datetime, str]] = []
     for m in mergesets:
         if m.parent_sha in by_sha and m.parent_sha != m.sha:
             children.setdefault(m.parent_sha, []).append(m.sha)

@@ -44,10 +44,15 @@ def change_failure(
     """The numbers on plain values: (deploy id, finished at) of the service's deploys, and for
     each deploy the (triggered, resolved) of the pages it is the suspect of."""
     failed = [(deploy_id, at) for deploy_id, at in deploys if pages_of.get(deploy_id)]
+    # Recovered when every page after the deploy is resolved: at the last resolution.
+    resolutions = {
+        deploy_id: [resolved for _, resolved in pages_of[deploy_id] if resolved is not None]
+        for deploy_id, _ in failed
+    }
     recoveries = [
-        (max(resolved for _, resolved in pages_of[deploy_id]) - at).total_seconds()
+        (max(resolutions[deploy_id]) - at).total_seconds()
         for deploy_id, at in failed
-        if all(resolved is not None for _, resolved in pages_of[deploy_id])
+        if len(resolutions[deploy_id]) == len(pages_of[deploy_id])
     ]
     return ChangeFailure(
         service=service,
@@ -107,8 +112,8 @@ def oncall_weeks(pages: Sequence[PageTimes], hours: WorkingHours, limit: int) ->
     """The review's rows, newest week first, then by service and team."""
     groups: dict[tuple[str, str | None, str], list[PageTimes]] = defaultdict(list)
     for page in pages:
-        year, week, _ = page.triggered_at.astimezone(hours.zone).isocalendar()
-        groups[(page.service, page.team, f"{year}-W{week:02d}")].append(page)
+        year, number, _ = page.triggered_at.astimezone(hours.zone).isocalendar()
+        groups[(page.service, page.team, f"{year}-W{number:02d}")].append(page)
     rows = []
     for (service, team, week), members in groups.items():
         acknowledged = [

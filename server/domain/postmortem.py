@@ -34,7 +34,9 @@ def page_moments(page: Page, label: str = "this page") -> list[Moment]:
 
 def deploy_moments(deploy: Deploy) -> list[Moment]:
     where = f"deploy {deploy.id} of {deploy.service} {deploy.sha[:10]} to {deploy.environment}"
-    moments = [Moment(deploy.finished_at, f"{where} finished ({deploy.status})")]
+    moments = []
+    if deploy.finished_at:
+        moments.append(Moment(deploy.finished_at, f"{where} finished ({deploy.status})"))
     if deploy.started_at:
         moments.append(Moment(deploy.started_at, f"{where} started"))
     return moments
@@ -96,7 +98,7 @@ def render(page: Page, deploy: Deploy | None, mergesets: list[Mergeset], moments
         "## Trigger",
         "",
     ]
-    if deploy is None:
+    if deploy is None or deploy.finished_at is None:
         lines.append("No deploy is linked to this page.")
     else:
         after = format_duration((page.triggered_at - deploy.finished_at).total_seconds())

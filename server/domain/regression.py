@@ -235,6 +235,8 @@ def findings_for(
     )
     slipped = [s for s in steps if s.verdict.state == FIRING]
     measured = [s for s in steps if s.verdict.current is not None]
+    # A firing verdict has both numbers, a measured one its current.
+    slip = {s.subject: (s.verdict.current or 0.0) - (s.verdict.baseline or 0.0) for s in slipped}
     lead_detail = {
         "mergesets": lead.samples,
         "window_seconds": rule.window_seconds,
@@ -242,11 +244,11 @@ def findings_for(
         "target": bool(repository.target_seconds),
         "slipped_steps": [
             {"name": s.subject, "current": s.verdict.current, "baseline": s.verdict.baseline}
-            for s in sorted(slipped, key=lambda s: s.verdict.current - s.verdict.baseline)[::-1]
+            for s in sorted(slipped, key=lambda s: slip[s.subject])[::-1]
         ][:3],
         "top_steps": [
             {"name": s.subject, "current": s.verdict.current}
-            for s in sorted(measured, key=lambda s: s.verdict.current, reverse=True)[:3]
+            for s in sorted(measured, key=lambda s: s.verdict.current or 0.0, reverse=True)[:3]
         ],
     }
     return [

@@ -27,8 +27,7 @@ def page_facts(payload: dict) -> list[PageFact]:
         where = f"alerts[{index}]."
         if not isinstance(alert, dict) or not isinstance(alert.get("fingerprint"), str):
             raise BadPayload(f"{where}fingerprint must be a string")
-        labels = alert.get("labels") if isinstance(alert.get("labels"), dict) else {}
-        annotations = alert.get("annotations") if isinstance(alert.get("annotations"), dict) else {}
+        labels, annotations = p.mapping(alert.get("labels")), p.mapping(alert.get("annotations"))
         starts = p.iso_time(alert.get("startsAt"), where + "startsAt")
         resolved = alert.get("status") == "resolved" and alert.get("endsAt") not in (
             None,

@@ -70,7 +70,7 @@ def page_facts(payload: dict) -> list[PageFact]:
     occurred = p.iso_time(event.get("occurred_at"), "event.occurred_at")
     action = ACTIONS.get(event_type, UPDATE)
     created = parse_time(data["created_at"]) if isinstance(data.get("created_at"), str) else None
-    service = data.get("service") if isinstance(data.get("service"), dict) else {}
+    service = p.mapping(data.get("service"))
     teams = [t for t in p.items(data.get("teams")) if isinstance(t, dict)]
     return [
         PageFact(

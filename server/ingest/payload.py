@@ -27,6 +27,11 @@ def load_json(body: bytes) -> dict:
     return payload
 
 
+def mapping(value: Any) -> dict:
+    """A payload's object field, or an empty one when it is anything else."""
+    return value if isinstance(value, dict) else {}
+
+
 def items(value: Any) -> list:
     """A payload's list field, or no items when it is anything else."""
     return value if isinstance(value, list) else []

@@ -14,7 +14,12 @@ from leadtime.server.models import (
     Notification,
     Repository,
 )
-from leadtime.server.store.rows import insert_if_new, insert_ignoring_duplicates
+from leadtime.server.store.rows import (
+    insert_if_new,
+    insert_ignoring_duplicates,
+    rows_changed,
+    table_of,
+)
 
 
 def alert_key(repository_id: int, metric: str, subject: str) -> str:
@@ -35,7 +40,7 @@ def open_alert(session: Session, values: dict) -> Alert | None:
     row = {**values, "open_key": key, "status": "open", "updated_at": values["fired_at"]}
     if not insert_if_new(session, Alert, row, ["open_key"]):
         return None
-    alert = session.scalar(select(Alert).where(Alert.open_key == key))
+    alert = session.scalars(select(Alert).where(Alert.open_key == key)).one()
     add_alert_event(session, alert, "fired", values["fired_at"])
     return alert
 
@@ -53,11 +58,12 @@ def update_alert(session: Session, alert: Alert, values: dict, now: datetime) ->
 def resolve_alert(session: Session, alert: Alert, now: datetime) -> bool:
     """Resolve an open alert; False when another server resolved it first."""
     done = session.execute(
-        Alert.__table__.update()
-        .where(Alert.__table__.c.id == alert.id, Alert.__table__.c.status == "open")
+        table_of(Alert)
+        .update()
+        .where(table_of(Alert).c.id == alert.id, table_of(Alert).c.status == "open")
         .values(status="resolved", open_key=None, resolved_at=now, updated_at=now)
     )
-    if done.rowcount != 1:
+    if rows_changed(done) != 1:
         return False
     session.refresh(alert)
     add_alert_event(session, alert, "resolved", now)
@@ -139,7 +145,7 @@ def notifications_of(session: Session, alert_ids: list[int]) -> dict[int, list[N
 
 
 def _due(now: datetime):
-    table = Notification.__table__
+    table = table_of(Notification)
     return or_(
         (table.c.status == "pending") & (table.c.next_attempt_at <= now),
         (table.c.status == "sending") & (table.c.claimed_until < now),
@@ -148,7 +154,7 @@ def _due(now: datetime):
 
 def due_notifications(session: Session, now: datetime, limit: int = 10) -> list[int]:
     """Ids of notifications due for sending (or whose sender died holding them), oldest first."""
-    table = Notification.__table__
+    table = table_of(Notification)
     query = select(table.c.id).where(_due(now)).order_by(table.c.next_attempt_at).limit(limit)
     return list(session.scalars(query))
 
@@ -158,13 +164,13 @@ def claim_notification(
 ) -> bool:
     """Take a due notification for sending until `now + lease`; False when it is no longer due.
     The conditional UPDATE is the claim: of two servers after the same row, one wins."""
-    table = Notification.__table__
+    table = table_of(Notification)
     claimed = session.execute(
         table.update()
         .where(table.c.id == notification_id, _due(now))
         .values(status="sending", claimed_until=now + lease)
     )
-    return claimed.rowcount == 1
+    return rows_changed(claimed) == 1
 
 
 def finish_notification(

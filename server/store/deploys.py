@@ -13,7 +13,7 @@ from leadtime.server.models import (
     DeployMergeset,
     Mergeset,
 )
-from leadtime.server.store.rows import insert_if_new
+from leadtime.server.store.rows import insert_if_new, table_of
 
 
 def deploy_identity(
@@ -35,9 +35,9 @@ def deploy_identity(
 def upsert_deploy(session: Session, values: dict) -> tuple[Deploy, bool]:
     """Insert or update the deploy with this identity; (the deploy, whether it changed)."""
     inserted = insert_if_new(session, Deploy, values, ["identity"])
-    row = session.scalar(
+    row = session.scalars(
         select(Deploy).where(Deploy.identity == values["identity"]).with_for_update()
-    )
+    ).one()
     changed = inserted
     for name, value in values.items():
         if value is not None and getattr(row, name) != value:
@@ -102,7 +102,7 @@ def replace_containment(
         for deploy_id, mergeset_id in links
     ]
     if rows:
-        session.execute(DeployMergeset.__table__.insert(), rows)
+        session.execute(table_of(DeployMergeset).insert(), rows)
 
 
 def deploys_query(
@@ -140,7 +140,7 @@ def production_deploys_of(
     that deploy contained."""
     if not mergeset_ids:
         return {}
-    shipped_with = DeployMergeset.__table__.alias("shipped_with")
+    shipped_with = table_of(DeployMergeset).alias("shipped_with")
     # Counted per deploy found, through the (deploy_id, mergeset_id) key: counting every deploy's
     # mergesets first would read the whole table for a page of results.
     size = (
@@ -175,7 +175,8 @@ def lead_time_pairs(
             Deploy.finished_at < until,
         )
     )
-    return [(merged_at, deployed_at) for merged_at, deployed_at in rows]
+    # finished_at is known: the window's bounds compare with it
+    return [(merged_at, deployed_at) for merged_at, deployed_at in rows if deployed_at]
 
 
 def has_succeeded_deploy(session: Session, repository_id: int, environment: str) -> bool:
@@ -206,7 +207,7 @@ def finished_deploys(
             Deploy.finished_at < until,
         )
     )
-    return [(deploy_id, finished_at) for deploy_id, finished_at in rows]
+    return [(deploy_id, finished_at) for deploy_id, finished_at in rows if finished_at]
 
 
 def deploy_by_id(session: Session, deploy_id: int) -> Deploy | None:
@@ -225,7 +226,7 @@ def production_deploys_between(
     )
     if service:
         query = query.where(Deploy.service == service)
-    return [(deploy_id, name, at) for deploy_id, name, at in session.execute(query)]
+    return [(deploy_id, name, at) for deploy_id, name, at in session.execute(query) if at]
 
 
 def deploy_sizes(

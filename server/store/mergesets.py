@@ -49,7 +49,9 @@ def mergesets_of(session: Session, repository_id: int) -> list[Mergeset]:
     return list(session.scalars(select(Mergeset).where(Mergeset.repository_id == repository_id)))
 
 
-def mergeset_by_sha(session: Session, sha: str, repository_id: int | None = None) -> Mergeset:
+def mergeset_by_sha(
+    session: Session, sha: str, repository_id: int | None = None
+) -> Mergeset | None:
     query = select(Mergeset).where(Mergeset.sha.startswith(sha))
     if repository_id is not None:
         query = query.where(Mergeset.repository_id == repository_id)

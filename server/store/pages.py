@@ -17,7 +17,7 @@ from leadtime.server.models import (
     WebhookDelivery,
     utcnow,
 )
-from leadtime.server.store.rows import insert_if_new
+from leadtime.server.store.rows import insert_if_new, rows_changed, table_of
 
 
 def delivery_is_new(session: Session, source: str, delivery_id: str) -> bool:
@@ -35,7 +35,9 @@ def page_by_source_id(session: Session, source: str, external_id: str) -> Page |
 def insert_page(session: Session, values: dict) -> Page:
     """The page with this source and id: inserted now, or the one stored already."""
     insert_if_new(session, Page, values, ["source", "external_id"])
-    return page_by_source_id(session, values["source"], values["external_id"])
+    found = page_by_source_id(session, values["source"], values["external_id"])
+    assert found is not None  # inserted just now, or there already
+    return found
 
 
 def page(session: Session, page_id: int) -> Page:
@@ -83,7 +85,7 @@ def replace_page_deploys(
     rows = [{"page_id": page_id, "deploy_id": suspect, "role": "suspect"}] if suspect else []
     rows += [{"page_id": page_id, "deploy_id": d, "role": "candidate"} for d in candidates]
     if rows:
-        session.execute(PageDeploy.__table__.insert(), rows)
+        session.execute(table_of(PageDeploy).insert(), rows)
 
 
 def suspect_of(session: Session, page_id: int) -> int | None:
@@ -157,7 +159,7 @@ def delete_service_mapping(session: Session, pager_service: str) -> None:
     deleted = session.execute(
         delete(ServiceMapping).where(ServiceMapping.pager_service == pager_service)
     )
-    if deleted.rowcount == 0:
+    if rows_changed(deleted) == 0:
         raise NotFound(f"no mapping for {pager_service!r}")
 
 

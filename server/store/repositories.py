@@ -81,7 +81,7 @@ def repository_for_service(session: Session, service: str) -> Repository:
             f"service {service!r} is unknown: name its repository in the deploy "
             "(`repository`), once, and later deploys of the service find it"
         )
-    return session.get(Repository, repository_id)
+    return session.get_one(Repository, repository_id)
 
 
 def lock_repository(session: Session, repository_id: int) -> None:
@@ -102,7 +102,7 @@ def lock_repositories(session: Session, repository_ids: Iterable[int]) -> None:
 
 
 def repository_by_id(session: Session, repository_id: int) -> Repository:
-    return session.get(Repository, repository_id)
+    return session.get_one(Repository, repository_id)
 
 
 def repositories(session: Session) -> list[Repository]:

@@ -12,7 +12,7 @@ from leadtime.server.models import (
     PipelineRun,
     Step,
 )
-from leadtime.server.store.rows import insert_if_new, insert_ignoring_duplicates
+from leadtime.server.store.rows import insert_if_new, insert_ignoring_duplicates, table_of
 
 
 def insert_steps(session: Session, rows: list[dict]) -> None:
@@ -94,8 +94,9 @@ def steps_of_runs(session: Session, trace_ids: list[str]) -> dict[str, list[tupl
 def save_run_summaries(session: Session, summaries: dict[str, dict]) -> None:
     if summaries:
         session.execute(
-            PipelineRun.__table__.update()
-            .where(PipelineRun.__table__.c.trace_id == bindparam("key"))
+            table_of(PipelineRun)
+            .update()
+            .where(table_of(PipelineRun).c.trace_id == bindparam("key"))
             .values(step_summary=bindparam("summary")),
             [{"key": trace_id, "summary": summary} for trace_id, summary in summaries.items()],
         )
