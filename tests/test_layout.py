@@ -138,3 +138,19 @@ def test_the_dashboard_imports_no_route():
 def test_the_tracer_imports_nothing_of_the_server():
     tracer = [m for m in MODULES if m.startswith("leadtime.tracer")]
     assert not [m for m in tracer if any(t.startswith("leadtime.server") for t in GRAPH[m])]
+
+
+def test_test_modules_do_not_import_each_other():
+    """Shared helpers live in conftest.py, factories.py and the like, never in a test module."""
+    tests = Path(__file__).resolve().parent
+    importing = []
+    for path in tests.rglob("test_*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            if any(name.split(".")[-1].startswith("test_") for name in names):
+                importing.append(str(path.relative_to(tests)))
+    assert importing == []

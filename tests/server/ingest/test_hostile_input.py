@@ -20,26 +20,24 @@ from hypothesis import strategies as st
 from leadtime.server.errors import LeadtimeError
 from leadtime.server.ingest import github, gitlab, otlp, pagerduty
 from leadtime.server.ingest.webhooks import SOURCES
+from tests.factories import load_payload
 from tests.server import otlp_payloads
 from tests.server.conftest import LiveServer, count_rows, settings_for, wipe
-from tests.server.test_alerts import REPO
-from tests.server.test_forge_webhooks import (
-    DEPLOYMENT_STATUS,
-    GITLAB_DEPLOYMENT,
-    GITLAB_MERGE,
-    GITLAB_PIPELINE,
-    PULL_REQUEST_MERGED,
-    PUSH,
-    WORKFLOW_JOB,
-    WORKFLOW_RUN,
-)
-from tests.server.test_pages import (
-    ALERTMANAGER_FIRING,
-    OPSGENIE_CREATE,
-    PAGERDUTY_TRIGGERED,
-)
 
-SERVER = Path(__file__).resolve().parents[2] / "server"
+REPO = "https://github.com/acme/shop"
+PULL_REQUEST_MERGED = load_payload("github_pull_request_merged")
+PUSH = load_payload("github_push")
+DEPLOYMENT_STATUS = load_payload("github_deployment_status")
+WORKFLOW_RUN = load_payload("github_workflow_run")
+WORKFLOW_JOB = load_payload("github_workflow_job")
+GITLAB_MERGE = load_payload("gitlab_merge_request")
+GITLAB_PIPELINE = load_payload("gitlab_pipeline")
+GITLAB_DEPLOYMENT = load_payload("gitlab_deployment")
+PAGERDUTY_TRIGGERED = load_payload("pagerduty_incident_triggered")
+OPSGENIE_CREATE = load_payload("opsgenie_create")
+ALERTMANAGER_FIRING = load_payload("alertmanager_firing")
+
+SERVER = Path(__file__).resolve().parents[3] / "server"
 BIN = Path(sys.executable).parent
 
 # The server's own schema, every documented endpoint, with a token -----------------------------

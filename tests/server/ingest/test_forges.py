@@ -18,6 +18,7 @@ import pytest
 from leadtime.server.ingest.github import verify_signature as verify_github
 from leadtime.server.signatures import verify_standard_webhook
 from leadtime.tracer import traceid
+from tests.factories import load_payload
 from tests.server.conftest import LiveServer, count_rows, settings_for, wipe
 from tests.server.otlp_payloads import post_run
 
@@ -27,148 +28,15 @@ SIGNING_KEY = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 MERGED = "9f2c1e0d5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d"
 REPO = "https://github.com/octo/app"
 
-PULL_REQUEST_MERGED = {
-    "action": "closed",
-    "number": 42,
-    "pull_request": {
-        "number": 42,
-        "title": "Speed up build cache",
-        "html_url": "https://github.com/octo/app/pull/42",
-        "state": "closed",
-        "merged": True,
-        "merged_at": "2026-11-20T10:04:11Z",
-        "closed_at": "2026-11-20T10:04:11Z",
-        "created_at": "2026-11-19T16:00:00Z",
-        "merge_commit_sha": MERGED,
-        "user": {"login": "alice"},
-        "merged_by": {"login": "bob"},
-        "base": {"ref": "main", "sha": "1" * 40},
-        "head": {"ref": "alice/cache", "sha": "2" * 40},
-    },
-    "repository": {
-        "full_name": "octo/app",
-        "html_url": REPO,
-        "default_branch": "main",
-    },
-    "sender": {"login": "bob"},
-}
+PULL_REQUEST_MERGED = load_payload("github_pull_request_merged")
 
-PUSH = {
-    "ref": "refs/heads/main",
-    "before": "1" * 40,
-    "after": MERGED,
-    "created": False,
-    "deleted": False,
-    "forced": False,
-    "head_commit": {
-        "id": MERGED,
-        "message": "Merge pull request #42 from octo/alice/cache\n\nSpeed up build cache",
-        "timestamp": "2026-11-20T10:04:09Z",
-        "author": {"name": "Alice", "email": "alice@example.com", "username": "alice"},
-    },
-    "commits": [{"id": MERGED, "distinct": True, "timestamp": "2026-11-20T10:04:09Z"}],
-    "pusher": {"name": "bob", "email": "bob@example.com"},
-    "repository": {
-        "full_name": "octo/app",
-        "html_url": REPO,
-        "default_branch": "main",
-        "pushed_at": 1795169052,  # 2026-11-20T10:04:12Z, Unix seconds as in push payloads
-    },
-    "sender": {"login": "bob"},
-}
+PUSH = load_payload("github_push")
 
-DEPLOYMENT_STATUS = {
-    "action": "created",
-    "deployment_status": {
-        "id": 209916254,
-        "state": "success",
-        "environment": "production",
-        "environment_url": "https://app.example.com",
-        "log_url": "https://github.com/octo/app/actions/runs/1/job/2",
-        "created_at": "2026-11-20T10:31:40Z",
-        "updated_at": "2026-11-20T10:31:40Z",
-        "creator": {"login": "github-actions[bot]"},
-    },
-    "deployment": {
-        "id": 145988746,
-        "sha": MERGED,
-        "ref": "main",
-        "task": "deploy",
-        "environment": "production",
-        "production_environment": True,
-        "created_at": "2026-11-20T10:25:02Z",
-        "updated_at": "2026-11-20T10:31:40Z",
-        "creator": {"login": "github-actions[bot]"},
-    },
-    "repository": {"full_name": "octo/app", "html_url": REPO},
-}
+DEPLOYMENT_STATUS = load_payload("github_deployment_status")
 
-WORKFLOW_RUN = {
-    "action": "completed",
-    "workflow_run": {
-        "id": 2202229078,
-        "name": "CI",
-        "event": "push",
-        "head_branch": "main",
-        "head_sha": MERGED,
-        "status": "completed",
-        "conclusion": "success",
-        "run_attempt": 1,
-        "run_number": 163,
-        "created_at": "2026-11-20T10:04:30Z",
-        "run_started_at": "2026-11-20T10:04:31Z",
-        "updated_at": "2026-11-20T10:31:45Z",
-        "html_url": "https://github.com/octo/app/actions/runs/2202229078",
-        "pull_requests": [],
-    },
-    "repository": {"full_name": "octo/app", "html_url": REPO},
-}
+WORKFLOW_RUN = load_payload("github_workflow_run")
 
-WORKFLOW_JOB = {
-    "action": "completed",
-    "workflow_job": {
-        "id": 289782451,
-        "run_id": 2202229078,
-        "run_attempt": 1,
-        "name": "build",
-        "workflow_name": "CI",
-        "head_sha": MERGED,
-        "head_branch": "main",
-        "status": "completed",
-        "conclusion": "success",
-        "created_at": "2026-11-20T10:05:00Z",
-        "started_at": "2026-11-20T10:05:58Z",
-        "completed_at": "2026-11-20T10:18:16Z",
-        "html_url": "https://github.com/octo/app/actions/runs/2202229078/job/289782451",
-        "steps": [
-            {
-                "name": "Set up job",
-                "status": "completed",
-                "conclusion": "success",
-                "number": 1,
-                "started_at": "2026-11-20T10:05:58.000Z",
-                "completed_at": "2026-11-20T10:06:01.000Z",
-            },
-            {
-                "name": "Run tests",
-                "status": "completed",
-                "conclusion": "success",
-                "number": 2,
-                "started_at": "2026-11-20T10:06:01.000-00:00",
-                "completed_at": "2026-11-20T10:18:10.000Z",
-            },
-            {
-                "name": "Skipped",
-                "status": "completed",
-                "conclusion": "skipped",
-                "number": 3,
-                "started_at": None,
-                "completed_at": None,
-            },
-        ],
-    },
-    "repository": {"full_name": "octo/app", "html_url": REPO},
-}
+WORKFLOW_JOB = load_payload("github_workflow_job")
 
 GITLAB_PROJECT = {
     "id": 14,
@@ -177,85 +45,11 @@ GITLAB_PROJECT = {
     "web_url": "https://gitlab.example.com/octo/app",
 }
 
-GITLAB_MERGE = {
-    "object_kind": "merge_request",
-    "event_type": "merge_request",
-    "user": {"id": 6, "username": "bob", "name": "Bob"},
-    "project": GITLAB_PROJECT,
-    "object_attributes": {
-        "id": 99,
-        "iid": 42,
-        "title": "Speed up build cache",
-        "url": "https://gitlab.example.com/octo/app/-/merge_requests/42",
-        "action": "merge",
-        "state": "merged",
-        "source_branch": "alice/cache",
-        "target_branch": "main",
-        "author_id": 51,
-        "merge_user_id": 6,
-        "merge_commit_sha": MERGED,
-        "created_at": "2026-11-19 16:00:00 UTC",
-        "updated_at": "2026-11-20 10:04:11 UTC",
-        "last_commit": {"id": "2" * 40, "timestamp": "2026-11-19T18:00:00+01:00"},
-    },
-}
+GITLAB_MERGE = load_payload("gitlab_merge_request")
 
-GITLAB_PIPELINE = {
-    "object_kind": "pipeline",
-    "object_attributes": {
-        "id": 31,
-        "iid": 3,
-        "ref": "main",
-        "tag": False,
-        "sha": MERGED,
-        "source": "push",
-        "status": "success",
-        "created_at": "2026-11-20 10:04:30 UTC",
-        "finished_at": "2026-11-20 10:31:45 UTC",
-        "duration": 1620,
-        "url": "https://gitlab.example.com/octo/app/-/pipelines/31",
-    },
-    "project": GITLAB_PROJECT,
-    "builds": [
-        {
-            "id": 377,
-            "stage": "test",
-            "name": "unit",
-            "status": "success",
-            "started_at": "2026-11-20 10:05:58 UTC",
-            "finished_at": "2026-11-20 10:18:16 UTC",
-            "duration": 738.0,
-            "environment": None,
-        },
-        {
-            "id": 378,
-            "stage": "deploy",
-            "name": "deploy",
-            "status": "manual",
-            "started_at": None,
-            "finished_at": None,
-            "environment": {"name": "production"},
-        },
-    ],
-}
+GITLAB_PIPELINE = load_payload("gitlab_pipeline")
 
-GITLAB_DEPLOYMENT = {
-    "object_kind": "deployment",
-    "status": "success",
-    "status_changed_at": "2026-11-20 11:31:40 +0100",
-    "deployment_id": 15,
-    "deployable_id": 796,
-    "deployable_url": "https://gitlab.example.com/octo/app/-/jobs/796",
-    "environment": "production",
-    "environment_tier": "production",
-    "environment_slug": "production",
-    "ref": "main",
-    "short_sha": MERGED[:8],
-    "commit_url": f"https://gitlab.example.com/octo/app/-/commit/{MERGED}",
-    "commit_title": "Speed up build cache",
-    "user": {"username": "deploy-bot"},
-    "project": GITLAB_PROJECT,
-}
+GITLAB_DEPLOYMENT = load_payload("gitlab_deployment")
 
 
 @pytest.fixture

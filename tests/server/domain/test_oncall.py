@@ -17,9 +17,9 @@ from leadtime.server.domain.oncall import (
 from leadtime.server.hours import parse_working_hours
 from leadtime.server.settings import Settings
 from leadtime.tracer.cli import cli
+from tests.factories import make_deploy, make_mergeset, make_page
 from tests.server.conftest import LiveServer, settings_for, wipe
 from tests.server.otlp_payloads import post_run
-from tests.server.test_pages import deploy, merge, page
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 HOURS = parse_working_hours("09:00-18:00", "mon-fri", "Europe/Berlin")
@@ -113,10 +113,10 @@ def test_bad_working_hours_are_refused_when_the_server_is_configured():
 
 
 def test_change_failure_and_oncall_reports_over_the_api(client):
-    first = deploy(client, "shop", "a" * 40, NOW - timedelta(days=3))
-    deploy(client, "shop", "b" * 40, NOW - timedelta(days=2))
+    first = make_deploy(client, "shop", "a" * 40, NOW - timedelta(days=3))
+    make_deploy(client, "shop", "b" * 40, NOW - timedelta(days=2))
     for n in range(3):  # three pages after the first deploy: one failure
-        page(
+        make_page(
             client,
             "shop",
             NOW - timedelta(days=3) + timedelta(minutes=10 + n),
@@ -143,7 +143,7 @@ def test_change_failure_and_oncall_reports_over_the_api(client):
 
 def test_postmortem_timeline_is_in_order(client):
     merged = NOW - timedelta(hours=2)
-    merge(client, "a" * 40, merged, "ada")
+    make_mergeset(client, "a" * 40, merged, "ada")
     post_run(
         client,
         77,
@@ -153,8 +153,8 @@ def test_postmortem_timeline_is_in_order(client):
         sha="a" * 40,
     )
     finished = merged + timedelta(minutes=12)
-    deploy_id = deploy(client, "shop", "a" * 40, finished)
-    stored = page(
+    deploy_id = make_deploy(client, "shop", "a" * 40, finished)
+    stored = make_page(
         client,
         "shop",
         finished + timedelta(minutes=6),
@@ -162,7 +162,7 @@ def test_postmortem_timeline_is_in_order(client):
         acknowledged_at=(finished + timedelta(minutes=8)).isoformat(),
         resolved_at=(finished + timedelta(minutes=30)).isoformat(),
     )
-    other = page(client, "shop", finished + timedelta(minutes=7), "p-2")
+    other = make_page(client, "shop", finished + timedelta(minutes=7), "p-2")
     response = client.get(f"/api/pages/{stored['id']}/postmortem")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/markdown")
@@ -201,8 +201,8 @@ def test_the_service_map_file_maps_at_start(engine, db_url, tmp_path):
     mapping.write_text('[services]\n"checkout-api" = "shop"\n')
     with LiveServer(settings_for(db_url, auth="off", service_map_file=mapping)) as server:
         with httpx.Client(base_url=server.url, timeout=30) as client:
-            shipped = deploy(client, "shop", "a" * 40, NOW - timedelta(minutes=9))
-            stored = page(client, "checkout-api", NOW, "p-1")
+            shipped = make_deploy(client, "shop", "a" * 40, NOW - timedelta(minutes=9))
+            stored = make_page(client, "checkout-api", NOW, "p-1")
             assert stored["service"] == "shop" and stored["suspect"]["id"] == shipped
             assert client.get("/api/service-mappings").json() == [
                 {"pager_service": "checkout-api", "service": "shop", "source": "file"}
@@ -223,8 +223,8 @@ def test_a_bad_service_map_file_says_what_is_wrong(tmp_path):
 
 def test_page_commands(client, live_server, monkeypatch, tmp_path):
     monkeypatch.setenv("LEADTIME_URL", live_server.url)
-    merge(client, "a" * 40, NOW - timedelta(minutes=40), "ada")
-    deploy(client, "shop", "a" * 40, NOW - timedelta(minutes=20))
+    make_mergeset(client, "a" * 40, NOW - timedelta(minutes=40), "ada")
+    make_deploy(client, "shop", "a" * 40, NOW - timedelta(minutes=20))
     created = CliRunner().invoke(cli, ["page", "shop", "checkout is down", "--urgency", "high"])
     assert created.exit_code == 0, created.output
     assert "suspect deploy" in created.output and "authors: ada" in created.output
