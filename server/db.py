@@ -63,7 +63,7 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
-def _alembic_config() -> Config:
+def alembic_config() -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     return config
@@ -71,7 +71,7 @@ def _alembic_config() -> Config:
 
 def upgrade(engine: Engine) -> None:
     """Apply every migration not yet applied."""
-    config = _alembic_config()
+    config = alembic_config()
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
@@ -79,7 +79,7 @@ def upgrade(engine: Engine) -> None:
 
 def pending_migrations(engine: Engine) -> bool:
     """True when the database is behind the newest migration."""
-    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     with engine.connect() as connection:
         current = MigrationContext.configure(connection).get_current_revision()
     return current != head
