@@ -29,13 +29,9 @@ MERGED = "9f2c1e0d5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d"
 REPO = "https://github.com/octo/app"
 
 PULL_REQUEST_MERGED = load_payload("github_pull_request_merged")
-
 PUSH = load_payload("github_push")
-
 DEPLOYMENT_STATUS = load_payload("github_deployment_status")
-
 WORKFLOW_RUN = load_payload("github_workflow_run")
-
 WORKFLOW_JOB = load_payload("github_workflow_job")
 
 GITLAB_PROJECT = {
@@ -46,9 +42,7 @@ GITLAB_PROJECT = {
 }
 
 GITLAB_MERGE = load_payload("gitlab_merge_request")
-
 GITLAB_PIPELINE = load_payload("gitlab_pipeline")
-
 GITLAB_DEPLOYMENT = load_payload("gitlab_deployment")
 
 
