@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     DateTime,
     Float,
     ForeignKey,
@@ -18,6 +19,7 @@ from sqlalchemy import (
     String,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -58,6 +60,9 @@ class Repository(Base):
     target_seconds: Mapped[float | None] = mapped_column(Float)
     # This repository's own regression numbers and notifiers (see domain/regression.Rule).
     alerting: Mapped[dict | None] = mapped_column(JSON)
+    # The adoption point: the merge time of the first mergeset leadtime measures (see
+    # domain/containment.py); null until one is known.
+    adopted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     @property
@@ -130,6 +135,9 @@ class Mergeset(Base):
     pr_title: Mapped[str | None] = mapped_column(String(500))
     pr_author: Mapped[str | None] = mapped_column(String(300))
     pr_url: Mapped[str | None] = mapped_column(String(1000))
+    # History from before the adoption point, known only from a deploy's first-parent history:
+    # kept for order and authors, never counted (lead time, batching, budgets, alerts).
+    context: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -65,6 +65,7 @@ def mergeset_out(report: MergesetReport) -> MergesetOut:
         deploy_id=report.deploy_id,
         lead_time_seconds=seconds(report.lead_time),
         waiting_seconds=seconds(report.waiting),
+        context=report.context,
         budget_seconds=report.budget.total_seconds(),
         batched=report.batched,
         over_budget=report.over_budget,

@@ -82,6 +82,13 @@ class History:
         self.repo.git.merge("--ff-only", branch)
         return commit.hexsha
 
+    def direct_pushes(self, count: int, email: str = "old@example.com") -> list[str]:
+        """`count` commits straight on main, one file each: years of history, quickly."""
+        return [
+            self._commit_file(f"history-{i}.txt", str(i), f"change {i}", email).hexsha
+            for i in range(count)
+        ]
+
     def tag(self, name: str) -> None:
         self.repo.create_tag(name)
 

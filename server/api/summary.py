@@ -38,5 +38,6 @@ def get_summary(
         share_over_budget=summary.share_over_budget,
         share_batched_deploys=summary.share_batched_deploys,
         mergesets_waiting=summary.mergesets_waiting,
+        measured_since=summary.measured_since,
         longest_wait_seconds=_seconds(summary.longest_wait),
     )

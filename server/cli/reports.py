@@ -28,7 +28,9 @@ def _mergesets_table(rows: list[dict]) -> Table:
                 when(r["deployed_at"]),
                 duration(r["lead_time_seconds"]),
                 duration(r["waiting_seconds"]),
-                ("B" if r["batched"] else "") + ("!" if r["over_budget"] else ""),
+                ("B" if r["batched"] else "")
+                + ("!" if r["over_budget"] else "")
+                + ("C" if r["context"] else ""),
                 (r["pr_title"] or r["title"] or "")[:50],
             ]
             for r in rows
@@ -44,7 +46,8 @@ def _mergesets_table(rows: list[dict]) -> Table:
 def mergesets(repo: str | None, since: str | None, limit: int, output: str) -> None:
     """Mergesets with their lead time (or how long they have waited), newest first.
 
-    Flags: B batched deploy, ! over budget. Reads from LEADTIME_URL.
+    Flags: B batched deploy, ! over budget, C context (history from before leadtime measured
+    the repository, never counted). Reads from LEADTIME_URL.
 
     Example:
 

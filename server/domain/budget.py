@@ -390,6 +390,8 @@ def mergeset_breakdown(
         session, mergeset.repository_id, mergeset.sha, settings.main_branch_names
     )
     deploy = store.deploy_by_id(session, report.deploy_id) if report.deploy_id else None
+    if report.context:  # history from before the adoption point: no lead time to split
+        return Breakdown(report, [], [], main_trace, None)
     end = report.deployed_at or now
     segments = split_lead_time(
         mergeset.merged_at,

@@ -7,6 +7,14 @@ first parent), else `merged_at`; among deploys it is `finished_at`. A failed dep
 nothing. A deploy that lists the shas it ships contains exactly those (and its own), less what an
 earlier deploy already shipped. Deploys reported late or out of order are handled because the
 whole containment of a repository and environment is worked out again from what is stored.
+
+The adoption point (DESIGN.md): leadtime measures a repository from the first mergeset it knew of
+directly (a merge event, a main-branch pipeline, an API client, a backfill) or deployed, whichever
+comes first in first-parent order; it never moves later, and what is imported moves it earlier.
+A mergeset before it that leadtime knows only from a deploy's first-parent history is *context*:
+kept for order and authors, contained by no deploy, so never counted in lead time, batching,
+budgets or alerts. The first deploy to an environment therefore contains its own mergeset plus
+the mergesets since the adoption point that no earlier deploy shipped.
 """
 
 from __future__ import annotations
@@ -57,6 +65,21 @@ def order_mergesets(mergesets: list[MergesetPoint]) -> list[str]:
     return ordered
 
 
+def adoption_rank(ordered_shas: list[str], anchors: set[str]) -> int | None:
+    """The position, in first-parent order, of the first mergeset leadtime measures: the first
+    anchor (a mergeset known directly, or deployed); None when there is none yet."""
+    return next((rank for rank, sha in enumerate(ordered_shas) if sha in anchors), None)
+
+
+def split_context(ordered_shas: list[str], anchors: set[str]) -> tuple[list[str], set[str]]:
+    """(the shas that count, in order; the context shas before the adoption point)."""
+    start = adoption_rank(ordered_shas, anchors)
+    if start is None:
+        return list(ordered_shas), set()
+    context = {sha for sha in ordered_shas[:start] if sha not in anchors}
+    return [sha for sha in ordered_shas if sha not in context], context
+
+
 def compute_containment(
     ordered_shas: list[str], deploys: list[DeployPoint]
 ) -> dict[int, list[str]]:
@@ -81,12 +104,24 @@ def compute_containment(
     return contains
 
 
+def _counted_in_order(session: Session, repository_id: int) -> tuple[list[str], dict[str, int]]:
+    """The repository's counted shas in order, and every mergeset's id; the adoption point and
+    the context flags stored on the way."""
+    mergesets = store.mergesets_of(session, repository_id)
+    ordered = order_mergesets([MergesetPoint(m.sha, m.merged_at, m.parent_sha) for m in mergesets])
+    anchors = {m.sha for m in mergesets if m.source != store.HISTORY}
+    anchors |= store.deployed_shas(session, repository_id) & {m.sha for m in mergesets}
+    counted, context = split_context(ordered, anchors)
+    by_sha = {m.sha: m for m in mergesets}
+    adopted_at = by_sha[counted[0]].merged_at if anchors and counted else None
+    store.set_adoption(session, repository_id, adopted_at, context)
+    return counted, {m.sha: m.id for m in mergesets}
+
+
 def recompute_containment(session: Session, repository_id: int, environment: str) -> None:
     """Work out and store the containment of one repository's deploys to one environment."""
     store.lock_repository(session, repository_id)
-    mergesets = store.mergesets_of(session, repository_id)
-    ids = {m.sha: m.id for m in mergesets}
-    ordered = order_mergesets([MergesetPoint(m.sha, m.merged_at, m.parent_sha) for m in mergesets])
+    ordered, ids = _counted_in_order(session, repository_id)
     deploys = [
         DeployPoint(d.id, d.sha, tuple(d.listed_shas) if d.listed_shas is not None else None)
         for d in store.successful_deploys(session, repository_id, environment)

@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
@@ -35,6 +35,7 @@ class MergesetReport:
     deploy_id: int | None
     lead_time: timedelta | None
     waiting: timedelta | None
+    context: bool  # history from before the adoption point: never counted
     batched: bool
     over_budget: bool
     budget: timedelta
@@ -56,6 +57,7 @@ class Summary:
     share_batched_deploys: float | None
     mergesets_waiting: int
     longest_wait: timedelta | None
+    measured_since: datetime | None = None  # the adoption point
 
 
 def assess(
@@ -120,6 +122,8 @@ def _reports(
         lead_time, waiting, batched, over = assess(
             mergeset.merged_at, deployed_at, size, budget, now
         )
+        if mergeset.context:
+            lead_time, waiting, batched, over = None, None, False, False
         reports.append(
             MergesetReport(
                 sha=mergeset.sha,
@@ -132,6 +136,7 @@ def _reports(
                 deploy_id=deploy.id if deploy else None,
                 lead_time=lead_time,
                 waiting=waiting,
+                context=mergeset.context,
                 batched=batched,
                 over_budget=over,
                 budget=budget,
@@ -177,10 +182,11 @@ def repository_summary(
     waiting = store.waiting_mergesets(session, environment, repository_id)
     deployed_reports = _reports(session, deployed, settings, now)
     waiting_reports = _reports(session, waiting, settings, now)
-    return summarize(
+    summary = summarize(
         [r.lead_time for r in deployed_reports if r.lead_time is not None],
         [r.over_budget for r in deployed_reports],
         store.deploy_sizes(session, environment, since, repository_id),
         [r.waiting for r in waiting_reports if r.waiting is not None],
         window,
     )
+    return replace(summary, measured_since=store.adopted_at(session, repository_id))

@@ -99,6 +99,9 @@ class MergesetOut(BaseModel):
     deploy_id: int | None
     lead_time_seconds: float | None
     waiting_seconds: float | None
+    context: bool = Field(
+        description="History from before the adoption point: kept for order, never counted."
+    )
     budget_seconds: float
     batched: bool
     over_budget: bool

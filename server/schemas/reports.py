@@ -22,6 +22,9 @@ class SummaryOut(BaseModel):
     share_batched_deploys: float | None
     mergesets_waiting: int
     longest_wait_seconds: float | None
+    measured_since: datetime | None = Field(
+        description="The adoption point: history merged before it is context, never counted."
+    )
 
 
 class ErrorBody(BaseModel):

@@ -35,6 +35,7 @@ from leadtime.server.store.deploys import (
     deploy_by_id,
     deploy_identity,
     deploy_sizes,
+    deployed_shas,
     deploys_query,
     environments_of,
     finished_deploys,
@@ -49,6 +50,8 @@ from leadtime.server.store.deploys import (
     upsert_deploy,
 )
 from leadtime.server.store.mergesets import (
+    CHUNK,
+    HISTORY,
     KEPT_FIRST,
     MERGED_AT_QUALITY,
     PULL_REQUEST,
@@ -56,6 +59,7 @@ from leadtime.server.store.mergesets import (
     mergeset_by_sha,
     mergesets_newest_first,
     mergesets_of,
+    set_adoption,
     undeployed_mergesets,
     upsert_mergeset,
     waiting_mergesets,
@@ -78,6 +82,7 @@ from leadtime.server.store.pages import (
     upsert_service_mapping,
 )
 from leadtime.server.store.repositories import (
+    adopted_at,
     find_repository,
     lock_repositories,
     lock_repository,
@@ -91,6 +96,8 @@ from leadtime.server.store.repositories import (
 from leadtime.server.store.rows import (
     insert_if_new,
     insert_ignoring_duplicates,
+    rows_changed,
+    table_of,
 )
 from leadtime.server.store.runs import (
     RUN_FIELDS,
@@ -111,11 +118,14 @@ from leadtime.server.store.tokens import (
 )
 
 __all__ = [
+    "CHUNK",
+    "HISTORY",
     "KEPT_FIRST",
     "MERGED_AT_QUALITY",
     "PULL_REQUEST",
     "RUN_FIELDS",
     "add_alert_event",
+    "adopted_at",
     "alert_key",
     "alert_with_repository",
     "alerts",
@@ -126,6 +136,7 @@ __all__ = [
     "deploy_identity",
     "deploy_sizes",
     "deployed_mergesets",
+    "deployed_shas",
     "deploys_query",
     "due_notifications",
     "environments_of",
@@ -173,9 +184,11 @@ __all__ = [
     "repository_id_of_service",
     "resolve_alert",
     "resolve_repository",
+    "rows_changed",
     "run_summaries",
     "save_run_summaries",
     "service_mappings",
+    "set_adoption",
     "set_alerting",
     "set_budget",
     "set_target",
@@ -183,6 +196,7 @@ __all__ = [
     "steps_of_runs",
     "successful_deploys",
     "suspect_of",
+    "table_of",
     "token_by_hash",
     "token_by_id",
     "tokens",

@@ -247,3 +247,14 @@ def deploy_sizes(
     if repository_id is not None:
         query = query.where(Deploy.repository_id == repository_id)
     return list(session.scalars(query))
+
+
+def deployed_shas(session: Session, repository_id: int) -> set[str]:
+    """The shas the repository's successful deploys (to any environment) shipped."""
+    return set(
+        session.scalars(
+            select(Deploy.sha)
+            .where(Deploy.repository_id == repository_id, Deploy.status == "succeeded")
+            .distinct()
+        )
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from leadtime.server.models import Deploy, DeployMergeset, Mergeset, Repository
@@ -14,6 +14,8 @@ from leadtime.server.store.rows import insert_if_new
 # How much a merged_at can be trusted, best last: a run's start used as an estimate, the commit's
 # time, the push that landed it, the forge's own merge time.
 MERGED_AT_QUALITY = {"pipeline": 0, "commit": 1, "push": 2, "merge": 3}
+CHUNK = 500  # shas in one IN (...) list
+HISTORY = "history"  # the source of a mergeset known only from a deploy's first-parent history
 KEPT_FIRST = ("parent_sha", "author", "title")  # the first report that knows one keeps it
 PULL_REQUEST = ("pr_number", "pr_title", "pr_author", "pr_url")  # the newest report wins
 
@@ -36,6 +38,9 @@ def upsert_mergeset(session: Session, repository_id: int, values: dict) -> bool:
         row.merged_at, row.merged_at_source = values["merged_at"], source
         changed = True
     if values.get("parent_sha") and row.parent_sha is None:
+        changed = True
+    if row.source == HISTORY and values["source"] != HISTORY:
+        row.source = values["source"]  # now known directly: it may be the adoption point
         changed = True
     for name in KEPT_FIRST:
         setattr(row, name, getattr(row, name) or values.get(name))
@@ -61,7 +66,7 @@ def mergeset_by_sha(
 def undeployed_mergesets(
     session: Session, repository_id: int, environment: str, since: datetime
 ) -> list[Mergeset]:
-    """Mergesets merged since `since` that no deploy to `environment` contains yet."""
+    """Counted mergesets merged since `since` that no deploy to `environment` contains yet."""
     return list(
         session.scalars(
             select(Mergeset)
@@ -74,6 +79,7 @@ def undeployed_mergesets(
                 Mergeset.repository_id == repository_id,
                 Mergeset.merged_at >= since,
                 DeployMergeset.deploy_id.is_(None),
+                Mergeset.context.is_(False),
             )
         )
     )
@@ -124,13 +130,39 @@ def deployed_mergesets(
 def waiting_mergesets(
     session: Session, environment: str, repository_id: int | None
 ) -> list[tuple[Mergeset, Repository]]:
-    """Mergesets no deploy to `environment` contains yet."""
+    """Counted mergesets no deploy to `environment` contains yet (context never waits)."""
     query = (
         select(Mergeset, Repository)
         .join(Repository)
         .outerjoin(DeployMergeset, _shipped_to(environment))
-        .where(DeployMergeset.deploy_id.is_(None))
+        .where(DeployMergeset.deploy_id.is_(None), Mergeset.context.is_(False))
     )
     if repository_id is not None:
         query = query.where(Mergeset.repository_id == repository_id)
     return [(mergeset, repository) for mergeset, repository in session.execute(query)]
+
+
+def set_adoption(
+    session: Session, repository_id: int, adopted_at: datetime | None, context: set[str]
+) -> None:
+    """Store the repository's adoption point and which of its mergesets are context."""
+    repository = session.get_one(Repository, repository_id)
+    if repository.adopted_at != adopted_at:
+        repository.adopted_at = adopted_at
+    flagged = set(
+        session.scalars(
+            select(Mergeset.sha).where(Mergeset.repository_id == repository_id, Mergeset.context)
+        )
+    )
+    for value, shas in ((True, context - flagged), (False, flagged - context)):
+        ordered = sorted(shas)
+        for first in range(0, len(ordered), CHUNK):
+            session.execute(
+                update(Mergeset)
+                .where(
+                    Mergeset.repository_id == repository_id,
+                    Mergeset.sha.in_(ordered[first : first + CHUNK]),
+                )
+                .values(context=value)
+                .execution_options(synchronize_session=False)
+            )

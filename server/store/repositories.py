@@ -4,8 +4,9 @@ by every write before it stores anything."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from leadtime.server.errors import BadPayload, UnknownService
@@ -62,6 +63,14 @@ def resolve_repository(session: Session, reference: str, create: bool = False) -
     session.add(repository)
     session.flush()
     return repository
+
+
+def adopted_at(session: Session, repository_id: int | None) -> datetime | None:
+    """The repository's adoption point, or the earliest of all repositories' (None: none yet)."""
+    query = select(func.min(Repository.adopted_at))
+    if repository_id is not None:
+        query = query.where(Repository.id == repository_id)
+    return session.scalar(query)
 
 
 def find_repository(session: Session, reference: str) -> Repository:

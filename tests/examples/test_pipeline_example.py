@@ -1,6 +1,7 @@
 """examples/pipeline: the small project's pipeline, run from a real repository with merged pull
-requests against a real `leadtime serve`, gives one trace of its steps and one deploy that
-contains the merged mergesets."""
+requests against a real `leadtime serve`, gives one trace of its steps and one deploy. It is the
+repository's first pipeline, so it is the adoption point: the deploy ships its own mergeset, and
+the pull request merged before leadtime was added is context."""
 
 from __future__ import annotations
 
@@ -63,7 +64,10 @@ def test_pipeline_sends_one_trace_and_a_deploy_of_the_merged_mergesets(project, 
             "succeeded",
         )
         assert deploy["sha"] == merged[-1]
-        assert set(merged) <= {m["sha"] for m in deploy["mergesets"]}
+        assert [m["sha"] for m in deploy["mergesets"]] == [merged[-1]]
+        mergesets = {m["sha"]: m for m in httpx.get(f"{server.url}/api/mergesets").json()}
+        assert mergesets[merged[0]]["context"] is True
+        assert mergesets[merged[-1]]["lead_time_seconds"] is not None
     finally:
         server.stop()
     with create_engine(database).connect() as connection:

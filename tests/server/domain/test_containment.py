@@ -9,8 +9,10 @@ import pytest
 from leadtime.server.domain.containment import (
     DeployPoint,
     MergesetPoint,
+    adoption_rank,
     compute_containment,
     order_mergesets,
+    split_context,
 )
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -77,3 +79,39 @@ ORDER = ["m1", "m2", "m3", "m4", "m5"]
 )
 def test_containment(deploys, expected):
     assert compute_containment(ORDER, deploys) == expected
+
+
+# The adoption point -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("ordered", "anchors", "counted", "context"),
+    [
+        # nothing known directly or deployed yet: nothing to measure from, nothing is context
+        (["a", "b", "c"], set(), ["a", "b", "c"], set()),
+        # a first deploy of c carries a and b in its history: they are context
+        (["a", "b", "c"], {"c"}, ["c"], {"a", "b"}),
+        # b was seen on main (a pipeline, a merge event): measured from b
+        (["a", "b", "c"], {"b", "c"}, ["b", "c"], {"a"}),
+        # history after the adoption point counts, known directly or not
+        (["a", "b", "c", "d"], {"b", "d"}, ["b", "c", "d"], {"a"}),
+        # an import of the oldest moves the point to the start
+        (["a", "b", "c"], {"a", "c"}, ["a", "b", "c"], set()),
+    ],
+    ids=["nothing-yet", "first-deploy-history", "seen-on-main", "after-counts", "imported"],
+)
+def test_history_before_the_adoption_point_is_context(ordered, anchors, counted, context):
+    assert split_context(ordered, anchors) == (counted, context)
+
+
+def test_the_adoption_point_is_the_first_anchor_in_first_parent_order():
+    assert adoption_rank(["a", "b", "c"], {"c", "b"}) == 1
+    assert adoption_rank(["a", "b"], set()) is None
+
+
+def test_a_first_deploy_contains_only_what_follows_the_adoption_point():
+    ordered = [f"h{i}" for i in range(300)] + ["m1", "m2", "m3"]
+    counted, context = split_context(ordered, {"m1", "m3"})
+    contains = compute_containment(counted, [DeployPoint(1, "m2"), DeployPoint(2, "m3")])
+    assert contains == {1: ["m1", "m2"], 2: ["m3"]}
+    assert len(context) == 300

@@ -102,15 +102,34 @@ def test_otlp_json_becomes_run_steps_deploy_and_mergesets(client):
     assert [(d["service"], d["environment"], d["sha"], d["status"]) for d in deploys] == [
         ("shop", "production", SHA, "succeeded")
     ]
-    assert [m["sha"] for m in deploys[0]["mergesets"]] == [PARENT, SHA]
-    assert deploys[0]["batched"] is True
+    # The first deploy ships its own mergeset; the older history it carries is context.
+    assert [m["sha"] for m in deploys[0]["mergesets"]] == [SHA]
+    assert deploys[0]["batched"] is False
 
     mergesets = {m["sha"]: m for m in client.get("/api/mergesets").json()}
     assert mergesets[SHA]["lead_time_seconds"] == 11 * 60  # merged 9:58, deployed 10:09
-    assert mergesets[SHA]["over_budget"] is False
+    assert mergesets[SHA]["over_budget"] is False and mergesets[SHA]["context"] is False
+    parent = mergesets[PARENT]
+    assert parent["context"] is True and parent["author"] == "bob@example.com"
+    assert (parent["lead_time_seconds"], parent["waiting_seconds"]) == (None, None)
+    breakdown = client.get(f"/api/mergesets/{PARENT}/breakdown")
+    assert breakdown.status_code == 200 and breakdown.json()["parts"] == []
+    assert client.get(f"/mergesets/{PARENT}", headers={"accept": "text/html"}).status_code == 200
+    summary = client.get("/api/summary", params={"window": "3650d"}).json()
+    assert summary["measured_since"] == (T0 - timedelta(minutes=2)).isoformat().replace(
+        "+00:00", "Z"
+    )
+    assert (summary["mergesets_deployed"], summary["mergesets_waiting"]) == (1, 0)
+
+    # Imported history moves the adoption point earlier: the parent, now known directly, counts.
+    merged = (T0 - timedelta(hours=3)).isoformat()
+    merge = {"repository": REPO, "sha": PARENT, "merged_at": merged}
+    assert client.post("/api/merges", json=merge).status_code == 200
+    deploys = client.get("/api/deploys").json()
+    assert [m["sha"] for m in deploys[0]["mergesets"]] == [PARENT, SHA]
+    mergesets = {m["sha"]: m for m in client.get("/api/mergesets").json()}
+    assert mergesets[PARENT]["context"] is False
     assert mergesets[PARENT]["lead_time_seconds"] == 3 * 3600 + 9 * 60
-    assert mergesets[PARENT]["over_budget"] is True
-    assert mergesets[PARENT]["author"] == "bob@example.com"
     assert all(m["batched"] for m in mergesets.values())
 
 
