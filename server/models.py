@@ -51,10 +51,15 @@ class Base(DeclarativeBase):
 
 class Repository(Base):
     __tablename__ = "repositories"
+    # A unique index, not a constraint: SQLite adds one without rebuilding the table.
+    __table_args__ = (Index("ix_repositories_key", "key", unique=True),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), index=True)
     url: Mapped[str | None] = mapped_column(String(500), unique=True)
+    # The identity (store.repository_key): `host/path` folded as the forge folds it, or
+    # `name:owner/name` for a repository known only by its name.
+    key: Mapped[str] = mapped_column(String(600))
     budget_seconds: Mapped[float | None] = mapped_column(Float)
     # A lead-time target the team set; the regression rule's baseline instead of the history.
     target_seconds: Mapped[float | None] = mapped_column(Float)

@@ -40,19 +40,38 @@ class _Changes:
                 recompute_containment(session, repository_id, environment)
 
 
-def _repositories(session: Session, facts: Facts) -> dict[RepoRef, Repository | None]:
+def _absorb_twins(session: Session, repository: Repository | None) -> bool:
+    """Merge into a repository known by URL the ones made earlier from a name that names it;
+    True when there were any (its containment is then worked out again)."""
+    if repository is None or repository.url is None:
+        return False
+    twins = store.name_only_twins(session, repository)
+    for twin in twins:
+        store.merge_repository(session, repository, twin)
+    return bool(twins)
+
+
+def _repositories(
+    session: Session, facts: Facts, changes: _Changes
+) -> dict[RepoRef, Repository | None]:
     """The repository of every reference the facts make, created on first sight, each locked
-    (in id order) before anything is stored: see store.lock_repositories."""
+    (in id order) before anything is stored: see store.lock_repositories. URLs come first, so a
+    name in the same delivery finds the repository its URL named."""
     named = [item.repo for group in (facts.runs, facts.mergesets, facts.deploys) for item in group]
-    found = {ref: store.repository_for(session, ref.url, ref.name) for ref in dict.fromkeys(named)}
+    found: dict[RepoRef, Repository | None] = {}
+    for ref in sorted(dict.fromkeys(named), key=lambda ref: ref.url is None):
+        repository = store.repository_for(session, ref.url, ref.name)
+        if repository is not None and _absorb_twins(session, repository):
+            changes.repositories.add(repository.id)
+        found[ref] = repository
     store.lock_repositories(session, [row.id for row in found.values() if row])
     return found
 
 
 def record_facts(session: Session, facts: Facts, settings: Settings) -> list[Page]:
     """Store one delivery's facts and what follows from them; the pages its events were on."""
-    repositories = _repositories(session, facts)
     changes = _Changes()
+    repositories = _repositories(session, facts, changes)
     store.insert_steps(session, facts.steps)
     for run in facts.runs:
         found = repositories[run.repo]
@@ -83,9 +102,13 @@ def record_deploy(
         repository = store.resolve_repository(session, repository_reference, create=True)
     else:
         repository = store.repository_for_service(session, deploy.service)
+    absorbed = _absorb_twins(session, repository)
     store.lock_repository(session, repository.id)
     row, _ = _store_deploy(session, deploy, repository.id)
-    recompute_containment(session, repository.id, row.environment)
+    if absorbed:
+        recompute_repository(session, repository.id)
+    else:
+        recompute_containment(session, repository.id, row.environment)
     suspects.relink_after_deploy(session, row, settings)
     return row
 

@@ -15,7 +15,10 @@ from leadtime.tracer import gitinfo, providers
 
 CHECKOUT_FACTS = ("sha", "branch", "repo_url")
 COMMIT_FACTS = ("committed_at", "author")
-_SSH_REMOTE = re.compile(r"^(?:ssh://)?(?:[^@/]+@)?([^:/]+)[:/](?!/)(.+)$")
+# scp-like `user@host:path`, and `ssh://user@host[:port]/path` (the port is ssh's, not the web's)
+_SSH_REMOTE = re.compile(
+    r"^(?:ssh://(?:[^@/]+@)?([^:/]+)(?::\d+)?/|(?:[^@/]+@)?([^:/]+):)(?!/)(.+)$"
+)
 _CHANGE_REF = re.compile(r"^(?:refs/pull/|https?://\S+/pull/)(\d+)(?:/merge|/head)?/?$")
 _SHA = re.compile(r"[0-9a-fA-F]{7,64}")
 _KNOWN_FORGES = ("github", "gitlab", "bitbucket", "gitea")
@@ -53,8 +56,8 @@ def normalize_repo_url(url: str) -> str:
     else:
         match = _SSH_REMOTE.match(url)
         if match:
-            host, path = match.groups()
-            url = f"https://{host}/{path.lstrip('/')}"
+            ssh_host, scp_host, path = match.groups()
+            url = f"https://{ssh_host or scp_host}/{path.lstrip('/')}"
     url = url.rstrip("/")
     return url.removesuffix(".git")
 

@@ -2,9 +2,9 @@
 write through here, as `store.<function>`; the store never commits (see db.unit_of_work).
 
 Idempotence rests on unique constraints, not on check-then-insert: steps by (trace id, span id),
-mergesets by (repository, sha), deploys by their identity, repositories by URL. An insert that
-meets an existing row is skipped (`ON CONFLICT DO NOTHING`) and the row is then updated where the
-new report knows better.
+mergesets by (repository, sha), deploys by their identity, repositories by their key. An insert
+that meets an existing row is skipped (`ON CONFLICT DO NOTHING`) and the row is then updated
+where the new report knows better.
 """
 
 from __future__ import annotations
@@ -64,6 +64,9 @@ from leadtime.server.store.mergesets import (
     upsert_mergeset,
     waiting_mergesets,
 )
+from leadtime.server.store.merging import (
+    merge_repository,
+)
 from leadtime.server.store.pages import (
     delete_service_mapping,
     delivery_is_new,
@@ -82,15 +85,21 @@ from leadtime.server.store.pages import (
     upsert_service_mapping,
 )
 from leadtime.server.store.repositories import (
+    FOLDING_FORGES,
+    NAME_ONLY,
     adopted_at,
     find_repository,
     lock_repositories,
     lock_repository,
+    looks_like_url,
+    name_key,
+    name_only_twins,
     repositories,
     repository_by_id,
     repository_for,
     repository_for_service,
     repository_id_of_service,
+    repository_key,
     resolve_repository,
 )
 from leadtime.server.store.rows import (
@@ -119,9 +128,11 @@ from leadtime.server.store.tokens import (
 
 __all__ = [
     "CHUNK",
+    "FOLDING_FORGES",
     "HISTORY",
     "KEPT_FIRST",
     "MERGED_AT_QUALITY",
+    "NAME_ONLY",
     "PULL_REQUEST",
     "RUN_FIELDS",
     "add_alert_event",
@@ -154,12 +165,16 @@ __all__ = [
     "lead_time_pairs",
     "lock_repositories",
     "lock_repository",
+    "looks_like_url",
     "main_run_of",
     "mapped_service",
+    "merge_repository",
     "mergeset_by_sha",
     "mergesets_newest_first",
     "mergesets_of",
     "mergesets_of_deploys",
+    "name_key",
+    "name_only_twins",
     "notifications_of",
     "open_alert",
     "open_alerts",
@@ -182,6 +197,7 @@ __all__ = [
     "repository_for",
     "repository_for_service",
     "repository_id_of_service",
+    "repository_key",
     "resolve_alert",
     "resolve_repository",
     "rows_changed",

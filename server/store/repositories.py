@@ -1,12 +1,12 @@
-"""Repositories: found by URL, `owner/name` or name, created on first sight, and locked in id order
-by every write before it stores anything."""
+"""Repositories: one per identity (repository_key), found by URL, `owner/name` or name, created on
+first sight, and locked in id order by every write before it stores anything."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from leadtime.server.errors import BadPayload, UnknownService
@@ -14,9 +14,31 @@ from leadtime.server.models import Deploy, Repository
 from leadtime.server.store.rows import insert_if_new
 from leadtime.tracer.context import normalize_repo_url
 
+# Hosts whose repository paths are case-insensitive (GitHub, GitLab, Bitbucket; their
+# self-hosted editions carry the name in the host): `Pallets/Click` is `pallets/click` there.
+FOLDING_FORGES = ("github", "gitlab", "bitbucket")
+NAME_ONLY = "name:"  # the key of a repository known only by `owner/name` or a bare name
 
-def _looks_like_url(reference: str) -> bool:
+
+def looks_like_url(reference: str) -> bool:
     return "://" in reference or reference.startswith("git@")
+
+
+def repository_key(url: str) -> str:
+    """A repository's one identity: host and path; the host lower-case and without a port, the
+    path case-folded where the forge folds it. Every URL form git accepts (https, scp-like
+    `git@host:o/r.git`, `ssh://git@host:22/o/r.git`, with or without `.git`) gives the same."""
+    rest = normalize_repo_url(url).split("://", 1)[-1]
+    host, _, path = rest.partition("/")
+    host = host.rsplit("@", 1)[-1].split(":", 1)[0].lower()
+    path = path.strip("/")
+    if any(forge in host for forge in FOLDING_FORGES):
+        path = path.lower()
+    return f"{host}/{path}"
+
+
+def name_key(reference: str) -> str:
+    return NAME_ONLY + reference.strip().strip("/").lower()
 
 
 def repository_for(session: Session, url: str | None, name: str | None) -> Repository | None:
@@ -29,40 +51,66 @@ def repository_for(session: Session, url: str | None, name: str | None) -> Repos
     return None
 
 
-def _repository_by_url(session: Session, url: str) -> Repository:
-    url = normalize_repo_url(url)
-    found = session.scalar(select(Repository).where(Repository.url == url))
-    if found is None:  # first sight; a concurrent first sight inserts it only once
-        insert_if_new(session, Repository, {"name": url.rsplit("/", 1)[-1], "url": url}, ["url"])
-        found = session.scalars(select(Repository).where(Repository.url == url)).one()
+def _by_key(session: Session, key: str, values: dict) -> Repository:
+    """The repository with this key, inserted on first sight: a unique key and ON CONFLICT DO
+    NOTHING, so two first sights at once (two servers even) make one row."""
+    found = session.scalar(select(Repository).where(Repository.key == key))
+    if found is None:
+        insert_if_new(session, Repository, {**values, "key": key}, ["key"])
+        found = session.scalars(select(Repository).where(Repository.key == key)).one()
     return found
 
 
+def _repository_by_url(session: Session, url: str) -> Repository:
+    url = normalize_repo_url(url)
+    return _by_key(session, repository_key(url), {"name": url.rsplit("/", 1)[-1], "url": url})
+
+
 def resolve_repository(session: Session, reference: str, create: bool = False) -> Repository:
-    """A repository by URL, `owner/name` or name; with `create`, a new one when none matches."""
+    """A repository by URL, `owner/name` or name (letter case aside); with `create`, a new
+    name-only one when none matches. A name never makes a second repository beside the one
+    known by URL that it names: `acme/shop` is https://github.com/acme/shop once that is known."""
     reference = reference.strip()
-    if not reference:
+    if not reference.strip("/"):
         raise BadPayload("repository must not be empty")
-    if _looks_like_url(reference):
+    if looks_like_url(reference):
         return _repository_by_url(session, reference)
-    name = reference.rstrip("/").rsplit("/", 1)[-1]
-    query = select(Repository).where(Repository.name == name)
-    if "/" in reference:
-        query = query.where(or_(Repository.url.endswith("/" + reference), Repository.url.is_(None)))
-    matches = list(session.scalars(query))
-    if len(matches) == 1:
-        return matches[0]
-    if len(matches) > 1:
+    folded = reference.strip("/").lower()
+    by_url = [
+        r
+        for r in session.scalars(
+            select(Repository).where(
+                Repository.url.is_not(None),
+                func.lower(Repository.key).endswith("/" + folded, autoescape=True),
+            )
+        )
+    ]
+    if len(by_url) > 1:
         raise BadPayload(
             f"repository {reference!r} is ambiguous "
-            f"({', '.join(r.display_name for r in matches)}); give its URL"
+            f"({', '.join(r.display_name for r in by_url)}); give its URL"
         )
+    if by_url:
+        return by_url[0]
+    named = session.scalar(select(Repository).where(Repository.key == name_key(reference)))
+    if named is not None:
+        return named
     if not create:
         raise UnknownService(f"no repository {reference!r} is known yet")
-    repository = Repository(name=name)
-    session.add(repository)
-    session.flush()
-    return repository
+    short = reference.strip("/").rsplit("/", 1)[-1]
+    return _by_key(session, name_key(reference), {"name": short})
+
+
+def name_only_twins(session: Session, repository: Repository) -> list[Repository]:
+    """Repositories known only by a name that names this one (`acme/shop`, `shop`): created
+    before its URL was known, to be merged into it."""
+    if repository.url is None:
+        return []
+    path = repository.key.split("/", 1)[-1].lower().split("/")
+    keys = [NAME_ONLY + "/".join(path[index:]) for index in range(len(path))]
+    return list(
+        session.scalars(select(Repository).where(Repository.key.in_(keys)).order_by(Repository.id))
+    )
 
 
 def adopted_at(session: Session, repository_id: int | None) -> datetime | None:

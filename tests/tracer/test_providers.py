@@ -34,6 +34,9 @@ def test_every_provider_has_a_recording():
         ("https://user:token@github.com/acme/shop.git", "https://github.com/acme/shop"),
         ("http://gitea.local:3000/acme/shop/", "https://gitea.local:3000/acme/shop"),
         ("git://example.org/shop.git", "https://example.org/shop"),
+        ("ssh://git@github.com:22/acme/shop.git", "https://github.com/acme/shop"),
+        ("ssh://github.com/acme/shop", "https://github.com/acme/shop"),
+        ("gitlab.com:acme/shop.git", "https://gitlab.com/acme/shop"),
     ],
 )
 def test_remote_urls_become_https_without_git_suffix(remote, url):
