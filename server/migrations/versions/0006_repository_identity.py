@@ -80,7 +80,8 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("key", sa.String(length=600), nullable=True))
     connection = op.get_bind()
     keys = _keys(connection)
-    urls = dict(connection.execute(sa.text("SELECT id, url FROM repositories")).all())
+    rows = connection.execute(sa.text("SELECT id, url FROM repositories"))
+    urls: dict[int, str | None] = {id_: url for id_, url in rows}
     for loser, survivor in _survivors(keys, urls).items():
         _merge(connection, loser, survivor)
         del keys[loser]
