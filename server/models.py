@@ -167,6 +167,10 @@ class Deploy(Base):
     trace_id: Mapped[str | None] = mapped_column(String(32))
     span_id: Mapped[str | None] = mapped_column(String(16))
     listed_shas: Mapped[list | None] = mapped_column(JSON)
+    # The history its report carried was cut short (shallow clone, limit, none); and whether
+    # leadtime could still establish what it shipped (see domain/containment.py).
+    history_cut: Mapped[bool | None] = mapped_column(Boolean)
+    history_complete: Mapped[bool | None] = mapped_column(Boolean)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -121,6 +121,7 @@ def deploy_out(
         source=deploy.source,
         external_id=deploy.external_id,
         batched=len(mergesets) > BATCHED_ABOVE,
+        history="incomplete" if deploy.history_complete is False else "complete",
         mergesets=[
             MergesetBrief(sha=m.sha, merged_at=m.merged_at, title=m.title, author=m.author)
             for m in mergesets

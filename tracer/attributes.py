@@ -52,6 +52,8 @@ HISTORY_COMMITTED_AT = "leadtime.deploy.history.committed_at"
 HISTORY_AUTHORS = "leadtime.deploy.history.authors"
 HISTORY_SUBJECTS = "leadtime.deploy.history.subjects"
 HISTORY_TRUNCATED = "leadtime.deploy.history.truncated"
+# A shallow clone cut the history short: what the deploy ships may reach further back.
+HISTORY_SHALLOW = "leadtime.deploy.history.shallow"
 
 # Values (semconv enums)
 TASK_TYPES = ("build", "test", "deploy")

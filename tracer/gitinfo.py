@@ -60,12 +60,14 @@ def read_checkout(path: str | None = None, revision: str | None = None) -> dict[
 
 def first_parent_history(
     revision: str, limit: int, path: str | None = None
-) -> tuple[list[dict[str, str]], bool]:
-    """Up to `limit` commits on `revision`'s first-parent chain, newest first, and whether the
-    chain went on beyond the limit. Each: sha, committed_at, author, subject."""
+) -> tuple[list[dict[str, str]], bool, bool]:
+    """Up to `limit` commits on `revision`'s first-parent chain, newest first; whether the chain
+    went on beyond the limit; and whether a shallow clone cut it (its oldest commit read is a
+    shallow boundary: git knows it has parents it did not fetch). Each: sha, committed_at,
+    author, subject."""
     repo = _open(path or os.getcwd())
     if repo is None:
-        return [], False
+        return [], False, False
     history = []
     try:
         for commit in repo.iter_commits(revision, first_parent=True, max_count=limit + 1):
@@ -81,4 +83,15 @@ def first_parent_history(
             )
     except Exception:  # unknown revision, or a shallow clone cut short: keep what was read
         pass
-    return history[:limit], len(history) > limit
+    kept = history[:limit]
+    shallow = bool(kept) and len(history) <= limit and kept[-1]["sha"] in _shallow_boundary(repo)
+    return kept, len(history) > limit, shallow
+
+
+def _shallow_boundary(repo) -> set[str]:
+    """The commits a shallow clone stops at (git's `shallow` file), none for a full clone."""
+    try:
+        with open(os.path.join(repo.git_dir, "shallow")) as listed:
+            return {line.strip() for line in listed if line.strip()}
+    except OSError:
+        return set()

@@ -41,16 +41,31 @@ def send_spans(spans: Sequence[ReadableSpan], config: TracerConfig, deadline: fl
     return not problems
 
 
+SHALLOW_WARNING = (
+    "this is a shallow checkout: the deploy's history stops at {sha}, so leadtime may not see "
+    "all it ships; fetch the history (GitHub Actions: actions/checkout with fetch-depth: 0; "
+    "GitLab: GIT_DEPTH: 0, or a depth above the commits between two deploys)"
+)
+NO_CHECKOUT_WARNING = (
+    "no git history of {revision} here (not a checkout, or the commit not fetched): the deploy "
+    "carries none; leadtime places it among the mergesets it already knows"
+)
+
+
 def history_attributes(revision: str, limit: int) -> dict[str, AttributeValue]:
-    history, truncated = gitinfo.first_parent_history(revision, limit)
+    history, truncated, shallow = gitinfo.first_parent_history(revision, limit)
     if not history:
+        warn(NO_CHECKOUT_WARNING.format(revision=revision))
         return {}
+    if shallow:
+        warn(SHALLOW_WARNING.format(sha=history[-1]["sha"][:12]))
     return {
         attr.HISTORY_REVISIONS: [commit["sha"] for commit in history],
         attr.HISTORY_COMMITTED_AT: [commit["committed_at"] for commit in history],
         attr.HISTORY_AUTHORS: [commit["author"] for commit in history],
         attr.HISTORY_SUBJECTS: [commit["subject"] for commit in history],
         attr.HISTORY_TRUNCATED: truncated,
+        attr.HISTORY_SHALLOW: shallow,
     }
 
 

@@ -56,6 +56,10 @@ class Child:
             self.restore_signals()
             raise
         self.started = time.monotonic()
+        if hasattr(os, "waitid"):
+            # A command quicker than the spawn's return exits while `pid` is still unknown to
+            # the handler, which then ignores its SIGCHLD: look once more, now that it is known.
+            self._note_exit(signal.SIGCHLD, None)
         for signum in self.forwarded:  # arrived between installing the handlers and the spawn
             self._send(signum)
 

@@ -69,7 +69,8 @@ def _deploys_table(rows: list[dict]) -> Table:
                 r["sha"][:10],
                 r["status"],
                 when(r["finished_at"]),
-                f"{len(r['mergesets'])}{' (batched)' if r['batched'] else ''}",
+                f"{len(r['mergesets'])}{' (batched)' if r['batched'] else ''}"
+                + (" history incomplete" if r["history"] == "incomplete" else ""),
             ]
             for r in rows
         ],

@@ -27,8 +27,8 @@ from leadtime.server.domain.lead_time import (
     list_mergesets,
     percentile,
 )
-from leadtime.server.errors import NotFound
-from leadtime.server.models import Step
+from leadtime.server.errors import BadPayload, Conflict, NotFound
+from leadtime.server.models import Mergeset, Step
 from leadtime.server.settings import Settings
 
 SLOW_SHARE = 0.20
@@ -375,13 +375,32 @@ def _run_spans(session: Session, trace_id: str | None) -> tuple[str, list[SpanTi
     return trace_id, timings(store.steps_of(session, trace_id))
 
 
+SHORTEST_PREFIX = 7  # git's own default abbreviation
+
+
+def find_mergeset(
+    session: Session, sha: str, repository_id: int | None, repository: str | None = None
+) -> Mergeset:
+    """The one mergeset a sha or a prefix of one (7 characters at least) names."""
+    where = f" in {repository}" if repository else ""
+    if len(sha) < SHORTEST_PREFIX or any(c not in "0123456789abcdefABCDEF" for c in sha):
+        raise BadPayload(
+            f"{sha!r} is no sha: give at least {SHORTEST_PREFIX} hex characters of one"
+        )
+    found = store.mergesets_by_prefix(session, sha, repository_id)
+    if not found:
+        raise NotFound(f"no mergeset {sha!r}{where}")
+    if len(found) > 1:
+        candidates = ", ".join(m.sha[:12] for m in found)
+        raise Conflict(f"{sha!r} fits several mergesets{where} ({candidates}); give more of it")
+    return found[0]
+
+
 def mergeset_breakdown(
     session: Session, settings: Settings, now: datetime, sha: str, repository: str | None = None
 ) -> Breakdown:
     repository_id = store.find_repository(session, repository).id if repository else None
-    mergeset = store.mergeset_by_sha(session, sha.lower(), repository_id)
-    if mergeset is None:
-        raise NotFound(f"no mergeset {sha!r}" + (f" in {repository}" if repository else ""))
+    mergeset = find_mergeset(session, sha, repository_id, repository)
     repo = store.repository_by_id(session, mergeset.repository_id)
     (report,) = list_mergesets(
         session, settings, now, repository=repo.display_name, sha=mergeset.sha, limit=1

@@ -15,12 +15,19 @@ A mergeset before it that leadtime knows only from a deploy's first-parent histo
 kept for order and authors, contained by no deploy, so never counted in lead time, batching,
 budgets or alerts. The first deploy to an environment therefore contains its own mergeset plus
 the mergesets since the adoption point that no earlier deploy shipped.
+
+A deploy whose report says its history was cut short (a shallow clone, LEADTIME_HISTORY_LIMIT,
+no checkout) still contains what leadtime knows between it and the previous deploy (main-branch
+pipelines, merge events, backfill); it is marked `history: incomplete` unless the first-parent
+links leadtime knows lead from its sha back to the previous deploy's (or to the adoption point),
+so an under-count is never silent.
 """
 
 from __future__ import annotations
 
 import heapq
 from bisect import bisect_right
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -80,6 +87,30 @@ def split_context(ordered_shas: list[str], anchors: set[str]) -> tuple[list[str]
     return [sha for sha in ordered_shas if sha not in context], context
 
 
+def history_established(sha: str, stop: str | None, parents: Mapping[str, str | None]) -> bool:
+    """Whether known first-parent links lead from `sha` back to `stop`."""
+    seen: set[str] = set()
+    current: str | None = sha
+    while current is not None and current not in seen:
+        if current == stop:
+            return True
+        seen.add(current)
+        current = parents.get(current)
+    return False
+
+
+def completeness(
+    deploys: list[tuple[int, str, bool]], start: str | None, parents: Mapping[str, str | None]
+) -> dict[int, bool]:
+    """For deploys in order, (id, sha, history cut): whether what each shipped is established;
+    a deploy whose history was not cut always is."""
+    found, previous = {}, start
+    for deploy_id, sha, cut in deploys:
+        found[deploy_id] = not cut or history_established(sha, previous, parents)
+        previous = sha
+    return found
+
+
 def compute_containment(
     ordered_shas: list[str], deploys: list[DeployPoint]
 ) -> dict[int, list[str]]:
@@ -104,9 +135,16 @@ def compute_containment(
     return contains
 
 
-def _counted_in_order(session: Session, repository_id: int) -> tuple[list[str], dict[str, int]]:
-    """The repository's counted shas in order, and every mergeset's id; the adoption point and
-    the context flags stored on the way."""
+@dataclass(frozen=True)
+class _Chain:
+    counted: list[str]  # in order
+    ids: dict[str, int]
+    parents: dict[str, str | None]
+
+
+def _chain(session: Session, repository_id: int) -> _Chain:
+    """The repository's counted shas in order, every mergeset's id and first parent; the
+    adoption point and the context flags stored on the way."""
     mergesets = store.mergesets_of(session, repository_id)
     ordered = order_mergesets([MergesetPoint(m.sha, m.merged_at, m.parent_sha) for m in mergesets])
     anchors = {m.sha for m in mergesets if m.source != store.HISTORY}
@@ -115,20 +153,29 @@ def _counted_in_order(session: Session, repository_id: int) -> tuple[list[str], 
     by_sha = {m.sha: m for m in mergesets}
     adopted_at = by_sha[counted[0]].merged_at if anchors and counted else None
     store.set_adoption(session, repository_id, adopted_at, context)
-    return counted, {m.sha: m.id for m in mergesets}
+    return _Chain(
+        counted, {m.sha: m.id for m in mergesets}, {m.sha: m.parent_sha for m in mergesets}
+    )
 
 
 def recompute_containment(session: Session, repository_id: int, environment: str) -> None:
     """Work out and store the containment of one repository's deploys to one environment."""
     store.lock_repository(session, repository_id)
-    ordered, ids = _counted_in_order(session, repository_id)
+    chain = _chain(session, repository_id)
+    successful = store.successful_deploys(session, repository_id, environment)
     deploys = [
         DeployPoint(d.id, d.sha, tuple(d.listed_shas) if d.listed_shas is not None else None)
-        for d in store.successful_deploys(session, repository_id, environment)
+        for d in successful
     ]
-    contains = compute_containment(ordered, deploys)
-    links = [(deploy_id, ids[sha]) for deploy_id, shas in contains.items() for sha in shas]
+    contains = compute_containment(chain.counted, deploys)
+    links = [(deploy_id, chain.ids[sha]) for deploy_id, shas in contains.items() for sha in shas]
     store.replace_containment(session, repository_id, environment, links)
+    start = chain.counted[0] if chain.counted else None
+    cut = [(d.id, d.sha, bool(d.history_cut)) for d in successful]
+    complete = completeness(cut, start, chain.parents)
+    for deploy in successful:
+        if deploy.history_complete is not complete[deploy.id]:
+            deploy.history_complete = complete[deploy.id]
 
 
 def recompute_repository(session: Session, repository_id: int) -> None:

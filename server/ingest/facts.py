@@ -88,6 +88,9 @@ class DeployFact:
     trace_id: str | None = None
     span_id: str | None = None
     listed_shas: list[str] | None = None  # what the reporter says it shipped, where it says
+    # The history the deploy sent was cut short (a shallow clone, the limit, none at all); None:
+    # the source sends no history (REST, forges).
+    history_cut: bool | None = None
 
     def columns(self) -> dict:
         return {name: value for name, value in vars(self).items() if name != "repo"}

@@ -99,6 +99,18 @@ def _deploy(span: SpanRecord) -> DeployFact | None:
         trace_id=span.trace_id,
         span_id=span.span_id,
         repo=_repo(span),
+        history_cut=_history_cut(a),
+    )
+
+
+def _history_cut(attributes: dict) -> bool:
+    """The deploy's own history stopped short: a shallow clone, the history limit, or none sent
+    (no checkout)."""
+    if not isinstance(attributes.get(attr.HISTORY_REVISIONS), list):
+        return True
+    return (
+        attributes.get(attr.HISTORY_SHALLOW) is True
+        or attributes.get(attr.HISTORY_TRUNCATED) is True
     )
 
 

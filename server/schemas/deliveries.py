@@ -138,6 +138,11 @@ class DeployOut(BaseModel):
     source: str
     external_id: str | None
     batched: bool
+    history: str = Field(
+        description="`incomplete` when the deploy's own history was cut short (a shallow clone, "
+        "the history limit, no checkout) and leadtime could not establish what it shipped from "
+        "what it knows; `complete` otherwise."
+    )
     mergesets: list[MergesetBrief]
     pages: list[PageBrief] = Field(
         default_factory=list, description="Pages this deploy is the suspect of."

@@ -54,13 +54,14 @@ def mergesets_of(session: Session, repository_id: int) -> list[Mergeset]:
     return list(session.scalars(select(Mergeset).where(Mergeset.repository_id == repository_id)))
 
 
-def mergeset_by_sha(
-    session: Session, sha: str, repository_id: int | None = None
-) -> Mergeset | None:
-    query = select(Mergeset).where(Mergeset.sha.startswith(sha))
+def mergesets_by_prefix(
+    session: Session, prefix: str, repository_id: int | None = None, limit: int = 10
+) -> list[Mergeset]:
+    """Mergesets whose sha starts with `prefix` (taken literally: no LIKE wildcards)."""
+    query = select(Mergeset).where(Mergeset.sha.startswith(prefix.lower(), autoescape=True))
     if repository_id is not None:
         query = query.where(Mergeset.repository_id == repository_id)
-    return session.scalar(query.limit(1))
+    return list(session.scalars(query.order_by(Mergeset.merged_at.desc()).limit(limit)))
 
 
 def undeployed_mergesets(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import time
 
 import pytest
@@ -298,3 +299,25 @@ def test_otel_service_name_is_honoured(tmp_path, receiver):
     env["OTEL_SERVICE_NAME"] = "checkout-ci"
     run_leadtime(["step", "s", "--", "true"], env, cwd=tmp_path)
     assert receiver.by_name("s").resource["service.name"] == "checkout-ci"
+
+
+def test_a_shallow_checkout_is_noticed_and_a_full_one_is_not(tmp_path):
+    from leadtime.tracer import gitinfo
+
+    history = History(tmp_path / "origin")
+    for name in ("a", "b", "c"):
+        history.merge(f"feature-{name}")
+    history.repo.git.checkout("main")
+    head = history.first_parent()[0]
+    clone = tmp_path / "clone"
+    subprocess.run(
+        ["git", "clone", "--quiet", "--depth=2", f"file://{history.path}", str(clone)],
+        check=True,
+    )
+    commits, truncated, shallow = gitinfo.first_parent_history(head, 100, str(clone))
+    assert [c["sha"] for c in commits] == history.first_parent()[:2]
+    assert (truncated, shallow) == (False, True)
+    commits, truncated, shallow = gitinfo.first_parent_history(head, 100, str(history.path))
+    assert len(commits) == 4 and (truncated, shallow) == (False, False)
+    commits, truncated, shallow = gitinfo.first_parent_history(head, 2, str(history.path))
+    assert len(commits) == 2 and (truncated, shallow) == (True, False)
