@@ -22,5 +22,13 @@ fi
 [ -n "${INPUT_URL:-}" ] && echo "LEADTIME_URL=${INPUT_URL}" >> "$GITHUB_ENV"
 [ -n "${INPUT_SERVICE:-}" ] && echo "LEADTIME_SERVICE=${INPUT_SERVICE}" >> "$GITHUB_ENV"
 
+# A shallow checkout hides what a deploy ships: deepen it by the history a deploy sends.
+if [ "${INPUT_FETCH_HISTORY:-true}" = "true" ] &&
+  [ "$(git rev-parse --is-shallow-repository 2>/dev/null)" = "true" ]; then
+  if ! git fetch --quiet --deepen="${LEADTIME_HISTORY_LIMIT:-100}" 2>/dev/null; then
+    echo "::warning title=leadtime::could not deepen the shallow checkout; use actions/checkout with fetch-depth: 0"
+  fi
+fi
+
 leadtime pipeline start
 echo "leadtime $(leadtime --version | awk '{print $NF}') is set up for run ${GITHUB_RUN_ID:-?} attempt ${GITHUB_RUN_ATTEMPT:-1}"

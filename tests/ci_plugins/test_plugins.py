@@ -16,6 +16,7 @@ import yaml
 
 from leadtime.tracer import __version__, traceid
 from tests.conftest import clean_env
+from tests.gitrepos import History
 
 ROOT = Path(__file__).resolve().parents[2]
 PLUGINS = ROOT / "ci-plugins"
@@ -328,3 +329,27 @@ def test_every_plugin_has_a_readme_with_at_most_three_setup_steps():
         setup = readme.split("## Set up in three steps", 1)[1].split("\n## ", 1)[0]
         numbered = [line for line in setup.splitlines() if line[:2] in ("1.", "2.", "3.", "4.")]
         assert [line[:2] for line in numbered] == ["1.", "2.", "3."], folder
+
+
+def test_github_action_deepens_a_shallow_checkout(ci_env, tmp_path):
+    origin = History(tmp_path / "origin")
+    for name in ("a", "b", "c"):
+        origin.merge(f"feature-{name}")
+    clone = tmp_path / "clone"
+    subprocess.run(
+        ["git", "clone", "--quiet", "--depth=1", f"file://{origin.path}", str(clone)], check=True
+    )
+    env = ci_env("github", GITHUB_ENV=str(tmp_path / "env"), GITHUB_PATH=str(tmp_path / "path"))
+
+    def shallow() -> str:
+        return bash("git rev-parse --is-shallow-repository", env, clone).stdout.strip()
+
+    assert shallow() == "true"
+    skipped = run_file(
+        PLUGINS / "github-actions" / "setup.sh", {**env, "INPUT_FETCH_HISTORY": "false"}, clone
+    )
+    assert skipped.returncode == 0 and shallow() == "true"
+    setup = run_file(PLUGINS / "github-actions" / "setup.sh", env, clone)
+    assert setup.returncode == 0, setup.stderr
+    assert shallow() == "false"
+    assert bash("git rev-list --count --first-parent HEAD", env, clone).stdout.strip() == "4"
