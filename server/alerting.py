@@ -26,6 +26,9 @@ class AlertWorker:
         self._evaluate_soon = threading.Event()
         self._deliver_soon = threading.Event()
         self._stopping = threading.Event()
+        # One evaluation at a time in this process: one that read before a deploy arrived must
+        # not write its older numbers over a newer evaluation's (SQLite reads take no lock).
+        self._one_at_a_time = threading.Lock()
         self._threads: list[threading.Thread] = []
 
     def start(self) -> None:
@@ -48,6 +51,10 @@ class AlertWorker:
     def evaluate_now(self) -> list[regression.Change]:
         """Evaluate in this thread (`leadtime check`), each repository its own unit of work;
         deliveries follow in the background."""
+        with self._one_at_a_time:
+            return self._evaluate()
+
+    def _evaluate(self) -> list[regression.Change]:
         now, changes = datetime.now(UTC), []
         with self.sessions() as session:
             repository_ids = [repository.id for repository in store.repositories(session)]

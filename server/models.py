@@ -171,6 +171,9 @@ class Deploy(Base):
     # leadtime could still establish what it shipped (see domain/containment.py).
     history_cut: Mapped[bool | None] = mapped_column(Boolean)
     history_complete: Mapped[bool | None] = mapped_column(Boolean)
+    # deploy, redeploy (the sha already there) or rollback (an older one); null until worked out
+    kind: Mapped[str | None] = mapped_column(String(12))
+    rolled_back_by_id: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -122,6 +122,8 @@ def deploy_out(
         external_id=deploy.external_id,
         batched=len(mergesets) > BATCHED_ABOVE,
         history="incomplete" if deploy.history_complete is False else "complete",
+        kind=deploy.kind,
+        rolled_back_by=deploy.rolled_back_by_id,
         mergesets=[
             MergesetBrief(sha=m.sha, merged_at=m.merged_at, title=m.title, author=m.author)
             for m in mergesets

@@ -70,7 +70,9 @@ def _deploys_table(rows: list[dict]) -> Table:
                 r["status"],
                 when(r["finished_at"]),
                 f"{len(r['mergesets'])}{' (batched)' if r['batched'] else ''}"
-                + (" history incomplete" if r["history"] == "incomplete" else ""),
+                + (" history incomplete" if r["history"] == "incomplete" else "")
+                + (f" {r['kind']}" if r["kind"] in ("rollback", "redeploy") else "")
+                + (f" rolled back by {r['rolled_back_by']}" if r["rolled_back_by"] else ""),
             ]
             for r in rows
         ],

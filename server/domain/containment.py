@@ -21,6 +21,11 @@ no checkout) still contains what leadtime knows between it and the previous depl
 pipelines, merge events, backfill); it is marked `history: incomplete` unless the first-parent
 links leadtime knows lead from its sha back to the previous deploy's (or to the adoption point),
 so an under-count is never silent.
+
+Rollbacks and redeploys (DESIGN.md): a successful deploy of the sha already deployed to the
+environment is a `redeploy`; one of a sha older in first-parent order than the environment's
+current one is a `rollback`, and the deploy that brought the current sha is *rolled back*: a
+failed change, recovered when the rollback finished (domain/oncall.py). Neither ships anything.
 """
 
 from __future__ import annotations
@@ -111,6 +116,31 @@ def completeness(
     return found
 
 
+DEPLOY, REDEPLOY, ROLLBACK = "deploy", "redeploy", "rollback"
+
+
+def deploy_kinds(
+    deploys: list[tuple[int, str]], rank: Mapping[str, int]
+) -> tuple[dict[int, str], dict[int, int]]:
+    """For successful deploys in order, (id, sha): each one's kind, and for each deploy rolled
+    back, the rollback that undid it."""
+    kinds: dict[int, str] = {}
+    undone: dict[int, int] = {}
+    current: tuple[int, str] | None = None  # (the deploy that brought it, the sha)
+    for deploy_id, sha in deploys:
+        if current is not None and sha == current[1]:
+            kinds[deploy_id] = REDEPLOY
+            continue
+        older = current is not None and rank.get(sha, -1) < rank.get(current[1], -1)
+        if current is not None and older and sha in rank:
+            kinds[deploy_id] = ROLLBACK
+            undone[current[0]] = deploy_id
+        else:
+            kinds[deploy_id] = DEPLOY
+        current = (deploy_id, sha)
+    return kinds, undone
+
+
 def compute_containment(
     ordered_shas: list[str], deploys: list[DeployPoint]
 ) -> dict[int, list[str]]:
@@ -137,6 +167,7 @@ def compute_containment(
 
 @dataclass(frozen=True)
 class _Chain:
+    ordered: list[str]  # every mergeset, context too, in order
     counted: list[str]  # in order
     ids: dict[str, int]
     parents: dict[str, str | None]
@@ -154,7 +185,10 @@ def _chain(session: Session, repository_id: int) -> _Chain:
     adopted_at = by_sha[counted[0]].merged_at if anchors and counted else None
     store.set_adoption(session, repository_id, adopted_at, context)
     return _Chain(
-        counted, {m.sha: m.id for m in mergesets}, {m.sha: m.parent_sha for m in mergesets}
+        ordered,
+        counted,
+        {m.sha: m.id for m in mergesets},
+        {m.sha: m.parent_sha for m in mergesets},
     )
 
 
@@ -173,9 +207,17 @@ def recompute_containment(session: Session, repository_id: int, environment: str
     start = chain.counted[0] if chain.counted else None
     cut = [(d.id, d.sha, bool(d.history_cut)) for d in successful]
     complete = completeness(cut, start, chain.parents)
+    rank = {sha: index for index, sha in enumerate(chain.ordered)}
+    kinds, undone = deploy_kinds([(d.id, d.sha) for d in successful], rank)
     for deploy in successful:
-        if deploy.history_complete is not complete[deploy.id]:
-            deploy.history_complete = complete[deploy.id]
+        changes = {
+            "history_complete": complete[deploy.id],
+            "kind": kinds[deploy.id],
+            "rolled_back_by_id": undone.get(deploy.id),
+        }
+        for name, value in changes.items():
+            if getattr(deploy, name) != value:
+                setattr(deploy, name, value)
 
 
 def recompute_repository(session: Session, repository_id: int) -> None:

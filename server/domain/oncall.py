@@ -1,10 +1,11 @@
 """What the pages say about delivery and about the people on call.
 
 - **Change failure rate** of a service over a window: the distinct production deploys that are
-  the suspect (automatic or confirmed) of at least one page, over all its successful production
-  deploys in the window. Deploys, not pages: one bad deploy paging five times is one failure.
+  the suspect (automatic or confirmed) of at least one page, or that were rolled back, over all
+  its successful production deploys in the window. Deploys, not pages: one bad deploy paging
+  five times is one failure.
 - **Failed deployment recovery time**: for each failed deploy whose pages are all resolved, from
-  the deploy's finish to the last of its pages' resolutions; median and p90.
+  the deploy's finish to the last of its pages' resolutions or its rollback; median and p90.
 - **On-call load**, per service, team and ISO week (in the team's time zone): pages, pages out of
   hours (outside the working hours and days), median time to acknowledge and to resolve, the
   noisiest titles; weeks with more pages than the weekly limit (default 5) are flagged.
@@ -79,6 +80,10 @@ def change_failure_report(
         deploy_id: [(page.triggered_at, page.resolved_at) for page in pages]
         for deploy_id, pages in followed.items()
     }
+    # A rollback undoes a failed change: it recovered when the rollback finished.
+    finished = {deploy_id: at for deploy_id, _, at in deploys}
+    for deploy_id, rolled_back_at in store.rollbacks_of(session, list(finished)).items():
+        pages_of.setdefault(deploy_id, []).append((finished[deploy_id], rolled_back_at))
     return [change_failure(name, rows, pages_of) for name, rows in sorted(by_service.items())]
 
 

@@ -138,6 +138,13 @@ class DeployOut(BaseModel):
     source: str
     external_id: str | None
     batched: bool
+    kind: str | None = Field(
+        description="deploy, redeploy (the sha already there) or rollback (an older sha); null "
+        "for one that did not succeed."
+    )
+    rolled_back_by: int | None = Field(
+        description="The rollback that undid this deploy: a failed change."
+    )
     history: str = Field(
         description="`incomplete` when the deploy's own history was cut short (a shallow clone, "
         "the history limit, no checkout) and leadtime could not establish what it shipped from "

@@ -46,6 +46,7 @@ from leadtime.server.store.deploys import (
     production_deploys_between,
     production_deploys_of,
     replace_containment,
+    rollbacks_of,
     successful_deploys,
     upsert_deploy,
 )
@@ -200,6 +201,7 @@ __all__ = [
     "repository_key",
     "resolve_alert",
     "resolve_repository",
+    "rollbacks_of",
     "rows_changed",
     "run_summaries",
     "save_run_summaries",

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import Select, delete, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from leadtime.server.models import (
     Deploy,
@@ -247,6 +247,19 @@ def deploy_sizes(
     if repository_id is not None:
         query = query.where(Deploy.repository_id == repository_id)
     return list(session.scalars(query))
+
+
+def rollbacks_of(session: Session, deploy_ids: list[int]) -> dict[int, datetime]:
+    """For each of these deploys that was rolled back, when the rollback finished."""
+    if not deploy_ids:
+        return {}
+    rollback = aliased(Deploy)
+    rows = session.execute(
+        select(Deploy.id, rollback.finished_at)
+        .join(rollback, rollback.id == Deploy.rolled_back_by_id)
+        .where(Deploy.id.in_(deploy_ids))
+    )
+    return {deploy_id: finished for deploy_id, finished in rows if finished}
 
 
 def deployed_shas(session: Session, repository_id: int) -> set[str]:
