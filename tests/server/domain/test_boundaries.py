@@ -185,3 +185,36 @@ def test_a_repository_that_never_deployed_has_no_stuck_mergesets(client, engine,
     make_mergeset(client, "b" * 40, now + timedelta(seconds=1), parent="a" * 40)
     make_deploy(client, "shop", "a" * 40, now + timedelta(minutes=5))
     assert stuck_after_evaluating() == ["b" * 40]  # deploys happen; b waits past the budget
+
+
+# budget -------------------------------------------------------------------------------------------
+
+
+def test_a_step_is_slow_by_its_critical_path_p50_not_its_plain_p50():
+    from leadtime.server.domain.budget import step_stats
+
+    five_minutes = [300.0] * 5  # a third of the budget each run
+    parallel = step_stats("lint", five_minutes, 0, [0.0] * 5, [], BUDGET)
+    on_path = step_stats("lint", five_minutes, 0, five_minutes, [], BUDGET)
+    assert (parallel.p50, parallel.slow) == (300.0, False)  # never what the run waited for
+    assert on_path.slow is True
+
+
+def test_a_run_that_builds_and_deploys_is_walked_once():
+    from leadtime.server.domain.budget import SpanTiming, split_lead_time
+
+    def at(minutes: float) -> datetime:
+        return T0 + timedelta(minutes=minutes)
+
+    spans = [
+        SpanTiming("b1", None, "build", at(1), at(5)),
+        SpanTiming("d1", None, "deploy production", at(5), at(8)),
+    ]
+    segments = split_lead_time(T0, at(10), ("t1", spans), ("t1", spans))
+    assert [(s.name, s.seconds) for s in segments] == [
+        ("waiting for the pipeline", 60.0),
+        ("build", 240.0),
+        ("deploy production", 180.0),
+        ("waiting to deploy", 120.0),
+    ]
+    assert sum(s.seconds for s in segments) == 600.0  # merge to deploy, covered exactly once
