@@ -4,50 +4,23 @@ variables a GitHub Actions runner sets."""
 
 from __future__ import annotations
 
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import httpx
-
+from tests import load
 from tests.conftest import clean_env, run_leadtime
 from tests.gitrepos import History
 
 
 @contextmanager
-def leadtime_server(db_url: str, tmp_path, **settings: str) -> Iterator[str]:
-    """`leadtime serve` on the database; its URL once it is ready."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    env = {**clean_env(tmp_path), "LEADTIME_DATABASE_URL": db_url, **settings}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "leadtime.tracer", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+def leadtime_server(db_url: str, **settings: str) -> Iterator[str]:
+    """`leadtime serve` on the database (tests/load.py's server); its URL once it is ready."""
+    server = load.Server(db_url, **settings).start()
     try:
-        while True:
-            try:
-                if httpx.get(f"{url}/readyz").status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or process.poll() is not None:
-                process.kill()
-                raise RuntimeError(f"leadtime serve did not become ready: {process.stdout.read()}")
-            time.sleep(0.1)
-        yield url
+        yield server.url
     finally:
-        process.terminate()
-        process.wait(10)
+        server.stop()
 
 
 def ci_env(tmp_path, url: str, run: int, sha: str) -> dict[str, str]:

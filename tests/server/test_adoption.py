@@ -40,7 +40,7 @@ def first_parent_between(history: History, after: str | None, upto: str) -> list
 
 @pytest.fixture
 def served(db_url, engine, tmp_path):
-    with leadtime_server(db_url, tmp_path, LEADTIME_ALERTS_ENABLED="false") as url:
+    with leadtime_server(db_url) as url:
         yield url
     wipe(engine)
 

@@ -21,7 +21,7 @@ BUDGET = timedelta(minutes=15)
 
 @pytest.fixture
 def served(db_url, engine, tmp_path):
-    with leadtime_server(db_url, tmp_path) as url:
+    with leadtime_server(db_url) as url:
         yield url
     wipe(engine)
 

@@ -19,7 +19,7 @@ from tests.server.live import Pipeline, ci_env, leadtime_server
 
 @pytest.fixture
 def served(db_url, engine, tmp_path):
-    with leadtime_server(db_url, tmp_path, LEADTIME_ALERTS_ENABLED="false") as url:
+    with leadtime_server(db_url) as url:
         yield url
     wipe(engine)
 
