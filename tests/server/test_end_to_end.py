@@ -20,7 +20,7 @@ BUDGET = timedelta(minutes=15)
 
 
 @pytest.fixture
-def served(db_url, engine, tmp_path):
+def served(db_url, engine):
     with leadtime_server(db_url) as url:
         yield url
     wipe(engine)
