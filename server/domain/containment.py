@@ -192,10 +192,13 @@ def _chain(session: Session, repository_id: int) -> _Chain:
     )
 
 
-def recompute_containment(session: Session, repository_id: int, environment: str) -> None:
-    """Work out and store the containment of one repository's deploys to one environment."""
+def recompute_containment(
+    session: Session, repository_id: int, environment: str, chain: _Chain | None = None
+) -> None:
+    """Work out and store the containment of one repository's deploys to one environment
+    (`chain`: the repository's mergesets in order, when the caller worked them out already)."""
     store.lock_repository(session, repository_id)
-    chain = _chain(session, repository_id)
+    chain = chain or _chain(session, repository_id)
     successful = store.successful_deploys(session, repository_id, environment)
     deploys = [
         DeployPoint(d.id, d.sha, tuple(d.listed_shas) if d.listed_shas is not None else None)
@@ -221,5 +224,8 @@ def recompute_containment(session: Session, repository_id: int, environment: str
 
 
 def recompute_repository(session: Session, repository_id: int) -> None:
+    """Every environment's containment, from one reading of the repository's mergesets."""
+    store.lock_repository(session, repository_id)
+    chain = _chain(session, repository_id)
     for environment in store.environments_of(session, repository_id):
-        recompute_containment(session, repository_id, environment)
+        recompute_containment(session, repository_id, environment, chain)

@@ -12,7 +12,6 @@ import pytest
 from sqlalchemy import text
 
 from leadtime.server import db, store
-from leadtime.server.errors import BadPayload
 from tests import load
 from tests.server.conftest import count_rows, wipe
 
@@ -47,14 +46,6 @@ def test_every_url_form_and_name_is_one_repository(session, engine):
         rows.add(store.resolve_repository(session, name, create=True).id)
     session.commit()
     assert len(rows) == 1 and count_rows(engine)["repositories"] == 1
-
-
-def test_a_name_that_fits_two_repositories_asks_for_the_url(session):
-    store.repository_for(session, "https://github.com/acme/shop", None)
-    store.repository_for(session, "https://gitlab.com/other/shop", None)
-    with pytest.raises(BadPayload, match="ambiguous"):
-        store.resolve_repository(session, "shop")
-    assert store.resolve_repository(session, "ACME/shop").url == "https://github.com/acme/shop"
 
 
 def test_like_wildcards_in_a_name_match_nothing_else(session):

@@ -43,6 +43,7 @@ def test_ambiguous_and_unknown_repository_names_say_so(session):
     with pytest.raises(BadPayload, match="ambiguous"):
         store.resolve_repository(session, "shop")
     assert store.resolve_repository(session, "acme/shop").url == "https://github.com/acme/shop"
+    assert store.resolve_repository(session, "ACME/shop").url == "https://github.com/acme/shop"
     with pytest.raises(UnknownService, match="no repository 'billing'"):
         store.find_repository(session, "billing")
 
