@@ -1,7 +1,9 @@
-"""Real git repositories for the tests, built with GitPython: merges, squash merges, tags."""
+"""Real git repositories for the tests, built with GitPython: merges, squash merges, tags; and
+plain git's answers (a `git` process, none of our code) to check what leadtime says against."""
 
 from __future__ import annotations
 
+import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -101,3 +103,21 @@ class History:
 
     def first_parent(self) -> list[str]:
         return [c.hexsha for c in self.repo.iter_commits("main", first_parent=True)]
+
+
+def plain_git(path: Path, *args: str) -> list[str]:
+    """The words `git args...` prints in the repository at `path`."""
+    done = subprocess.run(["git", *args], cwd=path, capture_output=True, text=True, check=True)
+    return done.stdout.split()
+
+
+def first_parent_between(path: Path, after: str | None, upto: str) -> list[str]:
+    """Plain git's answer to "what does a deploy of `upto` ship after one of `after`", oldest
+    first."""
+    span = f"{after}..{upto}" if after else upto
+    return plain_git(path, "rev-list", "--first-parent", "--reverse", span)
+
+
+def plain_committed_at(path: Path, sha: str) -> datetime:
+    (seconds,) = plain_git(path, "log", "-1", "--format=%ct", sha)
+    return datetime.fromtimestamp(int(seconds), UTC)

@@ -26,6 +26,7 @@ REPOSITORY_NAME = "vcs.repository.name"
 VCS_PROVIDER = "vcs.provider.name"
 REF_HEAD_NAME = "vcs.ref.head.name"
 REF_HEAD_REVISION = "vcs.ref.head.revision"
+REF_HEAD_TYPE = "vcs.ref.head.type"  # "branch" or "tag"
 CHANGE_ID = "vcs.change.id"
 
 # Process and errors
@@ -71,5 +72,7 @@ PIPELINE_RESULTS = (
     RESULT_ERROR,
     RESULT_SKIP,
 )
+REF_BRANCH = "branch"
+REF_TAG = "tag"
 DEPLOYMENT_SUCCEEDED = "succeeded"
 DEPLOYMENT_FAILED = "failed"

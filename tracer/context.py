@@ -39,6 +39,7 @@ class CIContext:
     repo_name: str | None = None
     vcs_provider: str | None = None
     branch: str | None = None
+    ref_type: str | None = None  # "branch" or "tag": what `branch` names
     sha: str | None = None
     change_id: str | None = None
     committed_at: str | None = None
@@ -71,6 +72,20 @@ def _vcs_provider_from(*candidates: str | None) -> str | None:
     return None
 
 
+def _clean_ref(cleaned: dict[str, str]) -> None:
+    """`branch` as a plain name and `ref_type` saying whether it is a branch or a tag, from a
+    provider's tag variable, a full ref (`refs/tags/v1.2`) or the branch itself."""
+    tag, ref = cleaned.pop("tag", None), cleaned.pop("ref", "")
+    branch = cleaned.get("branch", "")
+    if not tag and (ref.startswith("refs/tags/") or branch.startswith("refs/tags/")):
+        tag = (ref if ref.startswith("refs/tags/") else branch).removeprefix("refs/tags/")
+    if tag:
+        cleaned["branch"], cleaned["ref_type"] = tag, "tag"
+    elif branch:
+        cleaned["branch"] = branch.removeprefix("refs/heads/").removeprefix("origin/")
+        cleaned.setdefault("ref_type", "branch")
+
+
 def clean_fields(found: Mapping[str, str]) -> dict[str, str]:
     """Turn raw variable values into attribute values, the same way for every provider."""
     cleaned = dict(found)
@@ -80,8 +95,7 @@ def clean_fields(found: Mapping[str, str]) -> dict[str, str]:
         # semconv: vcs.repository.name is the repository's own name, without owner or group.
         name = cleaned.get("repo_name") or cleaned["repo_url"]
         cleaned["repo_name"] = name.rstrip("/").rsplit("/", 1)[-1].removesuffix(".git")
-    if "branch" in cleaned:
-        cleaned["branch"] = cleaned["branch"].removeprefix("refs/heads/").removeprefix("origin/")
+    _clean_ref(cleaned)
     if "change_id" in cleaned:
         # A PR number from `refs/pull/12/merge`, a PR URL or a plain number; "false" means none.
         match = _CHANGE_REF.match(cleaned["change_id"])

@@ -129,6 +129,7 @@ def context_attributes(ci: CIContext) -> dict[str, AttributeValue]:
         attr.REPOSITORY_NAME: ci.repo_name,
         attr.VCS_PROVIDER: ci.vcs_provider,
         attr.REF_HEAD_NAME: ci.branch,
+        attr.REF_HEAD_TYPE: ci.ref_type,
         attr.REF_HEAD_REVISION: ci.sha,
         attr.CHANGE_ID: ci.change_id,
         attr.COMMIT_COMMITTED_AT: ci.committed_at,

@@ -6,7 +6,8 @@
   follows the deployment conventions).
 - Mergesets: the commit of a span on a main branch (`vcs.ref.head.name`), merged at its committer
   time (`leadtime.commit.committed_at`, else the run's start as an estimate), and every commit of
-  a deploy's first-parent history (`leadtime.deploy.history.*`), which also gives their order.
+  a deploy's first-parent history (`leadtime.deploy.history.*`), which also gives their order,
+  when the deploy was built from a main branch or a tag (`vcs.ref.head.type`).
 """
 
 from __future__ import annotations
@@ -161,6 +162,10 @@ def _pipeline_mergeset(span: SpanRecord, run: RunFact) -> MergesetFact | None:
     )
 
 
+def _from_tag(span: SpanRecord) -> bool:
+    return span.attributes.get(attr.REF_HEAD_TYPE) == attr.REF_TAG
+
+
 def facts_from_spans(spans: list[SpanRecord], main_branches: tuple[str, ...]) -> Facts:
     facts, runs = Facts(), dict[str, RunFact]()
     for span in spans:
@@ -173,8 +178,9 @@ def facts_from_spans(spans: list[SpanRecord], main_branches: tuple[str, ...]) ->
             deploy = _deploy(span)
             if deploy:
                 facts.deploys.append(deploy)
-            # A deploy's history names mergesets only when it was built from a main branch.
-            if on_main or attr.REF_HEAD_NAME not in span.attributes:
+            # A deploy's history names mergesets only when it was built from a main branch or
+            # a tag (tags are cut from the main branch: a tag-triggered deploy ships up to it).
+            if on_main or _from_tag(span) or attr.REF_HEAD_NAME not in span.attributes:
                 facts.mergesets.extend(_history(span, _repo(span)))
         elif on_main:
             mergeset = _pipeline_mergeset(span, runs[span.trace_id])

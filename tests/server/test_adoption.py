@@ -7,35 +7,16 @@ summary is measured from the adoption point, and no alert fires on the adoption.
 from __future__ import annotations
 
 import statistics
-import subprocess
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 
-from tests.gitrepos import History
+from tests.gitrepos import History, first_parent_between, plain_committed_at
 from tests.server.conftest import wipe
 from tests.server.live import Pipeline, leadtime_server
 
 PAST_COMMITS = 300
-
-
-def git(history: History, *args: str) -> list[str]:
-    done = subprocess.run(
-        ["git", *args], cwd=history.path, capture_output=True, text=True, check=True
-    )
-    return done.stdout.split()
-
-
-def committed_at(history: History, sha: str) -> datetime:
-    (seconds,) = git(history, "log", "-1", "--format=%ct", sha)
-    return datetime.fromtimestamp(int(seconds), UTC)
-
-
-def first_parent_between(history: History, after: str | None, upto: str) -> list[str]:
-    """Plain git's answer to "what does a deploy of `upto` ship after one of `after`"."""
-    span = f"{after}..{upto}" if after else upto
-    return git(history, "rev-list", "--first-parent", "--reverse", span)
 
 
 @pytest.fixture
@@ -72,7 +53,7 @@ def test_adopting_a_repository_with_a_past_counts_only_what_follows(served, tmp_
     adoption = batches[0][0]  # the first mergeset seen on main
     shipped, previous = [], past[-1]
     for deploy, sha in zip(deploys, deployed, strict=True):
-        expected = first_parent_between(history, previous, sha)
+        expected = first_parent_between(history.path, previous, sha)
         assert [m["sha"] for m in deploy["mergesets"]] == expected
         shipped.append((deploy, expected))
         previous = sha
@@ -82,7 +63,7 @@ def test_adopting_a_repository_with_a_past_counts_only_what_follows(served, tmp_
     for deploy, shas in shipped:
         finished = datetime.fromisoformat(deploy["finished_at"])
         for sha in shas:
-            truth[sha] = (finished - committed_at(history, sha)).total_seconds()
+            truth[sha] = (finished - plain_committed_at(history.path, sha)).total_seconds()
             assert mergesets[sha]["lead_time_seconds"] == pytest.approx(truth[sha], abs=1e-3)
             assert mergesets[sha]["context"] is False
     carried = [sha for sha in mergesets if sha not in truth]
@@ -97,7 +78,7 @@ def test_adopting_a_repository_with_a_past_counts_only_what_follows(served, tmp_
     assert summary["lead_time_median_seconds"] == pytest.approx(
         statistics.median(truth.values()), abs=1e-3
     )
-    adopted = committed_at(history, adoption).isoformat().replace("+00:00", "Z")
+    adopted = plain_committed_at(history.path, adoption).isoformat().replace("+00:00", "Z")
     assert summary["measured_since"] == adopted
 
     # A 15-minute target: what was measured meets it, so the adoption fires nothing.

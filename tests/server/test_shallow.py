@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from tests.conftest import run_leadtime
-from tests.gitrepos import History
+from tests.gitrepos import History, first_parent_between
 from tests.server.conftest import wipe
 from tests.server.live import Pipeline, ci_env, leadtime_server
 
@@ -38,17 +38,6 @@ def shallow_clone(origin: History, depth: int, path) -> None:
         check=True,
         capture_output=True,
     )
-
-
-def rev_list(origin: History, span: str) -> list[str]:
-    done = subprocess.run(
-        ["git", "rev-list", "--first-parent", "--reverse", span],
-        cwd=origin.path,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return done.stdout.split()
 
 
 def deploy_from(path, url: str, tmp_path, run: int, sha: str) -> subprocess.CompletedProcess:
@@ -80,7 +69,9 @@ def test_a_shallow_deploy_is_filled_from_what_is_known_and_says_it_is_incomplete
 
     deploys = httpx.get(f"{served}/api/deploys").json()[::-1]
     assert [d["sha"] for d in deploys] == [first, head]
-    assert [m["sha"] for m in deploys[1]["mergesets"]] == rev_list(origin, f"{first}..{head}")
+    assert [m["sha"] for m in deploys[1]["mergesets"]] == first_parent_between(
+        origin.path, first, head
+    )
     assert deploys[1]["history"] == "incomplete"
     assert deploys[0]["history"] == "complete"
 
@@ -91,7 +82,7 @@ def test_a_shallow_deploy_is_filled_from_what_is_known_and_says_it_is_incomplete
     assert done.returncode == 0
     latest = httpx.get(f"{served}/api/deploys").json()[0]
     assert latest["sha"] == after
-    assert [m["sha"] for m in latest["mergesets"]] == rev_list(origin, f"{head}..{after}")
+    assert [m["sha"] for m in latest["mergesets"]] == first_parent_between(origin.path, head, after)
     assert latest["history"] == "complete"
 
 

@@ -91,3 +91,38 @@ def test_missing_facts_come_from_the_checkout(tmp_path, monkeypatch):
         }
         == gathered
     )
+
+
+@pytest.mark.parametrize(
+    ("environment", "tag"),
+    [
+        (
+            {
+                "GITHUB_ACTIONS": "true",
+                "GITHUB_REF": "refs/tags/v2.4.0",
+                "GITHUB_REF_NAME": "v2.4.0",
+                "GITHUB_REF_TYPE": "tag",
+            },
+            "v2.4.0",
+        ),
+        (
+            {"GITLAB_CI": "true", "CI_COMMIT_TAG": "v3", "CI_COMMIT_REF_NAME": "v3"},
+            "v3",
+        ),
+        ({"CIRCLECI": "true", "CIRCLE_TAG": "release-7"}, "release-7"),
+        ({"BUILDKITE": "true", "BUILDKITE_BRANCH": "v1.0", "BUILDKITE_TAG": "v1.0"}, "v1.0"),
+        ({"JENKINS_URL": "https://ci", "TAG_NAME": "v9", "BRANCH_NAME": "v9"}, "v9"),
+        ({"TF_BUILD": "True", "BUILD_SOURCEBRANCH": "refs/tags/2026.12"}, "2026.12"),
+    ],
+)
+def test_a_tag_build_names_the_tag_and_says_it_is_one(environment, tag):
+    found = context.clean_fields(providers.detect(environment))
+    assert (found["branch"], found["ref_type"]) == (tag, "tag")
+
+
+def test_a_branch_build_says_it_is_a_branch_and_cleaning_twice_changes_nothing():
+    found = context.clean_fields(
+        providers.detect({"BUILDKITE": "true", "BUILDKITE_BRANCH": "main"})
+    )
+    assert (found["branch"], found["ref_type"]) == ("main", "branch")
+    assert context.clean_fields(found) == found

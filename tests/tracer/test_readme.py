@@ -28,6 +28,8 @@ ROWS = (
     ("repo_name", "`vcs.repository.name`"),
     ("vcs_provider", "`vcs.provider.name`"),
     ("branch", "`vcs.ref.head.name`"),
+    ("tag", "a tag build (`vcs.ref.head.type` `tag`)"),
+    ("ref", "full ref (`refs/tags/...`: a tag build)"),
     ("sha", "`vcs.ref.head.revision`"),
     ("change_id", "`vcs.change.id`"),
     ("committed_at", "`leadtime.commit.committed_at`"),
