@@ -21,6 +21,7 @@ from leadtime.server import db
 from leadtime.server.alerting import AlertWorker
 from leadtime.server.api import (
     alerts,
+    backfill,
     deploys,
     health,
     merges,
@@ -188,6 +189,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         traces,
         merges,
         deploys,
+        backfill,
         mergesets,
         pipelines,
         summary,

@@ -76,10 +76,14 @@ def record_facts(session: Session, facts: Facts, settings: Settings) -> list[Pag
     for run in facts.runs:
         found = repositories[run.repo]
         store.upsert_pipeline_run(session, run.columns(), found.id if found else None)
+    reported: dict[int, list[dict]] = {}
     for mergeset in facts.mergesets:
         found = repositories[mergeset.repo]
-        if found and store.upsert_mergeset(session, found.id, mergeset.columns()):
-            changes.repositories.add(found.id)
+        if found:
+            reported.setdefault(found.id, []).append(mergeset.columns())
+    for repository_id, reports in reported.items():
+        if store.upsert_mergesets(session, repository_id, reports):
+            changes.repositories.add(repository_id)
     for deploy in facts.deploys:
         found = repositories[deploy.repo]
         row, changed = _store_deploy(session, deploy, found.id if found else None)
@@ -172,3 +176,21 @@ def _record_page(session: Session, fact: PageFact, settings: Settings) -> Page:
     session.flush()
     suspects.link_page(session, page, settings)
     return page
+
+
+def record_backfill(
+    session: Session, repository: Repository, facts: Facts, settings: Settings
+) -> tuple[int, int]:
+    """Store a repository's imported past (mergesets and deploys) in one go, so what depends on
+    them is worked out once; how many mergesets and deploys were new. Idempotent: the same
+    import again stores nothing new."""
+    before = (
+        store.count_mergesets(session, repository.id),
+        store.count_deploys(session, repository.id),
+    )
+    record_facts(session, facts, settings)
+    after = (
+        store.count_mergesets(session, repository.id),
+        store.count_deploys(session, repository.id),
+    )
+    return after[0] - before[0], after[1] - before[1]

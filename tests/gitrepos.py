@@ -44,7 +44,7 @@ class History:
             message, author=actor, committer=actor, author_date=when, commit_date=when
         )
 
-    def merge(self, branch: str, email: str = "bob@example.com") -> str:
+    def merge(self, branch: str, email: str = "bob@example.com", message: str = "") -> str:
         """A feature branch with one commit, merged with a merge commit (--no-ff)."""
         self.repo.git.checkout("-B", branch, "main")
         self._commit_file(f"{branch}.txt", branch, f"work on {branch}", email)
@@ -54,12 +54,12 @@ class History:
             "--no-ff",
             branch,
             "-m",
-            f"Merge branch '{branch}'",
+            message or f"Merge branch '{branch}'",
             env={"GIT_COMMITTER_DATE": when, "GIT_AUTHOR_DATE": when},
         )
         return self.repo.head.commit.hexsha
 
-    def squash(self, branch: str, email: str = "cy@example.com") -> str:
+    def squash(self, branch: str, email: str = "cy@example.com", title: str = "") -> str:
         """A feature branch with two commits, squash-merged into one commit on main."""
         self.repo.git.checkout("-B", branch, "main")
         self._commit_file(f"{branch}.txt", "one", f"{branch} part 1", email)
@@ -69,7 +69,7 @@ class History:
         when = self._tick()
         actor = git.Actor("Cy", email)
         commit = self.repo.index.commit(
-            f"{branch} (squashed)",
+            title or f"{branch} (squashed)",
             author=actor,
             committer=actor,
             author_date=when,
@@ -93,6 +93,11 @@ class History:
 
     def tag(self, name: str) -> None:
         self.repo.create_tag(name)
+
+    def annotated_tag(self, name: str, at: datetime) -> None:
+        """An annotated tag whose tagger date is `at` (a lightweight tag has only the commit's)."""
+        when = f"{int(at.timestamp())} +0000"
+        self.repo.git.tag("-a", name, "-m", f"release {name}", env={"GIT_COMMITTER_DATE": when})
 
     def committed_at(self, sha: str) -> datetime:
         return self.repo.commit(sha).committed_datetime

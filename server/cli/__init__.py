@@ -3,7 +3,7 @@
 a command's module only when it is called, so `leadtime step` never pays for any of them.
 
 Each value is `module:attribute` inside this package. A new command is a row here and a function
-in the module its row names (one module per family: serve, reports, alerts, pages, demo).
+in the module its row names (one module per family: serve, reports, alerts, pages, demo, backfill).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ COMMANDS: dict[str, str] = {
     "db": "serve:db_group",
     "token": "serve:token_group",
     "demo": "demo:demo",
+    "backfill": "backfill:backfill",
     "mergesets": "reports:mergesets",
     "deploys": "reports:deploys",
     "report": "reports:report_group",

@@ -13,6 +13,7 @@ from leadtime.server.schemas.alerts import (
     TargetIn,
     TargetOut,
 )
+from leadtime.server.schemas.backfill import BackfillIn, BackfillOut, PastDeployIn, PastMergeset
 from leadtime.server.schemas.deliveries import (
     DEPLOY_STATUSES,
     SHA_PATTERN,
@@ -61,6 +62,8 @@ __all__ = [
     "AlertOut",
     "AlertRuleIn",
     "AlertRuleOut",
+    "BackfillIn",
+    "BackfillOut",
     "BreakdownOut",
     "BudgetIn",
     "BudgetOut",
@@ -82,6 +85,8 @@ __all__ = [
     "PageIn",
     "PageOut",
     "PartOut",
+    "PastDeployIn",
+    "PastMergeset",
     "PipelineOut",
     "ResolveIn",
     "SegmentOut",

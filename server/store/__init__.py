@@ -32,6 +32,7 @@ from leadtime.server.store.budgets import (
     set_target,
 )
 from leadtime.server.store.deploys import (
+    count_deploys,
     deploy_by_id,
     deploy_identity,
     deploy_sizes,
@@ -46,6 +47,7 @@ from leadtime.server.store.deploys import (
     production_deploys_between,
     production_deploys_of,
     replace_containment,
+    reported_deploys,
     rollbacks_of,
     successful_deploys,
     upsert_deploy,
@@ -56,6 +58,7 @@ from leadtime.server.store.mergesets import (
     KEPT_FIRST,
     MERGED_AT_QUALITY,
     PULL_REQUEST,
+    count_mergesets,
     deployed_mergesets,
     mergesets_by_prefix,
     mergesets_newest_first,
@@ -63,6 +66,7 @@ from leadtime.server.store.mergesets import (
     set_adoption,
     undeployed_mergesets,
     upsert_mergeset,
+    upsert_mergesets,
     waiting_mergesets,
 )
 from leadtime.server.store.merging import (
@@ -142,6 +146,8 @@ __all__ = [
     "alert_with_repository",
     "alerts",
     "claim_notification",
+    "count_deploys",
+    "count_mergesets",
     "delete_service_mapping",
     "delivery_is_new",
     "deploy_by_id",
@@ -193,6 +199,7 @@ __all__ = [
     "queue_notifications",
     "replace_containment",
     "replace_page_deploys",
+    "reported_deploys",
     "repositories",
     "repository_by_id",
     "repository_for",
@@ -222,6 +229,7 @@ __all__ = [
     "update_alert",
     "upsert_deploy",
     "upsert_mergeset",
+    "upsert_mergesets",
     "upsert_pipeline_run",
     "upsert_service_mapping",
     "waiting_mergesets",

@@ -271,3 +271,23 @@ def deployed_shas(session: Session, repository_id: int) -> set[str]:
             .distinct()
         )
     )
+
+
+def count_deploys(session: Session, repository_id: int) -> int:
+    query = select(func.count()).select_from(Deploy)
+    return session.scalar(query.where(Deploy.repository_id == repository_id)) or 0
+
+
+def reported_deploys(session: Session, repository_id: int, source: str) -> set[tuple[str, str]]:
+    """(environment, sha) of the repository's successful deploys reported other than by
+    `source`."""
+    rows = session.execute(
+        select(Deploy.environment, Deploy.sha)
+        .where(
+            Deploy.repository_id == repository_id,
+            Deploy.status == "succeeded",
+            Deploy.source != source,
+        )
+        .distinct()
+    )
+    return {(environment, sha) for environment, sha in rows}

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from leadtime.server.models import Deploy, DeployMergeset, Mergeset, Repository
-from leadtime.server.store.rows import insert_if_new
+from leadtime.server.store.rows import insert_if_new, insert_ignoring_duplicates
 
 # How much a merged_at can be trusted, best last: a run's start used as an estimate, the commit's
 # time, the push that landed it, the forge's own merge time.
@@ -47,6 +47,48 @@ def upsert_mergeset(session: Session, repository_id: int, values: dict) -> bool:
     for name in PULL_REQUEST:
         if values.get(name) not in (None, ""):
             setattr(row, name, values[name])
+    return changed
+
+
+def _knows_better(row: Mergeset, values: dict) -> bool:
+    """Whether a report would change a stored mergeset (upsert_mergeset's rules)."""
+    if MERGED_AT_QUALITY[values["merged_at_source"]] > MERGED_AT_QUALITY[row.merged_at_source]:
+        return True
+    if row.source == HISTORY and values["source"] != HISTORY:
+        return True
+    if any(values.get(name) and getattr(row, name) is None for name in KEPT_FIRST):
+        return True
+    return any(
+        values.get(name) not in (None, "") and getattr(row, name) != values[name]
+        for name in PULL_REQUEST
+    )
+
+
+def upsert_mergesets(session: Session, repository_id: int, reports: list[dict]) -> bool:
+    """Many mergesets of one repository at once, by upsert_mergeset's rules: the new ones
+    inserted in one statement, a known one touched only where a report knows better. True when
+    anything changed that containment depends on."""
+    shas = sorted({values["sha"] for values in reports})
+    known: dict[str, Mergeset] = {}
+    for first in range(0, len(shas), CHUNK):
+        query = select(Mergeset).where(
+            Mergeset.repository_id == repository_id, Mergeset.sha.in_(shas[first : first + CHUNK])
+        )
+        known.update((row.sha, row) for row in session.scalars(query))
+    new: dict[str, dict] = {}
+    again: list[dict] = []  # reports of known shas, and a sha's later reports in this batch
+    for values in reports:
+        if values["sha"] in known or values["sha"] in new:
+            again.append(values)
+        else:
+            new[values["sha"]] = values
+    rows = [values | {"repository_id": repository_id} for values in new.values()]
+    insert_ignoring_duplicates(session, Mergeset, rows, ["repository_id", "sha"])
+    changed = bool(new)
+    for values in again:
+        row = known.get(values["sha"])
+        if row is None or _knows_better(row, values):
+            changed = upsert_mergeset(session, repository_id, values) or changed
     return changed
 
 
@@ -167,3 +209,8 @@ def set_adoption(
                 .values(context=value)
                 .execution_options(synchronize_session=False)
             )
+
+
+def count_mergesets(session: Session, repository_id: int) -> int:
+    query = select(func.count()).select_from(Mergeset)
+    return session.scalar(query.where(Mergeset.repository_id == repository_id)) or 0
