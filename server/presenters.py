@@ -73,6 +73,7 @@ def mergeset_out(report: MergesetReport) -> MergesetOut:
         pr_title=report.pr_title,
         pr_author=report.pr_author,
         pr_url=report.pr_url,
+        reverts=report.reverts,
     )
 
 

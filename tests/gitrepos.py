@@ -91,6 +91,15 @@ class History:
             for i in range(count)
         ]
 
+    def revert(self, sha: str) -> str:
+        """`git revert` of a commit on main (of a merge commit: against its first parent)."""
+        when = self._tick()
+        mainline = ["-m", "1"] if len(self.repo.commit(sha).parents) > 1 else []
+        self.repo.git.revert(
+            "--no-edit", *mainline, sha, env={"GIT_COMMITTER_DATE": when, "GIT_AUTHOR_DATE": when}
+        )
+        return self.repo.head.commit.hexsha
+
     def tag(self, name: str) -> None:
         self.repo.create_tag(name)
 

@@ -30,7 +30,8 @@ def _mergesets_table(rows: list[dict]) -> Table:
                 duration(r["waiting_seconds"]),
                 ("B" if r["batched"] else "")
                 + ("!" if r["over_budget"] else "")
-                + ("C" if r["context"] else ""),
+                + ("C" if r["context"] else "")
+                + ("R" if r.get("reverts") else ""),
                 (r["pr_title"] or r["title"] or "")[:50],
             ]
             for r in rows
@@ -47,7 +48,8 @@ def mergesets(repo: str | None, since: str | None, limit: int, output: str) -> N
     """Mergesets with their lead time (or how long they have waited), newest first.
 
     Flags: B batched deploy, ! over budget, C context (history from before leadtime measured
-    the repository, never counted). Reads from LEADTIME_URL.
+    the repository, never counted), R a revert (`--json` says of which mergeset). Reads from
+    LEADTIME_URL.
 
     Example:
 

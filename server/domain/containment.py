@@ -39,6 +39,8 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from leadtime.server import store
+from leadtime.server.domain.reverts import Change, revert_links
+from leadtime.server.models import Mergeset
 
 
 @dataclass(frozen=True)
@@ -184,12 +186,26 @@ def _chain(session: Session, repository_id: int) -> _Chain:
     by_sha = {m.sha: m for m in mergesets}
     adopted_at = by_sha[counted[0]].merged_at if anchors and counted else None
     store.set_adoption(session, repository_id, adopted_at, context)
+    _link_reverts(ordered, by_sha)
     return _Chain(
         ordered,
         counted,
         {m.sha: m.id for m in mergesets},
         {m.sha: m.parent_sha for m in mergesets},
     )
+
+
+def _link_reverts(ordered: list[str], by_sha: Mapping[str, Mergeset]) -> None:
+    """Point each revert at the mergeset it reverts (domain/reverts.py)."""
+    changes = [
+        Change(sha, by_sha[sha].title, by_sha[sha].pr_title, by_sha[sha].pr_number)
+        for sha in ordered
+    ]
+    links = revert_links(changes)
+    for sha, mergeset in by_sha.items():
+        wanted = by_sha[links[sha]].id if sha in links else None
+        if mergeset.reverts_id != wanted:
+            mergeset.reverts_id = wanted
 
 
 def recompute_containment(

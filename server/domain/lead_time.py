@@ -43,6 +43,7 @@ class MergesetReport:
     pr_title: str | None
     pr_author: str | None
     pr_url: str | None
+    reverts: str | None = None  # the sha of the mergeset this one reverts
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,7 @@ def _reports(
     shipped = store.production_deploys_of(
         session, [m.id for m, _ in rows], settings.production_environment
     )
+    reverted = store.shas_by_id(session, [m.reverts_id for m, _ in rows if m.reverts_id])
     reports = []
     for mergeset, repository in rows:
         deploy, size = shipped.get(mergeset.id, (None, 0))
@@ -144,6 +146,7 @@ def _reports(
                 pr_title=mergeset.pr_title,
                 pr_author=mergeset.pr_author,
                 pr_url=mergeset.pr_url,
+                reverts=reverted.get(mergeset.reverts_id) if mergeset.reverts_id else None,
             )
         )
     return reports

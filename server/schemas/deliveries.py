@@ -109,6 +109,7 @@ class MergesetOut(BaseModel):
     pr_title: str | None
     pr_author: str | None
     pr_url: str | None
+    reverts: str | None = Field(None, description="The sha of the mergeset this one reverts.")
 
 
 class MergesetBrief(BaseModel):

@@ -214,3 +214,14 @@ def set_adoption(
 def count_mergesets(session: Session, repository_id: int) -> int:
     query = select(func.count()).select_from(Mergeset)
     return session.scalar(query.where(Mergeset.repository_id == repository_id)) or 0
+
+
+def shas_by_id(session: Session, mergeset_ids: list[int]) -> dict[int, str]:
+    found: dict[int, str] = {}
+    ordered = sorted(set(mergeset_ids))
+    for first in range(0, len(ordered), CHUNK):
+        query = select(Mergeset.id, Mergeset.sha).where(
+            Mergeset.id.in_(ordered[first : first + CHUNK])
+        )
+        found.update((row_id, sha) for row_id, sha in session.execute(query))
+    return found
