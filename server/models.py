@@ -143,6 +143,9 @@ class Mergeset(Base):
     # History from before the adoption point, known only from a deploy's first-parent history:
     # kept for order and authors, never counted (lead time, batching, budgets, alerts).
     context: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # When the branch it merged began (its first commit's author time), where git told: DORA's
+    # change lead time runs from here.
+    first_commit_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The mergeset this one reverts (domain/reverts.py), where its title says so.
     reverts_id: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

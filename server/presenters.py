@@ -74,6 +74,8 @@ def mergeset_out(report: MergesetReport) -> MergesetOut:
         pr_author=report.pr_author,
         pr_url=report.pr_url,
         reverts=report.reverts,
+        first_commit_at=report.first_commit_at,
+        change_lead_time_seconds=seconds(report.change_lead_time),
     )
 
 

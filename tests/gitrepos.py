@@ -44,10 +44,13 @@ class History:
             message, author=actor, committer=actor, author_date=when, commit_date=when
         )
 
-    def merge(self, branch: str, email: str = "bob@example.com", message: str = "") -> str:
-        """A feature branch with one commit, merged with a merge commit (--no-ff)."""
+    def merge(
+        self, branch: str, email: str = "bob@example.com", message: str = "", commits: int = 1
+    ) -> str:
+        """A feature branch with `commits` commits, merged with a merge commit (--no-ff)."""
         self.repo.git.checkout("-B", branch, "main")
-        self._commit_file(f"{branch}.txt", branch, f"work on {branch}", email)
+        for number in range(commits):
+            self._commit_file(f"{branch}.txt", f"{branch} {number}", f"work on {branch}", email)
         self.repo.git.checkout("main")
         when = self._tick()
         self.repo.git.merge(

@@ -71,7 +71,7 @@ def test_readme_walkthrough_runs_as_written(tmp_path):
     assert re.search(r"^[0-9a-f]{10}  .*Add the app", out, re.M)  # the mergeset it shipped
     assert re.search(r"^build +1 ", out, re.M)  # the slowest-steps report
     assert '{"ok":true}' in out and '"identity":"api:release-42"' in out  # the API's answers
-    assert "lead time 12m00s (budget 15m00s)" in out  # the mergeset report
+    assert "lead time (merge -> production) 12m00s (budget 15m00s)" in out  # the mergeset report
     assert re.search(r"page 1: suspect deploy \d+ of shop", out)  # the page, with its suspect
     assert "no alerts" in out
     assert f"dashboard: http://127.0.0.1:{port}/" in out

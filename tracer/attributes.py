@@ -52,6 +52,9 @@ HISTORY_REVISIONS = "leadtime.deploy.history.revisions"
 HISTORY_COMMITTED_AT = "leadtime.deploy.history.committed_at"
 HISTORY_AUTHORS = "leadtime.deploy.history.authors"
 HISTORY_SUBJECTS = "leadtime.deploy.history.subjects"
+# When the branch each merge merged began (its first commit's author time; "" if unknown): DORA's
+# change lead time runs from there.
+HISTORY_FIRST_COMMIT_AT = "leadtime.deploy.history.first_commit_at"
 HISTORY_TRUNCATED = "leadtime.deploy.history.truncated"
 # A shallow clone cut the history short: what the deploy ships may reach further back.
 HISTORY_SHALLOW = "leadtime.deploy.history.shallow"

@@ -58,13 +58,61 @@ def read_checkout(path: str | None = None, revision: str | None = None) -> dict[
     return facts
 
 
+BRANCH_COMMITS_MAX = 20_000  # commits read to find where merged branches began
+
+
+def first_commit_times(
+    mainline: list[str], commits: dict[str, tuple[list[str], int]]
+) -> dict[str, int]:
+    """For each merge commit on `mainline` (first-parent shas), the author time (Unix seconds)
+    of the oldest commit of the branch it merged: walked back from its second and later parents
+    until the main line or the end of what was read (`commits`: sha -> (parents, author
+    time)). A commit with one parent (a squash or rebase merge) has no branch to tell."""
+    on_main = set(mainline)
+    found = {}
+    for sha in mainline:
+        parents = commits.get(sha, ([], 0))[0]
+        todo, seen, oldest = list(parents[1:]), set(), None
+        while todo:
+            current = todo.pop()
+            if current in seen or current in on_main or current not in commits:
+                continue
+            seen.add(current)
+            current_parents, authored = commits[current]
+            oldest = authored if oldest is None else min(oldest, authored)
+            todo.extend(current_parents)
+        if oldest is not None:
+            found[sha] = oldest
+    return found
+
+
+def _branch_starts(repo, revision: str, history: list[dict[str, str]]) -> dict[str, str]:
+    """sha -> ISO time of the first commit of the branch each merge in `history` merged: one
+    `git log` over what the history spans, however many merges it holds."""
+    try:
+        listed = repo.git.log(
+            "--format=%H %at %P",
+            f"--max-count={BRANCH_COMMITS_MAX}",
+            revision,
+            f"^{history[-1]['sha']}",
+        )
+    except Exception:  # a shallow or odd repository: no branch starts, nothing else lost
+        return {}
+    commits = {}
+    for line in listed.splitlines():
+        sha, authored, *parents = line.split()
+        commits[sha] = (parents, int(authored))
+    times = first_commit_times([commit["sha"] for commit in history], commits)
+    return {sha: _iso(seconds) for sha, seconds in times.items()}
+
+
 def first_parent_history(
     revision: str, limit: int, path: str | None = None
 ) -> tuple[list[dict[str, str]], bool, bool]:
     """Up to `limit` commits on `revision`'s first-parent chain, newest first; whether the chain
     went on beyond the limit; and whether a shallow clone cut it (its oldest commit read is a
     shallow boundary: git knows it has parents it did not fetch). Each: sha, committed_at,
-    author, subject."""
+    author, subject, first_commit_at (the merged branch's first commit, "" when unknown)."""
     repo = _open(path or os.getcwd())
     if repo is None:
         return [], False, False
@@ -84,6 +132,9 @@ def first_parent_history(
     except Exception:  # unknown revision, or a shallow clone cut short: keep what was read
         pass
     kept = history[:limit]
+    starts = _branch_starts(repo, revision, kept) if kept else {}
+    for commit in kept:
+        commit["first_commit_at"] = starts.get(commit["sha"], "")
     shallow = bool(kept) and len(history) <= limit and kept[-1]["sha"] in _shallow_boundary(repo)
     return kept, len(history) > limit, shallow
 

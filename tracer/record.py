@@ -64,6 +64,7 @@ def history_attributes(revision: str, limit: int) -> dict[str, AttributeValue]:
         attr.HISTORY_COMMITTED_AT: [commit["committed_at"] for commit in history],
         attr.HISTORY_AUTHORS: [commit["author"] for commit in history],
         attr.HISTORY_SUBJECTS: [commit["subject"] for commit in history],
+        attr.HISTORY_FIRST_COMMIT_AT: [commit["first_commit_at"] for commit in history],
         attr.HISTORY_TRUNCATED: truncated,
         attr.HISTORY_SHALLOW: shallow,
     }

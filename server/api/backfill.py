@@ -27,6 +27,7 @@ def _facts(body: BackfillIn, repo: RepoRef, reported: set[tuple[str, str]]) -> F
             title=m.title,
             pr_number=m.pr_number,
             pr_title=m.pr_title,
+            first_commit_at=m.first_commit_at,
         )
         for m in body.mergesets
     ]

@@ -35,6 +35,7 @@ def get_summary(
         mergesets_deployed=summary.mergesets_deployed,
         lead_time_median_seconds=_seconds(summary.lead_time_median),
         lead_time_p90_seconds=_seconds(summary.lead_time_p90),
+        change_lead_time_median_seconds=_seconds(summary.change_lead_time_median),
         share_over_budget=summary.share_over_budget,
         share_batched_deploys=summary.share_batched_deploys,
         mergesets_waiting=summary.mergesets_waiting,

@@ -92,6 +92,7 @@ def _mergeset_body(commit: Commit) -> dict:
         "title": commit.subject[:500] or None,
         "pr_number": commit.pr_number,
         "pr_title": commit.pr_title[:500] if commit.pr_title else None,
+        "first_commit_at": commit.first_commit_at.isoformat() if commit.first_commit_at else None,
     }
 
 

@@ -20,7 +20,7 @@ def bar(fraction: float, width: int = 20) -> str:
 
 def _mergesets_table(rows: list[dict]) -> Table:
     return Table(
-        ["sha", "merged", "deployed", "lead time", "waiting", "flags", "title"],
+        ["sha", "merged", "deployed", "merge→production", "waiting", "flags", "title"],
         [
             [
                 r["sha"][:10],
@@ -45,7 +45,8 @@ def _mergesets_table(rows: list[dict]) -> Table:
 @click.option("--limit", default=50, show_default=True, type=int)
 @output_options
 def mergesets(repo: str | None, since: str | None, limit: int, output: str) -> None:
-    """Mergesets with their lead time (or how long they have waited), newest first.
+    """Mergesets with their lead time, merge -> production (or how long they have waited),
+    newest first; `--json` adds DORA's change lead time (first commit -> production).
 
     Flags: B batched deploy, ! over budget, C context (history from before leadtime measured
     the repository, never counted), R a revert (`--json` says of which mergeset). Reads from
@@ -159,7 +160,7 @@ def _breakdown_table(breakdown: dict) -> Table:
     mergeset = breakdown["mergeset"]
     lead = mergeset["lead_time_seconds"]
     status = (
-        f"lead time {duration(lead)}"
+        f"lead time (merge -> production) {duration(lead)}"
         if lead is not None
         else f"not deployed, waiting {duration(mergeset['waiting_seconds'])}"
     )

@@ -3,6 +3,10 @@
 - Lead time of a mergeset: `finished_at` of the first successful deploy to the production
   environment (LEADTIME_PRODUCTION_ENVIRONMENT, default `production`) that contains it, minus its
   `merged_at`. A mergeset no such deploy contains has none, and shows how long it has waited.
+  Everywhere it is shown it says what it spans: merge -> production.
+- Change lead time (DORA's): the same deploy's `finished_at` minus the first commit of the branch
+  the mergeset merged (`first_commit_at`, where git told: a merge commit's second parent); none
+  for squash and rebase merges, context, or a branch start after the merge (a wrong clock).
 - Batched: a deploy containing more than one mergeset; each of its mergesets is flagged too.
 - Over budget: lead time above the repository's budget (default 15 minutes,
   LEADTIME_BUDGET_MINUTES, or the repository's own).
@@ -44,6 +48,9 @@ class MergesetReport:
     pr_author: str | None
     pr_url: str | None
     reverts: str | None = None  # the sha of the mergeset this one reverts
+    first_commit_at: datetime | None = None  # when the branch it merged began
+    # DORA's change lead time: from that first commit to production (None when either is unknown)
+    change_lead_time: timedelta | None = None
 
 
 @dataclass(frozen=True)
@@ -59,6 +66,7 @@ class Summary:
     mergesets_waiting: int
     longest_wait: timedelta | None
     measured_since: datetime | None = None  # the adoption point
+    change_lead_time_median: timedelta | None = None  # first commit -> production
 
 
 def assess(
@@ -109,6 +117,17 @@ def budget_of(repository: Repository, settings: Settings) -> timedelta:
     return settings.default_budget
 
 
+def _change_lead_time(
+    mergeset: Mergeset, lead_time: timedelta | None, deployed_at: datetime | None
+) -> timedelta | None:
+    """First commit -> production, for a counted, deployed mergeset whose branch start is known
+    (and not after its merge: clocks can be wrong)."""
+    start = mergeset.first_commit_at
+    if lead_time is None or deployed_at is None or start is None or start > mergeset.merged_at:
+        return None
+    return deployed_at - start
+
+
 def _reports(
     session: Session, rows: list[tuple[Mergeset, Repository]], settings: Settings, now: datetime
 ) -> list[MergesetReport]:
@@ -147,6 +166,8 @@ def _reports(
                 pr_author=mergeset.pr_author,
                 pr_url=mergeset.pr_url,
                 reverts=reverted.get(mergeset.reverts_id) if mergeset.reverts_id else None,
+                first_commit_at=mergeset.first_commit_at,
+                change_lead_time=_change_lead_time(mergeset, lead_time, deployed_at),
             )
         )
     return reports
@@ -192,4 +213,10 @@ def repository_summary(
         [r.waiting for r in waiting_reports if r.waiting is not None],
         window,
     )
-    return replace(summary, measured_since=store.adopted_at(session, repository_id))
+    changes = [r.change_lead_time.total_seconds() for r in deployed_reports if r.change_lead_time]
+    change_median = percentile(changes, 0.5)
+    return replace(
+        summary,
+        measured_since=store.adopted_at(session, repository_id),
+        change_lead_time_median=None if change_median is None else timedelta(seconds=change_median),
+    )

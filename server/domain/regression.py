@@ -133,7 +133,8 @@ def _change(current: float | None, baseline: float | None) -> str:
 
 def headline(alert: Alert, repository: str) -> str:
     """One line that says what slipped and by how much, e.g.
-    "acme/shop: lead time p50 12m00s -> 16m00s (+33%); `integration-tests` 3m00s -> 7m00s"."""
+    "acme/shop: lead time (merge -> production) p50 12m00s -> 16m00s (+33%); `integration-tests`
+    3m00s -> 7m00s"."""
     numbers = (
         f"{format_duration(alert.baseline_seconds)} -> {format_duration(alert.current_seconds)}"
         f"{_change(alert.current_seconds, alert.baseline_seconds)}"
@@ -141,7 +142,7 @@ def headline(alert: Alert, repository: str) -> str:
     detail = alert.detail or {}
     if alert.metric == LEAD_TIME:
         target = " (target)" if detail.get("target") else ""
-        text = f"{repository}: lead time p50 {numbers}{target}"
+        text = f"{repository}: lead time (merge -> production) p50 {numbers}{target}"
         slipped = [
             f"`{step['name']}` {format_duration(step['baseline'])} -> "
             f"{format_duration(step['current'])}"

@@ -14,11 +14,12 @@ import fnmatch
 import json
 import re
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 from leadtime.server.timeparse import parse_time
+from leadtime.tracer.gitinfo import first_commit_times
 
 _FIELD, _RECORD = "\x00", "\x1e"
 # git writes the separators (%x00, %x1e): an argument cannot hold a NUL byte.
@@ -39,6 +40,7 @@ class Commit:
     subject: str
     pr_number: int | None = None
     pr_title: str | None = None
+    first_commit_at: datetime | None = None  # when the branch it merged began
 
 
 @dataclass(frozen=True)
@@ -101,7 +103,22 @@ def first_parent_commits(path: Path, revision: str, since: datetime | None) -> l
                 pr_title=title,
             )
         )
-    return commits
+    starts = _branch_starts(path, revision, [commit.sha for commit in commits])
+    return [replace(c, first_commit_at=starts.get(c.sha)) for c in commits]
+
+
+def _branch_starts(path: Path, revision: str, mainline: list[str]) -> dict[str, datetime]:
+    """When the branch each merge on `mainline` merged began: one more `git log`, over every
+    commit since the oldest mainline one."""
+    if not mainline:
+        return {}
+    listed = git(path, "log", "--format=%H %at %P", revision, f"^{mainline[0]}", "--")
+    commits = {}
+    for line in listed.splitlines():
+        sha, authored, *parents = line.split()
+        commits[sha] = (parents, int(authored))
+    times = first_commit_times(mainline, commits)
+    return {sha: datetime.fromtimestamp(seconds, UTC) for sha, seconds in times.items()}
 
 
 def tag_deploys(path: Path, pattern: str, environment: str) -> list[PastDeploy]:

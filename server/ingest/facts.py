@@ -62,6 +62,7 @@ class MergesetFact:
     parent_sha: str | None = None
     author: str | None = None
     title: str | None = None
+    first_commit_at: datetime | None = None  # when the branch it merged began
     pr_number: int | None = None
     pr_title: str | None = None
     pr_author: str | None = None

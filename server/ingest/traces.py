@@ -117,13 +117,14 @@ def _history_cut(attributes: dict) -> bool:
 
 def _history(span: SpanRecord, repo: RepoRef) -> list[MergesetFact]:
     a = span.attributes
-    revisions, times, authors, subjects = (
+    revisions, times, authors, subjects, starts = (
         value if isinstance(value := a.get(name), list) else []
         for name in (
             attr.HISTORY_REVISIONS,
             attr.HISTORY_COMMITTED_AT,
             attr.HISTORY_AUTHORS,
             attr.HISTORY_SUBJECTS,
+            attr.HISTORY_FIRST_COMMIT_AT,
         )
     )
     found = []
@@ -141,6 +142,7 @@ def _history(span: SpanRecord, repo: RepoRef) -> list[MergesetFact]:
                 parent_sha=str(revisions[index + 1]) if index + 1 < len(revisions) else None,
                 author=authors[index] if index < len(authors) else None,
                 title=subjects[index] if index < len(subjects) else None,
+                first_commit_at=parse_time(starts[index]) if index < len(starts) else None,
             )
         )
     return found

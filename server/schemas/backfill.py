@@ -23,6 +23,9 @@ class PastMergeset(BaseModel):
     title: str | None = Field(None, max_length=500)
     pr_number: int | None = Field(None, ge=0, le=2**31 - 1)
     pr_title: str | None = Field(None, max_length=500)
+    first_commit_at: AwareDatetime | None = Field(
+        None, description="When the branch it merged began (its first commit's author time)."
+    )
 
 
 class PastDeployIn(BaseModel):

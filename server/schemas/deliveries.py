@@ -97,7 +97,7 @@ class MergesetOut(BaseModel):
     author: str | None
     deployed_at: datetime | None
     deploy_id: int | None
-    lead_time_seconds: float | None
+    lead_time_seconds: float | None = Field(description="Lead time: merge -> production.")
     waiting_seconds: float | None
     context: bool = Field(
         description="History from before the adoption point: kept for order, never counted."
@@ -110,6 +110,12 @@ class MergesetOut(BaseModel):
     pr_author: str | None
     pr_url: str | None
     reverts: str | None = Field(None, description="The sha of the mergeset this one reverts.")
+    first_commit_at: datetime | None = Field(
+        None, description="When the branch it merged began (its first commit), where git told."
+    )
+    change_lead_time_seconds: float | None = Field(
+        None, description="DORA's change lead time: first commit -> production."
+    )
 
 
 class MergesetBrief(BaseModel):

@@ -16,8 +16,15 @@ class SummaryOut(BaseModel):
     deploys: int
     deploys_per_day: float
     mergesets_deployed: int
-    lead_time_median_seconds: float | None
+    lead_time_median_seconds: float | None = Field(
+        description="Lead time (merge -> production), the median of mergesets deployed."
+    )
     lead_time_p90_seconds: float | None
+    change_lead_time_median_seconds: float | None = Field(
+        None,
+        description="DORA's change lead time (first commit of the merged branch -> production), "
+        "the median of the mergesets whose branch start git told.",
+    )
     share_over_budget: float | None
     share_batched_deploys: float | None
     mergesets_waiting: int

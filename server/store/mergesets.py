@@ -16,7 +16,12 @@ from leadtime.server.store.rows import insert_if_new, insert_ignoring_duplicates
 MERGED_AT_QUALITY = {"pipeline": 0, "commit": 1, "push": 2, "merge": 3}
 CHUNK = 500  # shas in one IN (...) list
 HISTORY = "history"  # the source of a mergeset known only from a deploy's first-parent history
-KEPT_FIRST = ("parent_sha", "author", "title")  # the first report that knows one keeps it
+KEPT_FIRST = (
+    "parent_sha",
+    "author",
+    "title",
+    "first_commit_at",
+)  # the first report that knows one keeps it
 PULL_REQUEST = ("pr_number", "pr_title", "pr_author", "pr_url")  # the newest report wins
 
 

@@ -146,7 +146,9 @@ def test_overview_shows_a_firing_alert_and_links_to_it(client, live_server, page
     page.goto(live_server.url + "/")
     alert = page.locator(".alert.open")
     assert alert.count() == 1
-    assert "lead time p50 5m00s -> 20m00s (+300%) (target)" in alert.inner_text()
+    assert (
+        "lead time (merge -> production) p50 5m00s -> 20m00s (+300%) (target)" in alert.inner_text()
+    )
     assert alert.locator(".flag").inner_text() == "firing"
     page.screenshot(path=page.shots / "alert.png", full_page=True)
     with page.expect_navigation():

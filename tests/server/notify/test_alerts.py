@@ -140,7 +140,10 @@ def test_a_lead_time_slip_is_sent_once_and_its_recovery_once(engine, db_url):
         assert (alert["metric"], alert["subject"]) == ("lead_time", "")
         assert (alert["current_seconds"], alert["baseline_seconds"]) == (840, 600)
         assert alert["ratio"] == pytest.approx(1.4)
-        assert alert["message"] == f"{REPO}: lead time p50 10m00s -> 14m00s (+40%)"
+        assert (
+            alert["message"]
+            == f"{REPO}: lead time (merge -> production) p50 10m00s -> 14m00s (+40%)"
+        )
         assert alert["detail"]["mergesets"] == 6
 
         # Evaluating again (as the schedule and every deploy do) sends nothing new.
@@ -210,7 +213,9 @@ def test_each_deploy_is_evaluated_without_being_asked(engine, db_url):
     with alerting_server(engine, db_url) as (client, slack, _hook):
         slipped_history(client)
         (delivery,) = slack.wait_for(1)
-        assert "lead time p50 10m00s -> 14m00s (+40%)" in delivery.json()["text"]
+        assert (
+            "lead time (merge -> production) p50 10m00s -> 14m00s (+40%)" in delivery.json()["text"]
+        )
 
 
 def test_the_schedule_evaluates_when_nothing_arrives(engine, db_url):
@@ -219,7 +224,10 @@ def test_the_schedule_evaluates_when_nothing_arrives(engine, db_url):
         # A target set now changes the verdict; no deploy follows, the schedule notices.
         client.post("/api/targets", json={"repository": "acme/shop", "target_seconds": 300})
         (delivery,) = slack.wait_for(1)
-        assert "lead time p50 5m00s -> 10m00s (+100%) (target)" in delivery.json()["text"]
+        assert (
+            "lead time (merge -> production) p50 5m00s -> 10m00s (+100%) (target)"
+            in delivery.json()["text"]
+        )
 
 
 def test_a_delivery_answered_500_is_retried_until_it_goes_through(engine, db_url):
@@ -317,7 +325,8 @@ def test_a_slow_step_is_named_in_the_lead_time_alert(engine, db_url):
         assert step["message"] == f"{REPO}: step `integration-tests` p50 3m00s -> 7m00s (+133%)"
         lead = by_metric[("lead_time", "")]
         assert lead["message"] == (
-            f"{REPO}: lead time p50 10m00s -> 14m00s (+40%); `integration-tests` 3m00s -> 7m00s"
+            f"{REPO}: lead time (merge -> production) p50 10m00s -> 14m00s (+40%); "
+            "`integration-tests` 3m00s -> 7m00s"
         )
         assert [s["name"] for s in lead["detail"]["top_steps"]] == ["integration-tests", "build"]
         settled(client, lead["id"])
@@ -463,7 +472,10 @@ def test_terminal_alerts_check_and_target(engine, db_url, monkeypatch):
         assert "fired 1, resolved 0" in firing.output and "+100%" in firing.output
 
         listed = CliRunner().invoke(cli, ["alerts", "--status", "open"])
-        assert listed.exit_code == 0 and "lead time p50 5m00s -> 10m00s" in listed.output
+        assert (
+            listed.exit_code == 0
+            and "lead time (merge -> production) p50 5m00s -> 10m00s" in listed.output
+        )
         rule = CliRunner().invoke(cli, ["alerts", "rule", "acme/shop", "--floor", "10m"])
         assert rule.exit_code == 0, rule.output
         assert "+10m00s" in rule.output and "target 5m00s" in rule.output
