@@ -19,7 +19,7 @@ from leadtime.server.domain.budget import mergeset_breakdown, slowest_steps
 from leadtime.server.domain.lead_time import budget_of, list_mergesets, repository_summary
 from leadtime.server.errors import NotFound
 from leadtime.server.notify import dispatch
-from leadtime.server.presenters import alert_path, alerts_out, step_tree
+from leadtime.server.presenters import alert_path, alerts_out, deploys_out, step_tree
 from leadtime.server.schemas import StepOut
 from leadtime.server.timeparse import format_duration
 
@@ -28,6 +28,7 @@ templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 router = APIRouter(include_in_schema=False, dependencies=[Reader])
 CHART_WIDTH, CHART_HEIGHT = 720, 220
 RESOLVED_SHOWN = timedelta(days=7)
+RECENT_DEPLOYS = 15
 
 
 templates.env.filters["duration"] = format_duration
@@ -126,6 +127,9 @@ def overview(
             "budget": budget,
             "chart": lead_time_chart(reports, budget),
             "alerts": recent_alerts(session, settings, chosen, moment),
+            "deploys": deploys_out(
+                session, store.recent_deploys(session, chosen.id, RECENT_DEPLOYS)
+            ),
             "failing": {
                 channel: state
                 for channel, state in dispatch.health(session).items()

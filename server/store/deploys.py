@@ -291,3 +291,15 @@ def reported_deploys(session: Session, repository_id: int, source: str) -> set[t
         .distinct()
     )
     return {(environment, sha) for environment, sha in rows}
+
+
+def recent_deploys(session: Session, repository_id: int, limit: int) -> list[Deploy]:
+    """The repository's deploys to any environment, newest first (unfinished ones first)."""
+    return list(
+        session.scalars(
+            select(Deploy)
+            .where(Deploy.repository_id == repository_id)
+            .order_by(Deploy.finished_at.desc().nulls_first(), Deploy.id.desc())
+            .limit(limit)
+        )
+    )

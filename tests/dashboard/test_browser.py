@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.conftest import CHROMIUM
+from tests.factories import make_deploy, make_mergeset
 from tests.server.otlp_payloads import REPO, post_run
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed")
@@ -92,6 +93,10 @@ def test_overview_to_mergeset_to_pipeline_run(client, live_server, page):
     assert page.locator("#lead-time-p50").inner_text() == "55m05s"  # of 25m05s and 1h25m05s
     assert page.locator("circle.dot.over").count() == 2
     assert page.locator("table.mergesets").get_by_text("Faster checkout").count() == 1
+    # The deploy span carried no history and the merges no parents: what it shipped is not
+    # established, and the page says so.
+    (row,) = page.locator("#deploys tbody tr").all()
+    assert "history incomplete" in row.inner_text() and "batched" in row.inner_text()
     page.screenshot(path=page.shots / "overview.png", full_page=True)
 
     with page.expect_navigation():
@@ -110,6 +115,26 @@ def test_overview_to_mergeset_to_pipeline_run(client, live_server, page):
     assert rows == ["build", "e2e", XSS, "deploy production"]
     assert page.locator("script").count() == 0  # the span name stayed text
     page.screenshot(path=page.shots / "pipeline.png", full_page=True)
+
+
+def test_overview_marks_a_rollback_and_the_deploy_it_rolled_back(client, live_server, page):
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
+    first, second = "1" * 40, "2" * 40
+    make_mergeset(client, first, start)
+    make_mergeset(client, second, start + timedelta(minutes=10), parent=first)
+    make_deploy(client, "shop", first, start + timedelta(minutes=5))
+    bad = make_deploy(client, "shop", second, start + timedelta(minutes=15))
+    rollback = make_deploy(client, "shop", first, start + timedelta(minutes=30))
+    make_deploy(client, "shop", first, start + timedelta(minutes=40))
+    page.goto(live_server.url + "/")
+    rows = page.locator("#deploys tbody tr")
+    assert rows.count() == 4
+    assert "rollback" in page.locator(f"#deploy-{rollback}").inner_text()
+    rolled_back = page.locator(f"#deploy-{bad} .flag", has_text="rolled back")
+    assert rolled_back.get_attribute("title").startswith(f"undone by deploy {rollback}")
+    assert "redeploy" in rows.first.inner_text()
+    assert "history incomplete" not in page.locator("#deploys").inner_text()
+    page.screenshot(path=page.shots / "deploys.png", full_page=True)
 
 
 def test_slowest_steps_page_shows_bars_and_flags(client, live_server, page):
