@@ -1,4 +1,5 @@
-"""Everything known about where a step runs: the CI provider's variables first, then the checkout.
+"""Everything known about where a step runs: the CI provider's variables first (and on GitHub
+Actions the pushed commit's time and author from its event file), then the checkout.
 
 Commit facts (committed time, author) cost a git read on most providers, so they are gathered
 only where the server needs them: deploys, pipeline roots, and steps on a main branch
@@ -113,6 +114,29 @@ def clean_fields(found: Mapping[str, str]) -> dict[str, str]:
     return cleaned
 
 
+def github_event_facts(env: Mapping[str, str], sha: str | None) -> dict[str, str]:
+    """The pushed commit's time and author from the event file a GitHub Actions runner writes
+    (GITHUB_EVENT_PATH, `head_commit` of a push), when it is the commit being built: no git
+    needed, also outside a checkout. Empty for any other event or a file that cannot be read."""
+    path = env.get("GITHUB_EVENT_PATH")
+    if not path or not sha:
+        return {}
+    try:
+        import json
+
+        with open(path, encoding="utf-8") as event_file:
+            head = json.load(event_file).get("head_commit") or {}
+    except (OSError, ValueError, AttributeError):
+        return {}
+    if not isinstance(head, dict) or head.get("id") != sha or not head.get("timestamp"):
+        return {}
+    facts = {"committed_at": str(head["timestamp"])}
+    author = head.get("author")
+    if isinstance(author, dict) and author.get("email"):
+        facts["author"] = str(author["email"])
+    return facts
+
+
 def gather(
     env: Mapping[str, str],
     *,
@@ -123,6 +147,8 @@ def gather(
     """The CI context: `found` (from providers.detect) completed from the checkout."""
     found = clean_fields(providers.detect(env) if found is None else found)
     wants_commit_facts = always_commit_facts or found.get("branch") in main_branches
+    if wants_commit_facts and found.get("provider") == "github":
+        found = {**github_event_facts(env, found.get("sha")), **found}
     missing = [name for name in CHECKOUT_FACTS if name not in found]
     if wants_commit_facts or not found.get("branch"):
         missing += [name for name in COMMIT_FACTS if name not in found]

@@ -5,6 +5,7 @@ could not establish what it shipped; deep enough, it is complete. Truth from pla
 
 from __future__ import annotations
 
+import json
 import subprocess
 from datetime import UTC, datetime, timedelta
 
@@ -12,7 +13,7 @@ import httpx
 import pytest
 
 from tests.conftest import run_leadtime
-from tests.gitrepos import History, first_parent_between
+from tests.gitrepos import History, first_parent_between, plain_git
 from tests.server.conftest import wipe
 from tests.server.live import Pipeline, ci_env, leadtime_server
 
@@ -107,3 +108,26 @@ def test_a_deploy_outside_a_checkout_warns_once_and_is_placed_by_what_is_known(s
     assert latest["sha"] == second
     assert [m["sha"] for m in latest["mergesets"]] == [second]
     assert latest["history"] == "incomplete"
+
+
+def test_outside_a_checkout_on_github_the_merge_time_comes_from_the_event_file(served, tmp_path):
+    """A step then a deploy, neither in a checkout: the mergeset is merged when its commit was
+    made (the runner's event file says), not when the run started, so a change merged four
+    months ago shows four months of lead time, not seconds."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    origin = History(tmp_path / "origin", start=now - timedelta(days=120))
+    sha = origin.merge("feature-a")
+    committed = plain_git(origin.path, "log", "-1", "--format=%cI", sha)[0]
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"head_commit": {"id": sha, "timestamp": committed}}))
+    outside = tmp_path / "not-a-checkout"
+    outside.mkdir()
+    env = ci_env(tmp_path, served, 93, sha) | {"GITHUB_EVENT_PATH": str(event)}
+    for args in (
+        ["step", "test", "--", "true"],
+        ["deploy", "production", "--service", "shop", "--", "true"],
+    ):
+        assert run_leadtime(args, env, cwd=outside).returncode == 0
+    (mergeset,) = httpx.get(f"{served}/api/mergesets").json()
+    assert datetime.fromisoformat(mergeset["merged_at"]) == datetime.fromisoformat(committed)
+    assert mergeset["lead_time_seconds"] > timedelta(days=119).total_seconds()

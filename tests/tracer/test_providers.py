@@ -126,3 +126,44 @@ def test_a_branch_build_says_it_is_a_branch_and_cleaning_twice_changes_nothing()
     )
     assert (found["branch"], found["ref_type"]) == ("main", "branch")
     assert context.clean_fields(found) == found
+
+
+def _push_event(tmp_path, sha: str, timestamp: str) -> str:
+    event = {
+        "ref": "refs/heads/main",
+        "after": sha,
+        "head_commit": {
+            "id": sha,
+            "timestamp": timestamp,
+            "author": {"name": "Ada", "email": "ada@example.com"},
+        },
+    }
+    path = tmp_path / "event.json"
+    path.write_text(json.dumps(event))
+    return str(path)
+
+
+def test_on_github_the_pushed_commit_facts_come_from_the_event_file_without_git(
+    tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)  # no checkout: only the event file can tell
+    env = json.loads((DATA / "env_github.json").read_text())["environment"]
+    env["GITHUB_EVENT_PATH"] = _push_event(tmp_path, env["GITHUB_SHA"], "2026-07-01T09:30:00+02:00")
+    gathered = context.gather(env, main_branches=("main",))
+    assert (gathered.committed_at, gathered.author) == (
+        "2026-07-01T09:30:00+02:00",
+        "ada@example.com",
+    )
+
+
+@pytest.mark.parametrize("problem", ["another sha", "not json", "no file"])
+def test_an_event_file_about_another_commit_or_unreadable_tells_nothing(tmp_path, problem):
+    sha = "f" * 40
+    path = _push_event(
+        tmp_path, "e" * 40 if problem == "another sha" else sha, "2026-07-01T09:30:00Z"
+    )
+    if problem == "not json":
+        (tmp_path / "event.json").write_text("{")
+    if problem == "no file":
+        path = str(tmp_path / "missing.json")
+    assert context.github_event_facts({"GITHUB_EVENT_PATH": path}, sha) == {}
