@@ -25,7 +25,8 @@ so an under-count is never silent.
 Rollbacks and redeploys (DESIGN.md): a successful deploy of the sha already deployed to the
 environment is a `redeploy`; one of a sha older in first-parent order than the environment's
 current one is a `rollback`, and the deploy that brought the current sha is *rolled back*: a
-failed change, recovered when the rollback finished (domain/oncall.py). Neither ships anything.
+failed change, recovered when the rollback finished (domain/oncall.py). Neither ships anything,
+so neither is ever `history: incomplete`.
 """
 
 from __future__ import annotations
@@ -230,7 +231,8 @@ def recompute_containment(
     kinds, undone = deploy_kinds([(d.id, d.sha) for d in successful], rank)
     for deploy in successful:
         changes = {
-            "history_complete": complete[deploy.id],
+            # A redeploy or rollback ships nothing new: there is nothing it could under-count.
+            "history_complete": complete[deploy.id] or kinds[deploy.id] != DEPLOY,
             "kind": kinds[deploy.id],
             "rolled_back_by_id": undone.get(deploy.id),
         }

@@ -10,6 +10,7 @@ import pytest
 
 from leadtime.server.domain.containment import DEPLOY, REDEPLOY, ROLLBACK, deploy_kinds
 from tests.factories import make_deploy, make_mergeset
+from tests.server.otlp_payloads import post_run
 
 RANK = {"a": 0, "b": 1, "c": 2}
 T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
@@ -58,3 +59,23 @@ def test_a_rollback_counts_the_deploy_it_undid_as_a_failed_change(client):
     assert (report["deploys"], report["failed_deploys"]) == (4, 1)
     assert report["rate"] == 0.25
     assert report["recovery_median_seconds"] == 12 * 60  # the bad deploy to its rollback
+
+
+def _span_deploy(client, run: int, sha: str, at: datetime) -> None:
+    """A deploy span with its history cut short (none sent: no checkout)."""
+    deploy = {"deploy": {"deployment.environment.name": "production"}}
+    post_run(client, run, at, [("deploy", 60, "success")], branch="main", sha=sha, extra=deploy)
+
+
+def test_a_rollback_with_cut_history_is_never_incomplete_since_it_ships_nothing(client):
+    make_mergeset(client, "a" * 40, T0)
+    make_mergeset(client, "b" * 40, T0 + timedelta(minutes=5), parent="a" * 40)
+    _span_deploy(client, 1, "a" * 40, T0 + timedelta(minutes=1))
+    _span_deploy(client, 2, "b" * 40, T0 + timedelta(minutes=6))
+    _span_deploy(client, 3, "a" * 40, T0 + timedelta(minutes=20))
+    deploys = client.get("/api/deploys").json()[::-1]
+    assert [(d["kind"], d["history"]) for d in deploys] == [
+        ("deploy", "complete"),  # the first mergeset leadtime measures: nothing before it
+        ("deploy", "complete"),  # b's known parent is the previous deploy's sha
+        ("rollback", "complete"),
+    ]
