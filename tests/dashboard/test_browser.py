@@ -137,6 +137,23 @@ def test_overview_marks_a_rollback_and_the_deploy_it_rolled_back(client, live_se
     page.screenshot(path=page.shots / "deploys.png", full_page=True)
 
 
+def test_a_revert_links_to_the_mergeset_it_reverts(client, live_server, page):
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
+    broken, revert = "3" * 40, "4" * 40
+    body = {"repository": REPO, "sha": broken, "merged_at": start.isoformat()}
+    assert client.post("/api/merges", json={**body, "title": "Cache prices"}).status_code == 200
+    later = (start + timedelta(minutes=5)).isoformat()
+    reverting = {**body, "sha": revert, "merged_at": later, "title": 'Revert "Cache prices"'}
+    assert client.post("/api/merges", json=reverting).status_code == 200
+    page.goto(live_server.url + "/")
+    assert "revert of 3333333333" in page.locator("table.mergesets").inner_text()
+    page.goto(f"{live_server.url}/mergesets/{revert}")
+    with page.expect_navigation():
+        page.locator("#reverts a").click()
+    assert f"/mergesets/{broken}" in page.url
+    assert "Cache prices" in page.locator("main").inner_text()
+
+
 def test_slowest_steps_page_shows_bars_and_flags(client, live_server, page):
     seed(client)
     page.goto(live_server.url + "/slowest?repo=acme/shop&window=7d")
