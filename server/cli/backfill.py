@@ -17,7 +17,7 @@ from leadtime.server.ingest.checkout import Commit, PastDeploy
 from leadtime.server.timeparse import parse_duration
 from leadtime.tracer.context import normalize_repo_url
 
-CHUNK = 2500  # mergesets or deploys per request (the server takes up to 5,000)
+MERGESETS_PER_REQUEST, DEPLOYS_PER_REQUEST = 2500, 500  # the server takes up to 5,000 and 500
 MAIN_BRANCHES = ("main", "master", "origin/main", "origin/master")
 
 
@@ -111,11 +111,19 @@ def _send(repository: str, mergesets: list[dict], deploys: list[dict]) -> dict:
     """Every chunk to the server (a progress bar on a terminal); the totals and the adoption
     point before the first chunk and after the last."""
     chunks = [
-        {"repository": repository, "mergesets": mergesets[i : i + CHUNK], "deploys": []}
-        for i in range(0, len(mergesets), CHUNK)
+        {
+            "repository": repository,
+            "mergesets": mergesets[i : i + MERGESETS_PER_REQUEST],
+            "deploys": [],
+        }
+        for i in range(0, len(mergesets), MERGESETS_PER_REQUEST)
     ] + [
-        {"repository": repository, "mergesets": [], "deploys": deploys[i : i + CHUNK]}
-        for i in range(0, len(deploys), CHUNK)
+        {
+            "repository": repository,
+            "mergesets": [],
+            "deploys": deploys[i : i + DEPLOYS_PER_REQUEST],
+        }
+        for i in range(0, len(deploys), DEPLOYS_PER_REQUEST)
     ]
     totals = {"mergesets_new": 0, "deploys_new": 0, "measured_since_before": None}
     answer: dict = {}
@@ -175,7 +183,14 @@ def backfill(
     "Merge pull request #N ..." and "Title (#N)" subjects), and the deploys that shipped them
     come from tags or a deploy log. Running it again stores nothing new. leadtime then measures
     the repository from the oldest mergeset imported, and the next live deploy ships only what
-    it really ships."""
+    it really ships. Sends to LEADTIME_URL (LEADTIME_TOKEN as its token).
+
+    Example:
+
+    \b
+        leadtime backfill . --since 365d --deploys-from-tags 'v*'
+        leadtime backfill ~/src/shop --deploys deploys.csv --dry-run
+    """
     if not tags and not log:
         raise click.UsageError(
             "say what was deployed when, with --deploys-from-tags GLOB or --deploys FILE: "

@@ -10,7 +10,9 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from leadtime.server.schemas.deliveries import SHA_PATTERN
 
-MAX_ITEMS = 5000  # per request; the CLI sends larger histories in several
+# Per request; the CLI sends larger histories in several. Deploys cost more each (a page may
+# become a suspect of one), so fewer of them.
+MAX_MERGESETS, MAX_DEPLOYS = 5000, 500
 
 
 class PastMergeset(BaseModel):
@@ -43,8 +45,8 @@ class BackfillIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     repository: str = Field(min_length=1, max_length=500, description="The repository's URL.")
-    mergesets: list[PastMergeset] = Field(default_factory=list, max_length=MAX_ITEMS)
-    deploys: list[PastDeployIn] = Field(default_factory=list, max_length=MAX_ITEMS)
+    mergesets: list[PastMergeset] = Field(default_factory=list, max_length=MAX_MERGESETS)
+    deploys: list[PastDeployIn] = Field(default_factory=list, max_length=MAX_DEPLOYS)
 
 
 class BackfillOut(BaseModel):

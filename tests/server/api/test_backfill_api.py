@@ -29,6 +29,12 @@ def test_a_bad_entry_is_a_clear_4xx_and_nothing_is_stored(client, engine):
     assert "sha" in answer.text
     too_many = {"repository": REPO, "mergesets": [mergeset(i) for i in range(1, 5002)]}
     assert client.post("/api/backfill", json=too_many).status_code in (400, 413, 422)
+    deploy = {"sha": "a" * 40, "service": "shop", "environment": "production"}
+    deploys = [
+        deploy | {"finished_at": (T0 + timedelta(seconds=i)).isoformat()} for i in range(501)
+    ]
+    answer = client.post("/api/backfill", json={"repository": REPO, "deploys": deploys})
+    assert answer.status_code in (400, 422) and "500" in answer.text
     assert count_rows(engine) == before
 
 
