@@ -2,16 +2,34 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from leadtime.server.hours import parse_working_hours
-from leadtime.tracer.config import user_dir
+from leadtime.tracer.config import TracerConfig, user_dir
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+# The usual spellings of a switch, the same for every on/off setting (pydantic's own for bools).
+ON_WORDS = ("on", "true", "1", "yes", "y", "t", "enabled")
+OFF_WORDS = ("off", "false", "0", "no", "n", "f", "disabled")
+
+
+def switch(value: object, name: str, extra: tuple[str, ...] = ()) -> str:
+    """`on` or `off` (or one of `extra`) from any usual spelling; ValueError naming the setting
+    and what it takes, so a typo stops the server instead of meaning something else."""
+    word = str(value).strip().lower()
+    if word in ON_WORDS:
+        return "on"
+    if word in OFF_WORDS:
+        return "off"
+    if word in extra:
+        return word
+    allowed = ", ".join(["on", "off", *extra])
+    raise ValueError(f"LEADTIME_{name.upper()}={value!r}: use one of {allowed}")
 
 
 def default_database_url() -> str:
@@ -116,6 +134,16 @@ class Settings(BaseSettings):
         True, description="Apply database migrations when the server starts."
     )
 
+    @field_validator("auth", mode="before")
+    @classmethod
+    def _auth_is_a_switch(cls, value: object) -> str:
+        return switch(value, "auth", extra=("auto",))
+
+    @field_validator("read_auth", mode="before")
+    @classmethod
+    def _read_auth_is_a_switch(cls, value: object) -> str:
+        return switch(value, "read_auth")
+
     @model_validator(mode="after")
     def _working_hours_make_sense(self) -> Settings:
         parse_working_hours(self.working_hours, self.working_days, self.timezone)
@@ -123,9 +151,15 @@ class Settings(BaseSettings):
 
     @property
     def writes_need_token(self) -> bool:
+        """Whether every write needs a token: `on`, or `auto` on an address others can reach.
+        `auto` on a loopback bind opens writes to direct loopback clients only (api/deps.py)."""
         if self.auth in ("on", "off"):
             return self.auth == "on"
         return self.host not in LOOPBACK_HOSTS
+
+    @property
+    def writes_open_to_loopback(self) -> bool:
+        return self.auth == "auto" and not self.writes_need_token
 
     @property
     def reads_need_token(self) -> bool:
@@ -142,3 +176,34 @@ class Settings(BaseSettings):
     @property
     def default_budget(self) -> timedelta:
         return timedelta(minutes=self.budget_minutes)
+
+
+def _edits(a: str, b: str) -> int:
+    """Letters to insert, delete, change or swap to turn `a` into `b` (optimal string
+    alignment distance): a typo is one or two."""
+    before, row = None, list(range(len(b) + 1))
+    for i, letter in enumerate(a, 1):
+        current = [i]
+        for j, other in enumerate(b, 1):
+            cost = min(row[j] + 1, current[j - 1] + 1, row[j - 1] + (letter != other))
+            if before is not None and i > 1 and j > 1 and letter == b[j - 2] and a[i - 2] == other:
+                cost = min(cost, before[j - 2] + 1)
+            current.append(cost)
+        before, row = row, current
+    return row[-1]
+
+
+def misspelled_variables(environ: Mapping[str, str]) -> list[str]:
+    """One message per LEADTIME_ variable that is no setting of the server or the tracer but
+    is one or two typos from one (`LEADTIME_AUHT`, `LEADTIME_READAUTH`): it would otherwise
+    silently keep a default. Other LEADTIME_ names (a test harness's own) are left alone."""
+    known = sorted({f"LEADTIME_{name.upper()}" for name in Settings.model_fields})
+    known += [name for name in TracerConfig.VARIABLES if name not in known]
+    found = []
+    for name in sorted(environ):
+        if not name.startswith("LEADTIME_") or name in known:
+            continue
+        close = [k for k in known if _edits(name, k) <= min(2, len(k) - len("LEADTIME_") - 1)]
+        if close:
+            found.append(f"{name} is not a setting; did you mean {close[0]}?")
+    return found

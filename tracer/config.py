@@ -35,6 +35,19 @@ class TracerConfig:
     history_limit: int = DEFAULT_HISTORY_LIMIT
     main_branches: tuple[str, ...] = DEFAULT_MAIN_BRANCHES
 
+    # Every LEADTIME_ variable the tracer reads (the server tells a misspelled one by them).
+    VARIABLES = (
+        "LEADTIME_URL",
+        "LEADTIME_TOKEN",
+        "LEADTIME_TRACE_FILE",
+        "LEADTIME_EXPORT_TIMEOUT",
+        "LEADTIME_SPOOL_DIR",
+        "LEADTIME_SERVICE",
+        "LEADTIME_HISTORY_LIMIT",
+        "LEADTIME_MAIN_BRANCHES",
+        "LEADTIME_RUN_ID",
+    )
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> TracerConfig:
         env = os.environ if env is None else env

@@ -45,13 +45,32 @@ RowId = Annotated[int, PathParam(ge=1, le=MAX_ID, description="The row's id.")]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
+LOOPBACK_PEERS = ("127.0.0.1", "::1")
+# Any of these says a proxy passed the request on: its real client is somewhere else.
+FORWARDING_HEADERS = ("forwarded", "x-forwarded-for", "x-real-ip")
+
+
+def direct_loopback_client(request: Request) -> bool:
+    """The request's peer is this machine and no proxy forwarded it (a proxy on the same host
+    connects from loopback too, on behalf of anyone)."""
+    peer = request.client.host if request.client else ""
+    forwarded = any(name in request.headers for name in FORWARDING_HEADERS)
+    return (peer in LOOPBACK_PEERS or peer.startswith("127.")) and not forwarded
+
+
 def require_write(
+    request: Request,
     session: SessionDep,
     settings: SettingsDep,
     authorization: Annotated[str | None, Header()] = None,
 ) -> None:
-    if settings.writes_need_token:
-        auth.check_bearer(session, authorization)
+    """Writes need a token unless LEADTIME_AUTH=off, or `auto` on a loopback bind for a client
+    on this machine that came straight here."""
+    if settings.auth == "off":
+        return
+    if settings.writes_open_to_loopback and direct_loopback_client(request):
+        return
+    auth.check_bearer(session, authorization)
 
 
 def require_read(

@@ -11,9 +11,40 @@ from leadtime.server.cli.output import Table, output_options, show
 
 
 def _settings(**overrides: Any):
-    from leadtime.server.settings import Settings
+    """The settings, or exit 2 naming each bad or misspelled LEADTIME_ variable."""
+    import os
 
-    return Settings(**{key: value for key, value in overrides.items() if value is not None})
+    from pydantic import ValidationError
+
+    from leadtime.server.settings import Settings, misspelled_variables
+
+    problems = misspelled_variables(os.environ)
+    try:
+        settings = Settings(**{key: value for key, value in overrides.items() if value is not None})
+    except ValidationError as error:
+        problems += [_setting_problem(item) for item in error.errors()]
+    if problems:
+        for problem in problems:
+            click.echo(f"leadtime: {problem}", err=True)
+        raise SystemExit(2)
+    return settings
+
+
+def _writes(settings: Any) -> str:
+    if settings.auth == "off":
+        return "open to anyone (LEADTIME_AUTH=off)"
+    if settings.writes_open_to_loopback:
+        return "open to clients on this machine that connect directly, else need a token"
+    return "need a token"
+
+
+def _setting_problem(item: Any) -> str:
+    """One pydantic error as a person reads it: the variable, its value, what is wrong."""
+    name = "LEADTIME_" + "_".join(str(part) for part in item["loc"]).upper()
+    message = str(item["msg"]).removeprefix("Value error, ")
+    if message.startswith("LEADTIME_"):
+        return message  # already names the variable (settings.switch)
+    return f"{name}={item.get('input')!r}: {message}" if item["loc"] else message
 
 
 @click.command()
@@ -45,7 +76,8 @@ def serve(host: str | None, port: int | None, database_url: str | None) -> None:
     settings = _settings(host=host, port=port, database_url=database_url)
     click.echo(
         f"leadtime: serving on http://{settings.host}:{settings.port} "
-        f"(writes {'need a token' if settings.writes_need_token else 'open'}; "
+        f"(writes {_writes(settings)}; reads "
+        f"{'need a token' if settings.reads_need_token else 'open'}; "
         f"database {settings.database_url.split('://', 1)[0]})",
         err=True,
     )
