@@ -38,6 +38,7 @@ from leadtime.server.dashboard import page_views
 from leadtime.server.dashboard import views as dashboard
 from leadtime.server.domain.service_map import load_service_map
 from leadtime.server.errors import LeadtimeError, PayloadTooLarge, Unavailable
+from leadtime.server.headers import SecurityHeaders
 from leadtime.server.settings import Settings
 from leadtime.tracer import __version__
 
@@ -184,6 +185,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.alerts = AlertWorker(app.state.sessions, settings)
     install_error_handlers(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders)
     for module in (
         health,
         traces,

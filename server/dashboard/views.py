@@ -18,6 +18,7 @@ from leadtime.server.api.deps import Reader, SessionDep, SettingsDep, duration_p
 from leadtime.server.domain.budget import mergeset_breakdown, slowest_steps
 from leadtime.server.domain.lead_time import budget_of, list_mergesets, repository_summary
 from leadtime.server.errors import NotFound
+from leadtime.server.headers import http_link
 from leadtime.server.notify import dispatch
 from leadtime.server.presenters import alert_path, alerts_out, deploys_out, step_tree
 from leadtime.server.schemas import StepOut
@@ -32,6 +33,7 @@ RECENT_DEPLOYS = 15
 
 
 templates.env.filters["duration"] = format_duration
+templates.env.filters["http_link"] = http_link
 templates.env.filters["percent"] = lambda share: "-" if share is None else f"{share:.0%}"
 templates.env.filters["when"] = lambda moment: moment.strftime("%Y-%m-%d %H:%M") if moment else "-"
 
