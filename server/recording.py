@@ -151,7 +151,8 @@ def _apply(page: Page, fact: PageFact) -> None:
         page.status = "triggered"
     elif fact.action == RESOLVE:
         page.status, page.resolved_at = "resolved", fact.at
-    elif fact.action == REOPEN:
+    elif fact.action == REOPEN and not (page.resolved_at and fact.at < page.resolved_at):
+        # A reopen older than the resolve (a replayed or late event) changes nothing.
         page.status, page.resolved_at = "triggered", None
 
 

@@ -32,12 +32,30 @@ def deploy_identity(
     return f"{source}:{service}|{environment}|{sha}|{finished}"
 
 
+FINAL = ("succeeded", "failed", "cancelled")
+
+
+def _stale(row: Deploy, values: dict) -> bool:
+    """A report older than what is stored: a non-final status (queued, in_progress) after a
+    final one, or a final one that finished before the stored one. It arrived late (a retried
+    webhook, a replay); the deploy's state only moves forward."""
+    if row.status not in FINAL:
+        return False
+    if values.get("status") not in FINAL:
+        return True
+    finished = values.get("finished_at")
+    return finished is not None and row.finished_at is not None and finished < row.finished_at
+
+
 def upsert_deploy(session: Session, values: dict) -> tuple[Deploy, bool]:
-    """Insert or update the deploy with this identity; (the deploy, whether it changed)."""
+    """Insert or update the deploy with this identity; (the deploy, whether it changed). A
+    stale report (see _stale) changes nothing."""
     inserted = insert_if_new(session, Deploy, values, ["identity"])
     row = session.scalars(
         select(Deploy).where(Deploy.identity == values["identity"]).with_for_update()
     ).one()
+    if not inserted and _stale(row, values):
+        return row, False
     changed = inserted
     for name, value in values.items():
         if value is not None and getattr(row, name) != value:

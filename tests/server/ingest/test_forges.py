@@ -224,6 +224,25 @@ def test_deployment_statuses_are_one_deploy_and_give_lead_time(forge):
     assert merged["lead_time_seconds"] == 27 * 60 + 29  # 10:04:11 to 10:31:40
 
 
+def test_a_late_in_progress_after_success_leaves_the_deploy_and_its_lead_time(forge):
+    github(forge, "pull_request", PULL_REQUEST_MERGED)
+    assert github(forge, "deployment_status", DEPLOYMENT_STATUS).json()["accepted"] == 1
+    late = copy.deepcopy(DEPLOYMENT_STATUS)
+    late["deployment_status"].update(state="in_progress", created_at="2026-11-20T10:25:05Z")
+    answer = github(forge, "deployment_status", late)
+    assert 200 <= answer.status_code < 300  # a 2xx, so GitHub does not disable the hook
+    (deploy,) = forge.get("/api/deploys").json()
+    assert deploy["status"] == "succeeded" and deploy["finished_at"].startswith(
+        "2026-11-20T10:31:40"
+    )
+    assert mergesets(forge)[MERGED]["lead_time_seconds"] == 27 * 60 + 29
+    earlier = copy.deepcopy(DEPLOYMENT_STATUS)
+    earlier["deployment_status"].update(state="failure", created_at="2026-11-20T10:30:00Z")
+    github(forge, "deployment_status", earlier)  # a final report older than the stored one
+    (deploy,) = forge.get("/api/deploys").json()
+    assert deploy["status"] == "succeeded"
+
+
 def test_workflow_runs_and_jobs_give_the_pipeline_with_queue_time(forge):
     github(forge, "workflow_run", WORKFLOW_RUN)
     github(forge, "workflow_job", WORKFLOW_JOB)

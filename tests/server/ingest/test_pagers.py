@@ -90,6 +90,18 @@ def test_pagerduty_incident_lifecycle_is_one_page(pd):
     assert (stored["status"], stored["resolved_at"]) == ("triggered", None)
 
 
+def test_a_replayed_reopen_older_than_the_resolve_changes_nothing(pd):
+    send_pagerduty(pd, PAGERDUTY_TRIGGERED, "r-1")
+    reopened = pagerduty_event("incident.reopened", "2026-11-20T11:00:00.000Z", "r-e2")
+    resolved = pagerduty_event("incident.resolved", "2026-11-20T11:20:00.000Z", "r-e3")
+    send_pagerduty(pd, reopened, "r-2")
+    send_pagerduty(pd, resolved, "r-3")
+    answer = send_pagerduty(pd, reopened, "r-2-replayed")  # the old reopen, delivered again
+    assert answer.status_code == 202
+    (stored,) = pd.get("/api/pages").json()
+    assert stored["status"] == "resolved" and stored["resolved_at"].startswith("2026-11-20T11:20")
+
+
 def test_pagerduty_redelivery_is_stored_once(pd, engine):
     first = send_pagerduty(pd, PAGERDUTY_TRIGGERED, "same-delivery")
     again = send_pagerduty(pd, PAGERDUTY_TRIGGERED, "same-delivery")
