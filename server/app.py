@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from leadtime.server import db
 from leadtime.server.alerting import AlertWorker
@@ -75,6 +76,17 @@ def install_error_handlers(app: FastAPI) -> None:
         if _wants_page(request):
             return dashboard.error_page(request, error.status, error.message)
         return _error(error.status, error.code, error.message, error.headers or None)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException):
+        """Routing's own errors (no such path, method not allowed) in the one error shape."""
+        message = {404: f"no such path: {request.url.path}", 405: "method not allowed"}.get(
+            error.status_code, str(error.detail)
+        )
+        if _wants_page(request):
+            return dashboard.error_page(request, error.status_code, message)
+        code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "http_error")
+        return _error(error.status_code, code, message, dict(error.headers or {}) or None)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_request: Request, error: RequestValidationError) -> JSONResponse:

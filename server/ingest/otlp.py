@@ -107,12 +107,16 @@ def decode_request(body: bytes, content_type: str | None) -> ExportTraceServiceR
             document = json.loads(body)
         except (ValueError, UnicodeDecodeError) as error:
             raise BadPayload(f"body is not JSON: {error}") from error
+        except RecursionError as error:  # nesting deeper than any OTLP document has
+            raise BadPayload("body is JSON nested too deeply") from error
         if not isinstance(document, dict):
             raise BadPayload("body must be a JSON object with resourceSpans")
         try:
             json_format.ParseDict(_hex_ids_to_base64(document), request, ignore_unknown_fields=True)
         except (json_format.ParseError, ValueError, TypeError) as error:
             raise BadPayload(f"body is not OTLP/JSON: {error}") from error
+        except RecursionError as error:
+            raise BadPayload("body is OTLP/JSON nested too deeply") from error
     else:
         raise UnsupportedMediaType(
             f"Content-Type {content_type!r}: send {PROTOBUF} or {JSON} (OTLP/HTTP)"

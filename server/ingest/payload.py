@@ -22,6 +22,8 @@ def load_json(body: bytes) -> dict:
         payload = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise BadPayload(f"body is not JSON: {error}") from error
+    except RecursionError as error:  # deeper than any webhook's payload
+        raise BadPayload("body is JSON nested too deeply") from error
     if not isinstance(payload, dict):
         raise BadPayload("body must be a JSON object")
     return payload
