@@ -1,11 +1,15 @@
 """What a notifier is given and what it answers: one Message in, one Delivery out. Each notifier
 is a module with `configured(alerting, settings)` and `send(message)`, listed in registry.py.
 
-Webhook URLs are secrets: no Delivery's error ever contains one.
+Webhook URLs are secrets: no Delivery's error ever contains one. Nor does it hold what the
+target answered: a target pointed at an internal service would otherwise echo that service's
+answer to anyone reading /readyz or the alerts; the answer goes to the server's log only.
+Redirects are never followed.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -16,6 +20,7 @@ from pydantic import SecretStr
 from leadtime.server.models import Alert
 from leadtime.server.settings import Settings
 
+log = logging.getLogger("leadtime.server.notify")
 RETRYABLE = frozenset({408, 425, 429, 500, 502, 503, 504})
 
 
@@ -59,6 +64,7 @@ def post_json(url: str, body: bytes, headers: dict[str, str], timeout: float) ->
             content=body,
             headers={"content-type": "application/json", **headers},
             timeout=timeout,
+            follow_redirects=False,
         )
     except httpx.HTTPError as error:
         # The exception's text may carry the URL, which is the secret: name the kind only.
@@ -66,8 +72,9 @@ def post_json(url: str, body: bytes, headers: dict[str, str], timeout: float) ->
     if 200 <= response.status_code < 300:
         return Delivery()
     retry_after = response.headers.get("retry-after", "")
+    log.warning("notifier answered HTTP %s: %s", response.status_code, response.text[:200])
     return Delivery(
-        f"HTTP {response.status_code} {response.text[:100].strip()}".strip(),
+        f"HTTP {response.status_code}",
         retry=response.status_code in RETRYABLE,
         retry_after=float(retry_after) if retry_after.isdigit() else None,
     )

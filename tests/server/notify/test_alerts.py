@@ -268,6 +268,11 @@ def test_a_failing_notifier_is_shown_and_the_alert_is_still_recorded(engine, db_
         assert notifiers["webhook"]["state"] == "failing"
         assert notifiers["log"]["state"] == "ok"
         assert "slack-secret" not in caplog.text and "slack-secret" not in ready.text
+        # What the targets answered stays in the log: never shown to readers of /readyz or
+        # the alerts (a target aimed at an internal service would echo it).
+        assert "rollup_error" not in ready.text
+        assert "rollup_error" not in client.get("/api/alerts", params={"status": "all"}).text
+        assert "rollup_error" in caplog.text
         overview = client.get("/", params={"repo": "acme/shop"}).text
         assert "Alert notifier <b>slack</b> is failing: HTTP 410" in overview
         assert "Alert notifier <b>webhook</b> is failing: HTTP 500" in overview
