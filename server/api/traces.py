@@ -10,6 +10,7 @@ from leadtime.server.api.deps import SessionDep, SettingsDep, Writer
 from leadtime.server.errors import PayloadTooLarge
 from leadtime.server.ingest import otlp
 from leadtime.server.ingest.traces import facts_from_spans
+from leadtime.server.settings import Settings
 
 router = APIRouter(tags=["ingest"])
 
@@ -28,6 +29,12 @@ async def read_limited(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+def _decode(raw: bytes, encoding: str | None, content_type: str | None, settings: Settings):
+    body = otlp.decompress(raw, encoding, settings.max_body_bytes)
+    decoded = otlp.spans_from(otlp.decode_request(body, content_type))
+    return decoded, facts_from_spans(decoded.spans, settings.main_branch_names)
+
+
 @router.post(
     "/v1/traces",
     dependencies=[Writer],
@@ -42,10 +49,11 @@ async def export_traces(request: Request, session: SessionDep, settings: Setting
     """Accept an OTLP ExportTraceServiceRequest (protobuf or JSON, optionally gzip)."""
     content_type = request.headers.get("content-type")
     raw = await read_limited(request, settings.max_body_bytes)
-    body = otlp.decompress(raw, request.headers.get("content-encoding"), settings.max_body_bytes)
-    decoded = otlp.spans_from(otlp.decode_request(body, content_type))
-    # Database work runs in the thread pool, so one slow write never stalls the event loop.
-    facts = facts_from_spans(decoded.spans, settings.main_branch_names)
+    # Decoding (a 10,000-span JSON request takes seconds) and database work run in the thread
+    # pool, so one big or slow request never stalls the event loop and every other request.
+    decoded, facts = await run_in_threadpool(
+        _decode, raw, request.headers.get("content-encoding"), content_type, settings
+    )
     await run_in_threadpool(recording.record_facts, session, facts, settings)
     if facts.deploys:
         request.app.state.alerts.deploy_arrived()
