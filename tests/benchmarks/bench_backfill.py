@@ -24,9 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import text  # noqa: E402
-
-from leadtime.server import db  # noqa: E402
+from tests.benchmarks.bench_server import reset_postgresql  # noqa: E402
 from tests.load import Server  # noqa: E402
 
 LEADTIME = [sys.executable, "-m", "leadtime.tracer"]
@@ -107,14 +105,6 @@ def timed(args: list[str], env: dict[str, str], cwd: Path) -> tuple[float, str]:
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(args)} failed:\n{done.stderr}")
     return elapsed, done.stdout
-
-
-def reset_postgresql(url: str) -> None:
-    engine = db.make_engine(url)
-    with engine.begin() as connection:
-        connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-        connection.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
 
 
 def run(database_url: str, label: str, repository: Path, commits: int) -> None:

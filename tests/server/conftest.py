@@ -17,6 +17,7 @@ from leadtime.server import db
 from leadtime.server.app import create_app
 from leadtime.server.models import Base
 from leadtime.server.settings import Settings
+from tests.server.live import leadtime_server
 
 BACKENDS = ["sqlite", "postgresql"]
 
@@ -121,3 +122,11 @@ def client(live_server, engine):
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
     return Path(__file__).resolve().parents[1] / "data"
+
+
+@pytest.fixture
+def served(db_url, engine):
+    """A real `leadtime serve` process on the database (tests/server/live.py), wiped after."""
+    with leadtime_server(db_url) as url:
+        yield url
+    wipe(engine)

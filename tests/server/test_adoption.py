@@ -13,17 +13,9 @@ import httpx
 import pytest
 
 from tests.gitrepos import History, first_parent_between, plain_committed_at
-from tests.server.conftest import wipe
-from tests.server.live import Pipeline, leadtime_server
+from tests.server.live import Pipeline
 
 PAST_COMMITS = 300
-
-
-@pytest.fixture
-def served(db_url, engine, tmp_path):
-    with leadtime_server(db_url) as url:
-        yield url
-    wipe(engine)
 
 
 def test_adopting_a_repository_with_a_past_counts_only_what_follows(served, tmp_path):

@@ -21,18 +21,11 @@ import pytest
 
 from tests.conftest import run_leadtime
 from tests.gitrepos import History, plain_committed_at, plain_git
-from tests.server.conftest import count_rows, wipe
-from tests.server.live import ci_env, leadtime_server
+from tests.server.conftest import count_rows
+from tests.server.live import ci_env
 
 PAST_COMMITS = 300
 REPO = "https://github.com/acme/shop"
-
-
-@pytest.fixture
-def served(db_url, engine, tmp_path):
-    with leadtime_server(db_url) as url:
-        yield url
-    wipe(engine)
 
 
 class Team:

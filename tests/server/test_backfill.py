@@ -12,17 +12,9 @@ import pytest
 
 from tests.conftest import clean_env, run_leadtime
 from tests.gitrepos import History, first_parent_between, plain_committed_at, plain_git
-from tests.server.conftest import wipe
-from tests.server.live import Pipeline, leadtime_server
+from tests.server.live import Pipeline
 
 REPO = "https://github.com/acme/shop"
-
-
-@pytest.fixture
-def served(db_url, engine, tmp_path):
-    with leadtime_server(db_url) as url:
-        yield url
-    wipe(engine)
 
 
 @pytest.fixture

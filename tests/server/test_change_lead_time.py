@@ -8,13 +8,11 @@ import statistics
 from datetime import UTC, datetime, timedelta
 
 import httpx
-import pytest
 
 from leadtime.tracer.gitinfo import first_commit_times
 from tests.conftest import clean_env, run_leadtime
 from tests.gitrepos import History, plain_git
-from tests.server.conftest import wipe
-from tests.server.live import Pipeline, leadtime_server
+from tests.server.live import Pipeline
 
 
 def test_a_merge_begins_at_its_branch_oldest_commit_and_a_squash_has_no_branch():
@@ -34,13 +32,6 @@ def branch_start(history: History, merge: str) -> datetime:
     """Plain git: the author time of the oldest commit the merge brought in."""
     times = plain_git(history.path, "log", "--format=%at", f"{merge}^1..{merge}^2")
     return datetime.fromtimestamp(min(int(t) for t in times), UTC)
-
-
-@pytest.fixture
-def served(db_url, engine, tmp_path):
-    with leadtime_server(db_url) as url:
-        yield url
-    wipe(engine)
 
 
 def build(tmp_path) -> tuple[History, list[str], str]:

@@ -10,19 +10,10 @@ import subprocess
 from datetime import UTC, datetime, timedelta
 
 import httpx
-import pytest
 
 from tests.conftest import run_leadtime
 from tests.gitrepos import History, first_parent_between, plain_git
-from tests.server.conftest import wipe
-from tests.server.live import Pipeline, ci_env, leadtime_server
-
-
-@pytest.fixture
-def served(db_url, engine, tmp_path):
-    with leadtime_server(db_url) as url:
-        yield url
-    wipe(engine)
+from tests.server.live import Pipeline, ci_env
 
 
 def shallow_clone(origin: History, depth: int, path) -> None:

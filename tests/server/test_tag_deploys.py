@@ -7,19 +7,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import httpx
-import pytest
 
 from tests.conftest import run_leadtime
 from tests.gitrepos import History, first_parent_between
-from tests.server.conftest import wipe
-from tests.server.live import Pipeline, ci_env, leadtime_server
-
-
-@pytest.fixture
-def served(db_url, engine, tmp_path):
-    with leadtime_server(db_url) as url:
-        yield url
-    wipe(engine)
+from tests.server.live import Pipeline, ci_env
 
 
 def tag_deploy(history: History, url: str, tmp_path, tag: str) -> None:

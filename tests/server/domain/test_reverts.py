@@ -8,12 +8,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import httpx
-import pytest
 
 from leadtime.server.domain.reverts import Change, revert_links
 from tests.gitrepos import History, plain_git
-from tests.server.conftest import wipe
-from tests.server.live import Pipeline, leadtime_server
+from tests.server.live import Pipeline
 
 
 def change(sha: str, title: str, pr_title: str | None = None, pr: int | None = None) -> Change:
@@ -44,13 +42,6 @@ def test_the_latest_earlier_match_is_the_one_reverted_and_never_a_later_one():
     ]
     assert revert_links(ordered) == {"revert": "new"}
     assert revert_links([change("r", 'Revert "X"'), change("x", "X")]) == {}
-
-
-@pytest.fixture
-def served(db_url, engine, tmp_path):
-    with leadtime_server(db_url) as url:
-        yield url
-    wipe(engine)
 
 
 def test_a_real_git_revert_is_linked_to_the_mergeset_it_reverts(served, tmp_path):
