@@ -23,7 +23,10 @@ def past(tmp_path):
     (annotated, its tagger date an hour after its commit) and v1.1 (lightweight); two mergesets
     after v1.1 unreleased."""
     now = datetime.now(UTC).replace(microsecond=0)
-    history = History(tmp_path / "repo", start=now - timedelta(hours=30), tick=timedelta(hours=1))
+    # Commits fall half an hour off the whole hours before now, so a `--since 8h` cutoff taken a
+    # few seconds later by the test than by the CLI never lands between the two.
+    start = now - timedelta(hours=30, minutes=30)
+    history = History(tmp_path / "repo", start=start, tick=timedelta(hours=1))
     history.direct_pushes(3)
     history.merge("a", message="Merge pull request #41 from acme/a\n\nAdd the cart")
     history.squash("b", title="Fix the total (#42)")
