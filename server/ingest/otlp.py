@@ -23,6 +23,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 
 from leadtime.server.errors import BadPayload, PayloadTooLarge, UnsupportedMediaType
+from leadtime.server.ingest import span_rules
 
 PROTOBUF = "application/x-protobuf"
 JSON = "application/json"
@@ -145,20 +146,47 @@ def _time(nanos: int) -> datetime:
     return datetime.fromtimestamp(nanos / 1e9, UTC)
 
 
-def _problem(span, index: str) -> str | None:
+def _problem(span) -> str | None:
     if len(span.trace_id) != 16 or not any(span.trace_id):
-        return f"{index}: trace_id must be 16 bytes, not all zero"
+        return "trace_id must be 16 bytes, not all zero"
     if len(span.span_id) != 8 or not any(span.span_id):
-        return f"{index}: span_id must be 8 bytes, not all zero"
+        return "span_id must be 8 bytes, not all zero"
     if span.parent_span_id and len(span.parent_span_id) != 8:
-        return f"{index}: parent_span_id must be 8 bytes or empty"
+        return "parent_span_id must be 8 bytes or empty"
     if not span.name:
-        return f"{index}: span has no name"
+        return "span has no name"
     if not span.start_time_unix_nano or not span.end_time_unix_nano:
-        return f"{index}: span needs start and end times"
+        return "span needs start and end times"
     if span.end_time_unix_nano < span.start_time_unix_nano:
-        return f"{index}: span ends before it starts"
+        return "span ends before it starts"
     return None
+
+
+def _record(span, resource: dict) -> SpanRecord:
+    """The span as stored, or SpanProblem (span_rules) naming why it cannot be."""
+    span_rules.storable("name", span.name)
+    record = SpanRecord(
+        trace_id=span.trace_id.hex(),
+        span_id=span.span_id.hex(),
+        parent_span_id=span.parent_span_id.hex() or None,
+        name=span.name[:500],
+        kind=span.kind,
+        started_at=_time(span.start_time_unix_nano),
+        finished_at=_time(span.end_time_unix_nano),
+        status_code=span.status.code,
+        attributes=span_rules.checked_attributes(_attributes(span.attributes)),
+        resource=resource,
+    )
+    span_rules.in_range("start time", record.started_at)
+    span_rules.in_range("end time", record.finished_at)
+    return record
+
+
+def _resource(resource_spans) -> tuple[dict, str | None]:
+    try:
+        return span_rules.checked_attributes(_attributes(resource_spans.resource.attributes)), None
+    except span_rules.SpanProblem as problem:
+        return {}, f"resource {problem}"
 
 
 def spans_from(request: ExportTraceServiceRequest) -> DecodedTraces:
@@ -169,28 +197,19 @@ def spans_from(request: ExportTraceServiceRequest) -> DecodedTraces:
         )
     decoded = DecodedTraces()
     for r, resource_spans in enumerate(request.resource_spans):
-        resource = _attributes(resource_spans.resource.attributes)
+        resource, resource_problem = _resource(resource_spans)
         for s, scope_spans in enumerate(resource_spans.scope_spans):
             for n, span in enumerate(scope_spans.spans):
-                problem = _problem(span, f"resource_spans[{r}].scope_spans[{s}].spans[{n}]")
-                if problem:
-                    decoded.rejected += 1
-                    decoded.problems.append(problem)
-                    continue
-                decoded.spans.append(
-                    SpanRecord(
-                        trace_id=span.trace_id.hex(),
-                        span_id=span.span_id.hex(),
-                        parent_span_id=span.parent_span_id.hex() or None,
-                        name=span.name[:500],
-                        kind=span.kind,
-                        started_at=_time(span.start_time_unix_nano),
-                        finished_at=_time(span.end_time_unix_nano),
-                        status_code=span.status.code,
-                        attributes=_attributes(span.attributes),
-                        resource=resource,
-                    )
-                )
+                where = f"resource_spans[{r}].scope_spans[{s}].spans[{n}]"
+                problem = resource_problem or _problem(span)
+                if not problem:
+                    try:
+                        decoded.spans.append(_record(span, resource))
+                        continue
+                    except span_rules.SpanProblem as error:
+                        problem = str(error)
+                decoded.rejected += 1
+                decoded.problems.append(f"{where}: {problem}")
     return decoded
 
 
