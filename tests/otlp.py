@@ -2,7 +2,8 @@
 
 Decodes what arrives with opentelemetry-proto (protobuf, gzip or not) and keeps every span as a
 plain dict. Its `mode` says how it answers: "ok" (200), "error" (500), "hang" (reads the
-request, never answers until it is closed).
+request, never answers until it is closed); `statuses` answers a request holding a span of a
+given name with that status instead (and keeps nothing of it unless the status is a 2xx).
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ class Receiver:
     requests: list[dict] = field(default_factory=list)
     release: threading.Event = field(default_factory=threading.Event)
     port: int = 0
+    statuses: dict[str, int] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def endpoint(self) -> str:
@@ -56,10 +59,21 @@ class Receiver:
         assert len(matches) == 1, f"expected one span {name!r}, got {[s.name for s in self.spans]}"
         return matches[0]
 
+    def status_for(self, body: bytes, headers: dict) -> int:
+        names = {
+            span.name
+            for resource_spans in _request(body, headers).resource_spans
+            for scope_spans in resource_spans.scope_spans
+            for span in scope_spans.spans
+        }
+        return next((code for name, code in self.statuses.items() if name in names), 200)
+
     def accept(self, body: bytes, headers: dict) -> None:
-        if headers.get("content-encoding") == "gzip":
-            body = gzip.decompress(body)
-        request = ExportTraceServiceRequest.FromString(body)
+        request = _request(body, headers)
+        with self.lock:
+            self._keep(request, headers)
+
+    def _keep(self, request: ExportTraceServiceRequest, headers: dict) -> None:
         self.requests.append(headers)
         for resource_spans in request.resource_spans:
             resource = {kv.key: _value(kv.value) for kv in resource_spans.resource.attributes}
@@ -81,6 +95,12 @@ class Receiver:
                     )
 
 
+def _request(body: bytes, headers: dict) -> ExportTraceServiceRequest:
+    if headers.get("content-encoding") == "gzip":
+        body = gzip.decompress(body)
+    return ExportTraceServiceRequest.FromString(body)
+
+
 def _handler(receiver: Receiver):
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
@@ -91,10 +111,14 @@ def _handler(receiver: Receiver):
             if receiver.mode == "error":
                 self._answer(500, b"internal error")
                 return
-            receiver.accept(body, {k.lower(): v for k, v in self.headers.items()})
-            self._answer(200, ExportTraceServiceResponse().SerializeToString())
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            status = receiver.status_for(body, headers)
+            if 200 <= status < 300:
+                receiver.accept(body, headers)
+            self._answer(status, ExportTraceServiceResponse().SerializeToString())
 
         def _answer(self, status: int, body: bytes) -> None:
+            body = b"" if status == 204 else body  # "No Content" means none
             self.send_response(status)
             self.send_header("content-type", "application/x-protobuf")
             self.send_header("content-length", str(len(body)))

@@ -310,8 +310,12 @@ def _provider_created_at() -> int | None:
 def flush(timeout: float, as_json: bool) -> None:
     """Send the spans that earlier steps could not deliver.
 
-    Spooled spans (LEADTIME_SPOOL_DIR) go to the endpoints configured now, oldest first; each is
-    removed once accepted. Exits 1 when some remain, so a last CI step can show it.
+    Spooled spans (LEADTIME_SPOOL_DIR) go to the endpoints configured now, each only to the
+    endpoint and token it was spooled for, oldest first; each is removed once accepted, or
+    dropped with a warning when the endpoint refuses it for good (a 4xx). One that is answered
+    5xx stays for the next flush without holding up the rest; an unreadable one is moved to
+    .corrupt/. Parallel flushes take turns, so each entry is sent once. Exits 1 when some
+    remain, so a last CI step can show it.
 
     Example:
 
@@ -323,17 +327,25 @@ def flush(timeout: float, as_json: bool) -> None:
 
     config = TracerConfig.from_env()
     report = export.flush(config, time.monotonic() + timeout)
+    for warning in report.warnings():
+        click.echo(f"leadtime: {warning}", err=True)
     if as_json:
         click.echo(json.dumps(report.__dict__, sort_keys=True))
     else:
-        kinds = sorted(set(report.sent) | set(report.remaining))
-        if not kinds:
-            click.echo(f"nothing spooled in {config.spool_dir}")
-        for kind in kinds:
-            line = f"{kind}: sent {report.sent.get(kind, 0)}, left {report.remaining.get(kind, 0)}"
-            if report.dropped.get(kind):
-                line += f", dropped {report.dropped[kind]} (rejected for good)"
-            if kind in report.errors:
-                line += f" ({report.errors[kind]})"
-            click.echo(line)
+        _print_flush(report, config.spool_dir)
     sys.exit(1 if any(report.remaining.values()) else 0)
+
+
+def _print_flush(report, spool_dir) -> None:
+    labels = sorted(set(report.sent) | set(report.remaining))
+    if not labels:
+        click.echo(f"nothing spooled in {spool_dir}")
+    for label in labels:
+        line = f"{label}: sent {report.sent.get(label, 0)}, left {report.remaining.get(label, 0)}"
+        if report.dropped.get(label):
+            line += f", dropped {report.dropped[label]} (rejected for good)"
+        if report.set_aside.get(label):
+            line += f", set aside {report.set_aside[label]} (unreadable)"
+        if label in report.errors:
+            line += f" ({report.errors[label]})"
+        click.echo(line)

@@ -5,8 +5,10 @@ server (`LEADTIME_URL` + `/v1/traces`, `LEADTIME_TOKEN` as bearer token), and a 
 lines (`LEADTIME_TRACE_FILE`, the default when no endpoint is set). Encoding uses the official
 OTLP encoder; sending is one HTTP attempt per target, all targets at once, so a hung endpoint
 costs at most the bound (`LEADTIME_EXPORT_TIMEOUT`, default 2 s) and never the step. What a
-target did not accept goes to the spool. Retry rules follow the OTLP spec: a 400 or 413 is
-permanent (the data is dropped with a warning), anything else is kept for the next try.
+target did not accept goes to the spool, in the target's own folder. Retry rules follow the OTLP
+spec: a 4xx other than 408 and 429 is permanent (the data is dropped with a warning), anything
+else is kept for the next try; a spooled entry answered 5xx waits for a later try without
+holding up the entries behind it.
 This module knows nothing of attributes; `send` returns a result instead of raising.
 """
 
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import gzip
+import hashlib
 import http.client
 import json
 import threading
@@ -35,7 +38,7 @@ if TYPE_CHECKING:
 from leadtime.tracer.config import TracerConfig
 from leadtime.tracer.spool import Spool
 
-PERMANENT_STATUSES = (400, 413)
+RETRYABLE_CLIENT_ERRORS = (408, 429)  # a 4xx worth sending again (OTLP/HTTP's rules)
 MAX_RESPONSE_BYTES = 64 * 1024
 
 
@@ -47,12 +50,25 @@ class Target:
     gzip: bool = False
     timeout_cap: float | None = None
 
+    @property
+    def spool_key(self) -> str:
+        """The spool folder of this target: its kind and a hash of where it is and of the
+        credentials it is sent with, so an entry is never delivered to another target."""
+        identity = json.dumps([self.kind, self.location, sorted(self.headers.items())])
+        return f"{self.kind}-{hashlib.sha256(identity.encode()).hexdigest()[:16]}"
+
 
 @dataclass(frozen=True)
 class SendResult:
     accepted: bool
     retryable: bool = True
     message: str = ""
+    status: int | None = None  # the HTTP status, when the target answered at all
+
+    @property
+    def target_away(self) -> bool:
+        """No answer at all: every other entry for the target would fail the same way now."""
+        return not self.accepted and self.retryable and self.status is None
 
 
 @dataclass
@@ -60,7 +76,20 @@ class FlushReport:
     sent: dict[str, int] = field(default_factory=dict)
     dropped: dict[str, int] = field(default_factory=dict)
     remaining: dict[str, int] = field(default_factory=dict)
+    set_aside: dict[str, int] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
+
+    def count(self, counts: dict[str, int], label: str) -> None:
+        counts[label] = counts.get(label, 0) + 1
+
+    def warnings(self) -> list[str]:
+        """One phrase per target whose entries were dropped or set aside."""
+        phrases = []
+        for label, dropped in sorted(self.dropped.items()):
+            phrases.append(f"{label} rejected {dropped} spooled request(s) for good, dropped")
+        for label, aside in sorted(self.set_aside.items()):
+            phrases.append(f"{aside} unreadable spooled request(s) for {label} moved to .corrupt/")
+        return phrases
 
 
 def targets_from(config: TracerConfig) -> list[Target]:
@@ -154,12 +183,14 @@ def _post(target: Target, body: bytes, timeout: float) -> SendResult:
     finally:
         connection.close()
     if 200 <= response.status < 300:
-        return SendResult(True)
+        return SendResult(True, status=response.status)
     detail = reply.decode("utf-8", "replace").strip()[:200]
+    permanent = 400 <= response.status < 500 and response.status not in RETRYABLE_CLIENT_ERRORS
     return SendResult(
         False,
-        retryable=response.status not in PERMANENT_STATUSES,
+        retryable=not permanent,
         message=f"HTTP {response.status}" + (f": {detail}" if detail else ""),
+        status=response.status,
     )
 
 
@@ -195,52 +226,86 @@ def deliver(body: bytes, config: TracerConfig, deadline: float) -> list[str]:
             problems.append(_spool_or_say(spool, target, body, result))
         else:
             problems.append(f"{target.kind} rejected the spans for good ({result.message})")
+    report = FlushReport()
     for target in working:
-        flush_target(spool, target, deadline)
-    return problems
+        # Another step or flush sending this target's spool now: leave it to that one.
+        flush_target(spool, target, deadline, report, wait=False)
+    return problems + report.warnings()
 
 
 def _spool_or_say(spool: Spool, target: Target, body: bytes, result: SendResult) -> str:
     try:
-        spool.put(target.kind, body)
+        spool.put(target.spool_key, body)
     except OSError as error:
         return f"{target.kind} failed ({result.message}) and the spool is not writable ({error})"
     return f"{target.kind} failed ({result.message}); spooled for `leadtime flush`"
 
 
-def flush_target(spool: Spool, target: Target, deadline: float, report: FlushReport | None = None):
-    """Send `target`'s spooled entries oldest first until one fails or time runs out."""
-    report = report or FlushReport()
-    kind = target.kind
-    for entry in spool.pending(kind):
+def _readable(body: bytes) -> bool:
+    try:
+        return bool(ExportTraceServiceRequest.FromString(body).resource_spans)
+    except Exception:  # protobuf's DecodeError, or anything a damaged file provokes
+        return False
+
+
+def flush_target(
+    spool: Spool,
+    target: Target,
+    deadline: float,
+    report: FlushReport,
+    label: str | None = None,
+    wait: bool = True,
+) -> None:
+    """Send `target`'s spooled entries oldest first, under its lock, until time runs out or the
+    target does not answer at all."""
+    label, key = label or target.kind, target.spool_key
+    with spool.locked(key, deadline if wait else None) as mine:
+        if not mine:
+            report.errors[label] = "another leadtime is sending them"
+        else:
+            _send_entries(spool, target, deadline, report, label)
+    report.remaining[label] = report.remaining.get(label, 0) + len(spool.pending(key))
+
+
+def _send_entries(
+    spool: Spool, target: Target, deadline: float, report: FlushReport, label: str
+) -> None:
+    for entry in spool.pending(target.spool_key):
         try:
             body = entry.read_bytes()
-        except FileNotFoundError:
-            continue  # sent by a concurrent flush
+        except OSError:
+            continue  # gone (removed by hand) or unreadable now: the next run looks again
+        if not _readable(body):
+            spool.set_aside(entry)
+            report.count(report.set_aside, label)
+            continue
         result = send(target, body, deadline - time.monotonic())
         if result.accepted:
-            report.sent[kind] = report.sent.get(kind, 0) + 1
+            report.count(report.sent, label)
+            spool.remove(entry)
         elif not result.retryable:
-            report.dropped[kind] = report.dropped.get(kind, 0) + 1
-            report.errors[kind] = result.message
+            report.count(report.dropped, label)
+            report.errors[label] = result.message
+            spool.remove(entry)
         else:
-            report.errors[kind] = result.message
-            break
-        spool.remove(entry)
-    report.remaining[kind] = len(spool.pending(kind))
-    return report
+            report.errors[label] = result.message
+            if result.target_away:
+                break  # kept; an entry answered 5xx is kept too, without blocking the rest
 
 
 def flush(config: TracerConfig, deadline: float) -> FlushReport:
-    """Send every spooled entry whose target is configured now; report what is left."""
+    """Send every spooled entry whose target is configured now; report what is left. Entries of
+    a target not configured now (another endpoint, another token) stay where they are."""
     spool = Spool(config.spool_dir)
     report = FlushReport()
-    configured = {target.kind: target for target in targets_from(config)}
-    for kind in spool.kinds():
-        if kind in configured:
-            flush_target(spool, configured[kind], deadline, report)
-        else:
-            report.remaining[kind] = len(spool.pending(kind))
-            if report.remaining[kind]:
-                report.errors[kind] = "its endpoint is not configured now"
+    configured = {target.spool_key: target for target in targets_from(config)}
+    for key in spool.folders():
+        if key in configured:
+            flush_target(spool, configured[key], deadline, report)
+            continue
+        left = len(spool.pending(key))
+        if left:
+            label = f"{key.split('-', 1)[0]} (another endpoint or token)"
+            report.remaining[label] = report.remaining.get(label, 0) + left
+            report.errors[label] = "its endpoint is not configured now"
     return report

@@ -1,42 +1,54 @@
 """Spans not yet accepted by their endpoint, kept on disk until they are.
 
-One file per export request and target kind (`otlp`, `leadtime`, `file`) under the spool
-directory (`LEADTIME_SPOOL_DIR`, default the user cache directory). Files hold the encoded OTLP
-request only, never headers or tokens. An entry is written atomically (temporary name, then
-rename) and removed only after the endpoint accepted it; read back by the next `leadtime step`
-and by `leadtime flush`, oldest first.
+One folder per target under the spool directory (`LEADTIME_SPOOL_DIR`, default the user cache
+directory), named by the target's kind and a hash of its address and credentials
+(`leadtime-3f9a...`): an entry goes only to the target it was meant for, never to another team's
+server that a later step on the same runner reports to. Files hold the encoded OTLP request
+only, never headers or tokens. An entry is written atomically (temporary name, then rename; the
+temporary file is removed when the disk is full) and removed only after the endpoint accepted it
+or refused it for good; read back by the next `leadtime step` and by `leadtime flush`, oldest
+first, under a lock per target so parallel runs send each entry once. An entry that cannot be
+read as a request is moved aside to `.corrupt/`.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 SUFFIX = ".otlp"
+CORRUPT = ".corrupt"
 
 
 class Spool:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
 
-    def put(self, kind: str, body: bytes) -> Path:
-        folder = self.directory / kind
+    def put(self, key: str, body: bytes) -> Path:
+        folder = self.directory / key
         folder.mkdir(parents=True, exist_ok=True)
         name = f"{time.time_ns():020d}-{os.getpid()}-{os.urandom(4).hex()}"
         temporary = folder / f".{name}.tmp"
-        temporary.write_bytes(body)
+        try:
+            temporary.write_bytes(body)
+        except OSError:
+            temporary.unlink(missing_ok=True)  # a full disk must not leave a stub behind
+            raise
         final = folder / f"{name}{SUFFIX}"
         os.replace(temporary, final)
         return final
 
-    def pending(self, kind: str) -> list[Path]:
-        folder = self.directory / kind
+    def pending(self, key: str) -> list[Path]:
+        folder = self.directory / key
         if not folder.is_dir():
             return []
         return sorted(path for path in folder.iterdir() if path.name.endswith(SUFFIX))
 
-    def kinds(self) -> list[str]:
+    def folders(self) -> list[str]:
         if not self.directory.is_dir():
             return []
         return sorted(
@@ -47,8 +59,36 @@ class Spool:
 
     @staticmethod
     def remove(entry: Path) -> None:
-        # Another flush may have sent and removed it at the same time; that is fine.
         entry.unlink(missing_ok=True)
+
+    def set_aside(self, entry: Path) -> Path:
+        """Move an unreadable entry out of the way, kept for whoever wants to look at it."""
+        folder = self.directory / CORRUPT
+        folder.mkdir(parents=True, exist_ok=True)
+        aside = folder / f"{entry.parent.name}-{entry.stem}.bin"  # no longer pending
+        os.replace(entry, aside)
+        return aside
+
+    @contextlib.contextmanager
+    def locked(self, key: str, deadline: float | None = None) -> Iterator[bool]:
+        """Hold `key`'s lock while the block runs; yields False if another process held it
+        until `deadline` (None: do not wait at all)."""
+        folder = self.directory / key
+        folder.mkdir(parents=True, exist_ok=True)
+        with open(folder / ".lock", "a") as handle:
+            while True:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if deadline is None or time.monotonic() >= deadline:
+                        yield False
+                        return
+                    time.sleep(0.05)
+            try:
+                yield True
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 class PipelineStarts:

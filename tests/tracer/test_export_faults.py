@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
 import time
 
 import pytest
@@ -125,7 +126,10 @@ def test_flush_leaves_entries_of_an_unconfigured_target(tmp_path, free_port):
     run_leadtime(["step", "s", "--", "true"], _env(tmp_path, f"http://127.0.0.1:{free_port}"))
     done = run_leadtime(["flush"], clean_env(tmp_path))
     assert done.returncode == 1
-    assert "otlp: sent 0, left 1 (its endpoint is not configured now)" in done.stdout
+    assert (
+        "otlp (another endpoint or token): sent 0, left 1 (its endpoint is not configured now)"
+        in (done.stdout)
+    )
     assert len(_spooled(tmp_path)) == 1
 
 
@@ -159,4 +163,54 @@ def test_otlp_timeout_variable_shortens_the_wait_for_a_hanging_endpoint(tmp_path
     done, took = _timed_step(env, 0)
     assert done.returncode == 0
     assert took < 0.3 + SLACK < 10
+    assert len(_spooled(tmp_path)) == 1
+
+
+def test_without_a_setting_the_bound_is_two_seconds(tmp_path, hanging_port):
+    env = clean_env(tmp_path, OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{hanging_port}")
+    done, took = _timed_step(env, 0)
+    assert done.returncode == 0
+    assert 1.8 <= took < 2.0 + SLACK
+    assert len(_spooled(tmp_path)) == 1
+
+
+@pytest.fixture
+def trickling_port():
+    """A server that answers one byte every 0.2 s and never finishes: each read succeeds within
+    a socket timeout, so only the overall deadline ends the wait."""
+    stop = threading.Event()
+
+    def answer(connection: socket.socket) -> None:
+        with connection:
+            connection.recv(65536)
+            while not stop.wait(0.2):
+                try:
+                    connection.sendall(b"H")
+                except OSError:
+                    return
+
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        listener.settimeout(0.2)
+
+        def accept() -> None:
+            while not stop.is_set():
+                try:
+                    connection, _ = listener.accept()
+                except TimeoutError:
+                    continue
+                except OSError:  # the listener closed at the end of the test
+                    return
+                threading.Thread(target=answer, args=(connection,), daemon=True).start()
+
+        threading.Thread(target=accept, daemon=True).start()
+        yield listener.getsockname()[1]
+        stop.set()
+
+
+def test_an_endpoint_that_trickles_its_answer_costs_at_most_the_bound(tmp_path, trickling_port):
+    done, took = _timed_step(_env(tmp_path, f"http://127.0.0.1:{trickling_port}"), 2)
+    assert done.returncode == 2 and done.stdout == "out\n"
+    assert took < BOUND + SLACK
     assert len(_spooled(tmp_path)) == 1
