@@ -211,11 +211,15 @@ def _send_all(targets: Sequence[Target], body: bytes, deadline: float) -> list[S
     return [result or SendResult(False, message="timed out") for result in results]
 
 
-def deliver(body: bytes, config: TracerConfig, deadline: float) -> list[str]:
+def deliver(body: bytes, config: TracerConfig, deadline: float, sampled: bool = True) -> list[str]:
     """Export `body` to every target by `deadline`; spool what was not accepted, then use any
     time left to send older spooled entries to the targets that just worked. Returns problems,
-    each one short phrase, for the caller's single warning line."""
-    targets = targets_from(config)
+    each one short phrase, for the caller's single warning line.
+
+    Spans of a trace the caller did not sample (TRACEPARENT `-00`) go to the leadtime server
+    only: what it records (a step's duration, a deploy) is a fact, not a sample, while an OTLP
+    backend or a trace file gets what sampling allows."""
+    targets = [target for target in targets_from(config) if sampled or target.kind == "leadtime"]
     spool = Spool(config.spool_dir)
     problems = []
     working = []

@@ -50,14 +50,15 @@ COMMON = (
     Option(
         "--timeout",
         "timeout",
-        "Stop the command after this many seconds (TERM, then KILL) and exit 124.",
+        "Stop the command and its children after this many seconds (TERM to its process "
+        "group, then KILL) and exit 124.",
         "SECONDS",
         positive_seconds,
     ),
     Option(
         "--kill-after",
         "kill_after",
-        "With --timeout: seconds between TERM and KILL.  [default: 10]",
+        "With --timeout: seconds from the TERM to the KILL.  [default: 10]",
         "SECONDS",
         positive_seconds,
     ),

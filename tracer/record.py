@@ -33,9 +33,11 @@ if TYPE_CHECKING:
     from opentelemetry.sdk.trace import ReadableSpan
 
 
-def send_spans(spans: Sequence[ReadableSpan], config: TracerConfig, deadline: float) -> bool:
+def send_spans(
+    spans: Sequence[ReadableSpan], config: TracerConfig, deadline: float, sampled: bool = True
+) -> bool:
     """Deliver `spans`; one warning line for whatever went wrong. True when nothing did."""
-    problems = export.deliver(export.encode(spans), config, deadline)
+    problems = export.deliver(export.encode(spans), config, deadline, sampled)
     if problems:
         warn("; ".join(problems))
     return not problems
@@ -121,7 +123,7 @@ class PreparedStep:
             StepFacts(name, result, outcome.exit_code, task_type, command, extra),
             self.ci,
         )
-        return send_spans([span], self.config, deadline)
+        return send_spans([span], self.config, deadline, ids.sampled)
 
 
 def _gather(config: TracerConfig, found: dict[str, str], commit_facts: bool) -> context.CIContext:

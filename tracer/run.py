@@ -3,8 +3,10 @@
 The child inherits stdin, stdout and stderr (no pipes: output streams live, colours and TTY
 detection survive). SIGINT, SIGTERM and SIGHUP sent to leadtime are forwarded to it. Exit codes
 follow the shell's conventions, as GNU timeout does: 127 command not found, 126 not executable,
-128+N killed by signal N, 124 stopped by `--timeout`. This module knows nothing of spans; it runs
-before the OpenTelemetry SDK is imported, so it uses the standard library's cheapest pieces only.
+128+N killed by signal N, 124 stopped by `--timeout`. With `--timeout` the command runs in its own
+process group and the whole group is stopped, grandchildren too, as GNU timeout does. This module
+knows nothing of spans; it runs before the OpenTelemetry SDK is imported, so it uses the standard
+library's cheapest pieces only.
 """
 
 from __future__ import annotations
@@ -42,8 +44,9 @@ class Outcome:
 class Child:
     """A running command, with the signals leadtime receives forwarded to it."""
 
-    def __init__(self, argv: list[str], env: dict[str, str]) -> None:
+    def __init__(self, argv: list[str], env: dict[str, str], own_group: bool = False) -> None:
         self.argv = argv
+        self.own_group = own_group  # signals then go to the command's whole process group
         self.pid: int | None = None
         self.forwarded: list[int] = []
         self._previous_handlers: dict[int, object] = {}
@@ -51,7 +54,10 @@ class Child:
         self._install_forwarding()
         self._install_exit_clock()
         try:
-            self.pid = os.posix_spawnp(argv[0], argv, env)
+            if own_group:  # a new process group, led by the child
+                self.pid = os.posix_spawnp(argv[0], argv, env, setpgroup=0)
+            else:  # ours, as a shell would run it
+                self.pid = os.posix_spawnp(argv[0], argv, env)
         except OSError:
             self.restore_signals()
             raise
@@ -99,7 +105,10 @@ class Child:
     def _send(self, signum: int) -> None:
         if self.pid is not None:
             try:
-                os.kill(self.pid, signum)
+                if self.own_group:
+                    os.killpg(self.pid, signum)
+                else:
+                    os.kill(self.pid, signum)
             except ProcessLookupError:
                 pass  # already gone; waitpid reports how it ended
 
@@ -113,11 +122,7 @@ class Child:
         status = self._wait_until(None if timeout is None else self.started + timeout)
         timed_out = status is None
         if timed_out:
-            self._send(signal.SIGTERM)
-            status = self._wait_until(time.monotonic() + kill_after)
-            if status is None:
-                self._send(signal.SIGKILL)
-                status = self._wait_until(None)
+            status = self._stop(kill_after)
         assert status is not None
         ended_ns = self.exited_ns or time.time_ns()
         self.restore_signals()
@@ -129,6 +134,32 @@ class Child:
         if code < 0:
             return Outcome(128 - code, ended_ns, signal=-code)
         return Outcome(code, ended_ns)
+
+    def _stop(self, kill_after: float) -> int:
+        """TERM the command (with its group, when it has its own), KILL what is left of it
+        `kill_after` seconds later; the command's wait status."""
+        self._send(signal.SIGTERM)
+        kill_at = time.monotonic() + kill_after
+        status = self._wait_until(kill_at)
+        if self.own_group:
+            # A grandchild that outlives the command gets the same grace, then KILL: a stopped
+            # step leaves nothing running. The group's id is not reused while it has members.
+            self._wait_for_group(kill_at)
+        if status is None or self.own_group:
+            self._send(signal.SIGKILL)
+        if status is None:
+            status = self._wait_until(None)
+        assert status is not None  # waiting without a deadline ends with a status
+        return status
+
+    def _wait_for_group(self, deadline: float) -> None:
+        assert self.pid is not None
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(self.pid, 0)
+            except OSError:  # no member left
+                return
+            time.sleep(0.05)
 
     def _wait_until(self, deadline: float | None) -> int | None:
         """The child's wait status, or None if `deadline` (monotonic) passed first."""
@@ -182,10 +213,10 @@ def _terminal_sent_it_to_the_group() -> bool:
         return False
 
 
-def start(argv: list[str], env: dict[str, str]) -> Child | Outcome:
+def start(argv: list[str], env: dict[str, str], own_group: bool = False) -> Child | Outcome:
     """Start `argv`; an Outcome instead when it cannot start (not found, not executable)."""
     try:
-        child = Child(argv, env)
+        child = Child(argv, env, own_group)
     except FileNotFoundError:
         return _spawn_failed(argv, EXIT_NOT_FOUND, "command not found")
     except PermissionError:
@@ -193,6 +224,21 @@ def start(argv: list[str], env: dict[str, str]) -> Child | Outcome:
     except OSError as error:
         return _spawn_failed(argv, EXIT_NOT_EXECUTABLE, error.strerror or str(error))
     return child
+
+
+def fill_closed_standard_fds() -> None:
+    """Put /dev/null on whichever of fds 0-2 leadtime was started without, once the command has
+    started with them as they were: otherwise the next file or socket opened (the spool, the
+    exporter's connection) would take that number, and git's error output or ours would be
+    written into it."""
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            null = os.open(os.devnull, os.O_RDWR)
+            if null != fd:
+                os.dup2(null, fd)
+                os.close(null)
 
 
 def _spawn_failed(argv: list[str], exit_code: int, reason: str) -> Outcome:

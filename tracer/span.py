@@ -17,6 +17,7 @@ from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.id_generator import IdGenerator
+from opentelemetry.sdk.trace.sampling import ALWAYS_ON
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from leadtime.tracer import __version__
@@ -71,8 +72,10 @@ class SpanMaker:
 
     def __init__(self, service: str, explicit_service: bool) -> None:
         self._ids = _PresetIds()
+        # Always recorded: an unsampled incoming TRACEPARENT decides where the span is exported
+        # (export.deliver), never whether the step or deploy happened.
         provider = TracerProvider(
-            resource=_resource(service, explicit_service), id_generator=self._ids
+            resource=_resource(service, explicit_service), id_generator=self._ids, sampler=ALWAYS_ON
         )
         self._tracer = provider.get_tracer("leadtime", __version__)
 

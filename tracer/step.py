@@ -67,7 +67,8 @@ def run_step(
     span_id = traceid.random_span_id()
     env["TRACEPARENT"] = traceid.format_traceparent(trace_id, span_id, sampled)
     started_ns = time.time_ns()
-    child = run.start(list(command), env)
+    child = run.start(list(command), env, own_group=timeout is not None)
+    run.fill_closed_standard_fds()
 
     # The command runs from here on; everything below only prepares and sends its span.
     prepared = None

@@ -1,0 +1,114 @@
+"""`leadtime step` at its edges: started with stdout or stderr closed, under an unsampled
+TRACEPARENT, and stopping a command whose children outlive it (real processes)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import LEADTIME, clean_env, run_leadtime
+from tests.gitrepos import History
+from tests.otlp import RunningReceiver
+
+
+def _closing(fds: tuple[int, ...]):
+    def close() -> None:  # in the child, after subprocess set up its pipes: leadtime starts so
+        for fd in fds:
+            os.close(fd)
+
+    return close
+
+
+@pytest.mark.parametrize("fds", [(1,), (2,), (1, 2)], ids=["stdout", "stderr", "both"])
+def test_closed_output_never_changes_the_exit_code(tmp_path, receiver, fds):
+    env = clean_env(tmp_path, OTEL_EXPORTER_OTLP_ENDPOINT=receiver.endpoint)
+    done = subprocess.run(
+        [*LEADTIME, "step", "s", "--", "sh", "-c", "exit 3"],
+        env=env,
+        capture_output=True,
+        timeout=60,
+        preexec_fn=_closing(fds),
+    )
+    assert done.returncode == 3, done.stderr
+    assert receiver.by_name("s").attributes["process.exit.code"] == 3
+
+
+def test_closed_stderr_with_a_warning_to_give_keeps_the_exit_code(tmp_path, free_port):
+    env = clean_env(tmp_path, OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{free_port}")
+    env["LEADTIME_EXPORT_TIMEOUT"] = "1"
+    done = subprocess.run(
+        [*LEADTIME, "step", "s", "--", "sh", "-c", "exit 5"],
+        env=env,
+        timeout=60,
+        preexec_fn=_closing((1, 2)),
+    )
+    assert done.returncode == 5
+    assert len(list((tmp_path / "spool").rglob("*.otlp"))) == 1  # the warning had nowhere to go
+
+
+@pytest.mark.parametrize("flags", ["00", "01"])
+def test_an_unsampled_traceparent_still_records_the_deploy_with_leadtime(tmp_path, flags):
+    history = History(tmp_path / "repo")
+    deployed = history.merge("feature-a")
+    incoming = f"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-{flags}"
+    with RunningReceiver() as leadtime_server, RunningReceiver() as otlp_backend:
+        env = clean_env(
+            tmp_path,
+            LEADTIME_URL=leadtime_server.endpoint,
+            OTEL_EXPORTER_OTLP_ENDPOINT=otlp_backend.endpoint,
+            TRACEPARENT=incoming,
+        )
+        done = run_leadtime(["deploy", "production", "--", "true"], env, cwd=history.path)
+        assert done.returncode == 0, done.stderr
+        span = leadtime_server.by_name("deploy production")
+        assert span.trace_id == "0af7651916cd43dd8448eb211c80319c"
+        assert span.attributes["deployment.environment.name"] == "production"
+        assert span.attributes["vcs.ref.head.revision"] == deployed
+        backend_names = [received.name for received in otlp_backend.spans]
+    assert backend_names == ([] if flags == "00" else ["deploy production"])
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie waiting for whoever adopted it to reap it."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, IndexError):
+        return False
+    return state != "Z"
+
+
+def test_timeout_stops_the_command_s_grandchildren_too(tmp_path, receiver):
+    pids = tmp_path / "pids"
+    script = (
+        f"sleep 60 & echo $! >> {pids}; (trap '' TERM; exec sleep 60) & echo $! >> {pids}; wait"
+    )
+    env = clean_env(tmp_path, OTEL_EXPORTER_OTLP_ENDPOINT=receiver.endpoint)
+    started = time.monotonic()
+    done = run_leadtime(
+        ["step", "s", "--timeout", "1", "--kill-after", "1", "--", "sh", "-c", script], env
+    )
+    assert done.returncode == 124
+    assert time.monotonic() - started < 20
+    grandchildren = [int(line) for line in pids.read_text().split()]
+    assert len(grandchildren) == 2
+    deadline = time.monotonic() + 10  # whoever adopted them reaps them soon after
+    while any(_running(pid) for pid in grandchildren) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(_running(pid) for pid in grandchildren)
+    assert receiver.by_name("s").attributes["cicd.pipeline.task.run.result"] == "timeout"
+
+
+def test_kill_after_counts_from_the_term(tmp_path, receiver):
+    script = "trap '' TERM; while :; do sleep 0.1; done"
+    env = clean_env(tmp_path, OTEL_EXPORTER_OTLP_ENDPOINT=receiver.endpoint)
+    started = time.monotonic()
+    done = run_leadtime(
+        ["step", "s", "--timeout", "0.5", "--kill-after", "2", "--", "sh", "-c", script], env
+    )
+    took = time.monotonic() - started
+    assert done.returncode == 124
+    assert 2.5 <= took < 20  # TERM at 0.5 s, KILL 2 s after it (not 2 s after the start)
