@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -24,6 +23,7 @@ from tests import load
 from tests.conftest import clean_env, run_leadtime
 from tests.gitrepos import History
 from tests.server.conftest import wipe
+from tests.tcpproxy import TcpProxy
 
 PIPELINE = Path(__file__).resolve().parents[2] / "examples" / "local-pipeline.sh"
 
@@ -188,60 +188,6 @@ def test_server_killed_mid_load_then_restarted_loses_nothing(servers, engine, db
 # PostgreSQL cut off during a run --------------------------------------------------------------
 
 
-class CuttableProxy:
-    """A loopback TCP proxy in front of the database that can be cut (every connection dropped,
-    new ones refused) and restored on the same port."""
-
-    def __init__(self, upstream: tuple[str, int]) -> None:
-        self.upstream, self.port = upstream, load.free_port()
-        self.listener: socket.socket | None = None
-        self.connections: list[socket.socket] = []
-        self.lock = threading.Lock()
-
-    def open(self) -> CuttableProxy:
-        self.listener = socket.create_server(("127.0.0.1", self.port))
-        threading.Thread(target=self._accept, args=(self.listener,), daemon=True).start()
-        return self
-
-    def cut(self) -> None:
-        self.listener.shutdown(socket.SHUT_RDWR)  # wakes the accepting thread
-        self.listener.close()
-        with self.lock:
-            for connection in self.connections:
-                _drop(connection)
-            self.connections.clear()
-
-    def _accept(self, listener: socket.socket) -> None:
-        while True:
-            try:
-                client, _ = listener.accept()
-                server = socket.create_connection(self.upstream)
-            except OSError:
-                return
-            with self.lock:
-                self.connections += [client, server]
-            for source, target in ((client, server), (server, client)):
-                threading.Thread(target=_pump, args=(source, target), daemon=True).start()
-
-
-def _pump(source: socket.socket, target: socket.socket) -> None:
-    try:
-        while data := source.recv(65536):
-            target.sendall(data)
-    except OSError:
-        pass
-    _drop(source)
-    _drop(target)
-
-
-def _drop(connection: socket.socket) -> None:
-    try:
-        connection.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass
-    connection.close()
-
-
 def merge(n: int) -> dict:
     return {
         "repository": "acme/shop",
@@ -254,7 +200,7 @@ def test_postgresql_cut_off_is_a_503_then_the_server_recovers_by_itself(servers,
     if not db_url.startswith("postgresql"):
         pytest.skip("SQLite is a file in the server's process: nothing to cut")
     real = make_url(db_url)
-    proxy = CuttableProxy((real.host or "127.0.0.1", real.port or 5432)).open()
+    proxy = TcpProxy((real.host or "127.0.0.1", real.port or 5432)).open()
     through_proxy = real.set(host="127.0.0.1", port=proxy.port)
     server = servers(through_proxy.render_as_string(hide_password=False))
     assert httpx.post(f"{server.url}/api/merges", json=merge(1)).status_code == 200
