@@ -38,8 +38,9 @@ from leadtime.server.api import (
 from leadtime.server.dashboard import page_views
 from leadtime.server.dashboard import views as dashboard
 from leadtime.server.domain.service_map import load_service_map
-from leadtime.server.errors import LeadtimeError, PayloadTooLarge, Unavailable
+from leadtime.server.errors import LeadtimeError, Unavailable
 from leadtime.server.headers import SecurityHeaders
+from leadtime.server.limits import BodyLimit, Deadline
 from leadtime.server.settings import Settings
 from leadtime.tracer import __version__
 
@@ -125,49 +126,6 @@ def install_error_handlers(app: FastAPI) -> None:
         raise error
 
 
-class BodyLimit:
-    """Refuse request bodies over the limit with a 413 before any route sees them, whether
-    their length is declared or they arrive in chunks (gzip is checked again after inflating,
-    in ingest/otlp.py)."""
-
-    def __init__(self, app, limit: int) -> None:
-        self.app, self.limit = app, limit
-
-    async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope["headers"]).get(b"content-length", b"")
-        if declared.isdigit() and int(declared) > self.limit:
-            await self._refuse(scope, receive, send, f"body is {int(declared)} bytes")
-            return
-        chunks, size, more = [], 0, True
-        while more:
-            message = await receive()
-            if message["type"] != "http.request":
-                break  # the client went away; the route will notice
-            chunks.append(message.get("body", b""))
-            size += len(chunks[-1])
-            if size > self.limit:
-                await self._refuse(scope, receive, send, "body is")
-                return
-            more = message.get("more_body", False)
-        body, delivered = b"".join(chunks), False
-
-        async def replay():
-            nonlocal delivered
-            if delivered:
-                return await receive()
-            delivered = True
-            return {"type": "http.request", "body": body, "more_body": False}
-
-        await self.app(scope, replay, send)
-
-    async def _refuse(self, scope, receive, send, what: str) -> None:
-        error = PayloadTooLarge(f"{what} over the limit of {self.limit} bytes")
-        await _error(error.status, error.code, error.message)(scope, receive, send)
-
-
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     engine = db.make_engine(settings.database_url)
@@ -196,6 +154,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessions = db.session_factory(engine)
     app.state.alerts = AlertWorker(app.state.sessions, settings)
     install_error_handlers(app)
+    # Innermost first: the deadline counts from a body fully read, so a slow upload is not a
+    # hanging database.
+    app.add_middleware(Deadline, seconds=settings.request_timeout_seconds)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)
     for module in (

@@ -31,7 +31,18 @@ SQLITE_PRAGMAS = (
 # A database that is gone, or a row another writer holds too long, fails the request within
 # seconds with a retryable 503 (see app.py) instead of holding the client.
 POOL_TIMEOUT_SECONDS = 10
-POSTGRESQL_CONNECT_ARGS = {"connect_timeout": 5, "options": "-c lock_timeout=10000"}
+# A statement stuck in the database ends after 15 s; a connection to a database that stopped
+# answering (a partition, a frozen host) is found dead by TCP within about 30 s instead of the
+# system's two hours, so the thread waiting on it is freed (limits.py answers the client first).
+POSTGRESQL_CONNECT_ARGS = {
+    "connect_timeout": 5,
+    "options": "-c lock_timeout=10000 -c statement_timeout=15000",
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 5,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 30000,
+}
 
 
 def make_engine(url: str) -> Engine:

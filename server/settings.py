@@ -71,6 +71,12 @@ class Settings(BaseSettings):
         32 * 1024 * 1024,
         description="Largest request body, also after gzip decompression (413 above it).",
     )
+    request_timeout_seconds: float = Field(
+        20.0,
+        gt=0,
+        description="A request still unanswered after this long (a hanging database) is "
+        "answered 503 with Retry-After.",
+    )
     public_url: str | None = Field(
         None,
         description="The dashboard's address as people reach it, for links in alerts "

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -33,8 +34,8 @@ def servers(engine):
     """Start `leadtime serve` processes; all stopped, and the database emptied, afterwards."""
     started: list[load.Server] = []
 
-    def start(database_url: str, port: int | None = None) -> load.Server:
-        started.append(load.Server(database_url, port=port))
+    def start(database_url: str, port: int | None = None, **settings: str) -> load.Server:
+        started.append(load.Server(database_url, port=port, **settings))
         return started[-1].start()
 
     yield start
@@ -221,3 +222,37 @@ def test_postgresql_cut_off_is_a_503_then_the_server_recovers_by_itself(servers,
     assert httpx.post(f"{server.url}/api/merges", json=merge(2)).status_code == 200
     shas = {m["sha"] for m in httpx.get(f"{server.url}/api/mergesets").json()}
     assert shas == {merge(1)["sha"], merge(2)["sha"]}
+
+
+def test_a_hanging_postgresql_is_a_503_within_the_request_timeout(servers, db_url):
+    """The database stops answering without resetting anything (the proxy holds every byte):
+    requests get a 503 after LEADTIME_REQUEST_TIMEOUT_SECONDS, /healthz answers at once."""
+    if not db_url.startswith("postgresql"):
+        pytest.skip("SQLite is a file in the server's process: nothing to hang")
+    real = make_url(db_url)
+    proxy = TcpProxy((real.host or "127.0.0.1", real.port or 5432)).open()
+    through_proxy = real.set(host="127.0.0.1", port=proxy.port).render_as_string(False)
+    server = servers(through_proxy, LEADTIME_REQUEST_TIMEOUT_SECONDS="2")
+    assert httpx.post(f"{server.url}/api/merges", json=merge(1)).status_code == 200
+    try:
+        proxy.hang()
+        started = time.monotonic()
+        with ThreadPoolExecutor(4) as pool:
+            writes = [
+                pool.submit(httpx.post, f"{server.url}/api/merges", json=merge(n), timeout=60)
+                for n in (2, 3)
+            ]
+            reads = [pool.submit(httpx.get, f"{server.url}/api/mergesets", timeout=60)]
+            time.sleep(0.5)
+            probe_started = time.monotonic()
+            assert httpx.get(f"{server.url}/healthz", timeout=5).status_code == 200
+            probe_took = time.monotonic() - probe_started
+            answers = [future.result() for future in writes + reads]
+        took = time.monotonic() - started
+    finally:
+        proxy.close()
+    assert [answer.status_code for answer in answers] == [503, 503, 503]
+    assert all(answer.headers["retry-after"] == "5" for answer in answers)
+    assert "retry later" in answers[0].json()["error"]["message"]
+    assert took < 2 + 8  # the bound, with room for a loaded machine; the hang itself is endless
+    assert probe_took < 1.0
