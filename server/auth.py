@@ -1,6 +1,11 @@
 """API tokens: shown once, stored as a SHA-256 hash. Writes need one unless LEADTIME_AUTH
 turns it off (the default only on a loopback address); reads need one when LEADTIME_READ_AUTH=on.
 
+Each token has scopes (SCOPES): `ingest` writes what CI and forges report (spans, merges,
+deploys, backfills, pages, webhooks), `read` reads the API and the dashboard, `admin` changes
+how the server judges and whom it tells (alert rules and notifier targets, lead-time targets,
+budgets, service mappings, alert checks). No scope implies another.
+
 A token is 32 random bytes, so a fast hash is enough: nothing can be guessed from it, and the
 lookup by hash never compares secrets byte by byte.
 """
@@ -13,20 +18,34 @@ import secrets
 from sqlalchemy.orm import Session
 
 from leadtime.server import store
-from leadtime.server.errors import NotFound, Unauthorized
+from leadtime.server.errors import BadPayload, Forbidden, NotFound, Unauthorized
 from leadtime.server.models import ApiToken, utcnow
 
 TOKEN_PREFIX = "lt_"
+INGEST, READ, ADMIN = "ingest", "read", "admin"
+SCOPES = (INGEST, READ, ADMIN)
+DEFAULT_SCOPES = (INGEST,)  # what a CI job needs, and nothing more
+
+
+def parse_scopes(values: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """Scope names from `--scope` values (repeated, or comma-separated), in SCOPES order."""
+    names = {name.strip().lower() for value in values for name in value.split(",") if name.strip()}
+    unknown = sorted(names - set(SCOPES))
+    if unknown:
+        raise BadPayload(f"unknown scope {', '.join(unknown)}: use {', '.join(SCOPES)}")
+    return tuple(scope for scope in SCOPES if scope in names) or DEFAULT_SCOPES
 
 
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_token(session: Session, name: str) -> tuple[ApiToken, str]:
+def create_token(
+    session: Session, name: str, scopes: tuple[str, ...] = DEFAULT_SCOPES
+) -> tuple[ApiToken, str]:
     """A new token row and the token itself, which is never stored."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    return store.insert_token(session, name, hash_token(token)), token
+    return store.insert_token(session, name, hash_token(token), ",".join(scopes)), token
 
 
 def revoke_token(session: Session, token_id: int) -> ApiToken:
@@ -38,8 +57,9 @@ def revoke_token(session: Session, token_id: int) -> ApiToken:
     return row
 
 
-def check_bearer(session: Session, authorization: str | None) -> ApiToken:
-    """The live token named by an `Authorization: Bearer ...` header, or Unauthorized."""
+def check_bearer(session: Session, authorization: str | None, scope: str) -> ApiToken:
+    """The live token named by an `Authorization: Bearer ...` header, or Unauthorized; one
+    without `scope` is Forbidden."""
     scheme, _, token = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized(
@@ -51,4 +71,9 @@ def check_bearer(session: Session, authorization: str | None) -> ApiToken:
         raise Unauthorized("unknown token: check LEADTIME_TOKEN against `leadtime token list`")
     if row.revoked_at is not None:
         raise Unauthorized(f"token {row.name!r} was revoked; create a new one")
+    if scope not in row.scope_names:
+        raise Forbidden(
+            f"token {row.name!r} has scope {', '.join(row.scope_names) or 'none'}; this needs "
+            f"{scope} (`leadtime token create NAME --scope {scope}`)"
+        )
     return row

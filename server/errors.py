@@ -25,6 +25,10 @@ class Unauthorized(LeadtimeError):
     headers: ClassVar[dict[str, str]] = {"WWW-Authenticate": "Bearer"}
 
 
+class Forbidden(LeadtimeError):
+    status, code = 403, "forbidden"
+
+
 class NotFound(LeadtimeError):
     status, code = 404, "not_found"
 

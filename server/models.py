@@ -206,8 +206,14 @@ class ApiToken(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # Comma-separated, from auth.SCOPES; see migration 0011 for tokens older than scopes.
+    scopes: Mapped[str] = mapped_column(String(100), server_default="ingest,read")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def scope_names(self) -> tuple[str, ...]:
+        return tuple(name for name in self.scopes.split(",") if name)
 
 
 class Alert(Base):

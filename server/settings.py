@@ -94,6 +94,11 @@ class Settings(BaseSettings):
     alert_webhook_url: SecretStr | None = Field(
         None, description="Generic JSON webhook for every repository's alerts."
     )
+    notify_allowed_hosts: str = Field(
+        "",
+        description="Hosts, addresses or CIDR networks notifiers may reach although they are "
+        "loopback, private or link-local (comma-separated; e.g. 10.0.0.0/8,hooks.internal).",
+    )
     alert_webhook_secret: SecretStr | None = Field(
         None,
         description="Signs the generic webhook's deliveries (Standard Webhooks; `whsec_...` "

@@ -9,9 +9,10 @@ from typing import Literal
 from fastapi import APIRouter, Query, Request
 
 from leadtime.server import store
-from leadtime.server.api.deps import Reader, RowId, SessionDep, SettingsDep, Writer
+from leadtime.server.api.deps import Admin, Reader, RowId, SessionDep, SettingsDep
 from leadtime.server.domain.regression import Rule
 from leadtime.server.errors import BadPayload, NotFound
+from leadtime.server.notify import outbound
 from leadtime.server.presenters import alerts_out, rule_out, target_out
 from leadtime.server.schemas import (
     AlertOut,
@@ -48,7 +49,7 @@ def get_alert(alert_id: RowId, session: SessionDep, settings: SettingsDep) -> Al
     return alerts_out(session, settings, [found])[0]
 
 
-@router.post("/alerts/check", dependencies=[Writer], response_model=CheckOut)
+@router.post("/alerts/check", dependencies=[Admin], response_model=CheckOut)
 def check(request: Request, session: SessionDep, settings: SettingsDep) -> CheckOut:
     """Evaluate the regression rule now (as the server does every few minutes and after each
     deploy); the alerts firing afterwards."""
@@ -67,7 +68,7 @@ def get_targets(session: SessionDep) -> list[TargetOut]:
     return [target_out(repository) for repository in store.repositories(session)]
 
 
-@router.post("/targets", dependencies=[Writer], response_model=TargetOut)
+@router.post("/targets", dependencies=[Admin], response_model=TargetOut)
 def post_target(target: TargetIn, session: SessionDep) -> TargetOut:
     """Set a repository's lead-time target (`target_seconds`), or clear it (null)."""
     repository = store.find_repository(session, target.repository)
@@ -86,12 +87,16 @@ def get_alert_rules(
     return [rule_out(repository, settings) for repository in repositories]
 
 
-@router.post("/alert-rules", dependencies=[Writer], response_model=AlertRuleOut)
+@router.post("/alert-rules", dependencies=[Admin], response_model=AlertRuleOut)
 def post_alert_rule(rule: AlertRuleIn, session: SessionDep, settings: SettingsDep) -> AlertRuleOut:
     """Change a repository's numbers or notifiers: the fields given replace the stored ones,
     null puts a number back to its default (or removes a notifier)."""
     repository = store.find_repository(session, rule.repository)
     given = rule.model_dump(exclude={"repository"}, exclude_unset=True)
+    for field in ("slack_webhook_url", "webhook_url"):
+        refused = given.get(field) and outbound.refusal(given[field], settings)
+        if refused:
+            raise BadPayload(f"{field}: {refused}")
     merged = {**(repository.alerting or {}), **given}
     effective = Rule.with_overrides(merged)
     if effective.resolve_ratio > effective.fire_ratio:

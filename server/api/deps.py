@@ -58,19 +58,22 @@ def direct_loopback_client(request: Request) -> bool:
     return (peer in LOOPBACK_PEERS or peer.startswith("127.")) and not forwarded
 
 
-def require_write(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    authorization: Annotated[str | None, Header()] = None,
-) -> None:
-    """Writes need a token unless LEADTIME_AUTH=off, or `auto` on a loopback bind for a client
-    on this machine that came straight here."""
-    if settings.auth == "off":
-        return
-    if settings.writes_open_to_loopback and direct_loopback_client(request):
-        return
-    auth.check_bearer(session, authorization)
+def _require(scope: str):
+    def require(
+        request: Request,
+        session: SessionDep,
+        settings: SettingsDep,
+        authorization: Annotated[str | None, Header()] = None,
+    ) -> None:
+        """Writes need a token with `scope` unless LEADTIME_AUTH=off, or `auto` on a loopback
+        bind for a client on this machine that came straight here."""
+        if settings.auth == "off":
+            return
+        if settings.writes_open_to_loopback and direct_loopback_client(request):
+            return
+        auth.check_bearer(session, authorization, scope)
+
+    return require
 
 
 def require_read(
@@ -79,7 +82,7 @@ def require_read(
     authorization: Annotated[str | None, Header()] = None,
 ) -> None:
     if settings.reads_need_token:
-        auth.check_bearer(session, authorization)
+        auth.check_bearer(session, authorization, auth.READ)
 
 
 def now() -> datetime:
@@ -102,5 +105,6 @@ def duration_param(value: str, name: str):
         raise BadPayload(f"{name}: {error}") from error
 
 
-Writer = Depends(require_write)
+Writer = Depends(_require(auth.INGEST))  # what CI and forges report
+Admin = Depends(_require(auth.ADMIN))  # how the server judges and whom it tells
 Reader = Depends(require_read)

@@ -12,7 +12,15 @@ from fastapi import APIRouter, Query
 from fastapi.responses import PlainTextResponse
 
 from leadtime.server import recording, store
-from leadtime.server.api.deps import Reader, RowId, SessionDep, SettingsDep, Writer, time_param
+from leadtime.server.api.deps import (
+    Admin,
+    Reader,
+    RowId,
+    SessionDep,
+    SettingsDep,
+    Writer,
+    time_param,
+)
 from leadtime.server.domain import suspects
 from leadtime.server.domain.postmortem import postmortem
 from leadtime.server.domain.service_map import map_service
@@ -126,7 +134,7 @@ def get_service_mappings(session: SessionDep) -> list[ServiceMappingOut]:
     ]
 
 
-@router.post("/service-mappings", dependencies=[Writer], response_model=ServiceMappingOut)
+@router.post("/service-mappings", dependencies=[Admin], response_model=ServiceMappingOut)
 def post_service_mapping(
     mapping: ServiceMappingIn, session: SessionDep, settings: SettingsDep
 ) -> ServiceMappingOut:
@@ -138,6 +146,6 @@ def post_service_mapping(
     )
 
 
-@router.delete("/service-mappings/{pager_service}", dependencies=[Writer], status_code=204)
+@router.delete("/service-mappings/{pager_service}", dependencies=[Admin], status_code=204)
 def delete_service_mapping(pager_service: str, session: SessionDep, settings: SettingsDep) -> None:
     map_service(session, pager_service, None, "api", settings)

@@ -7,10 +7,10 @@ from fastapi import APIRouter, Query
 
 from leadtime.server import store
 from leadtime.server.api.deps import (
+    Admin,
     Reader,
     SessionDep,
     SettingsDep,
-    Writer,
     duration_param,
     now,
 )
@@ -85,7 +85,7 @@ def get_budgets(session: SessionDep, settings: SettingsDep) -> list[BudgetOut]:
     return [budget_out(repo, settings) for repo in store.repositories(session)]
 
 
-@router.post("/budgets", dependencies=[Writer], response_model=BudgetOut)
+@router.post("/budgets", dependencies=[Admin], response_model=BudgetOut)
 def post_budget(budget: BudgetIn, session: SessionDep, settings: SettingsDep) -> BudgetOut:
     """Set a repository's budget (`budget_seconds`), or go back to the default (null)."""
     repo = store.find_repository(session, budget.repository)

@@ -121,32 +121,54 @@ def db_upgrade(database_url: str | None) -> None:
 
 @click.group("token")
 def token_group() -> None:
-    """Create, list and revoke API tokens for writes (and reads with LEADTIME_READ_AUTH=on)."""
+    """Create, list and revoke API tokens, each with its scopes (ingest, read, admin)."""
 
 
 @token_group.command("create")
 @click.argument("name")
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    metavar="SCOPE",
+    help="ingest (spans, merges, deploys, pages, webhooks), read (API and dashboard) or admin "
+    "(alert rules, notifier targets, budgets, mappings); repeat or comma-separate.  "
+    "[default: ingest]",
+)
 @db_option
-def token_create(name: str, database_url: str | None) -> None:
+def token_create(name: str, scopes: tuple[str, ...], database_url: str | None) -> None:
     """Create a token named NAME and print it once; only its hash is stored.
 
     Example:
 
     \b
         export LEADTIME_TOKEN=$(leadtime token create ci)
+        leadtime token create dashboard --scope read
+        leadtime token create ops --scope read,admin
     """
     from leadtime.server import auth
+    from leadtime.server.errors import BadPayload
 
+    try:
+        chosen = auth.parse_scopes(scopes)
+    except BadPayload as error:
+        raise click.BadParameter(error.message, param_hint="--scope") from error
     with _unit_of_work(database_url) as session:
-        row, token = auth.create_token(session, name)
-    click.echo(f"created token {row.id} ({name}); it is shown only now:", err=True)
+        row, token = auth.create_token(session, name, chosen)
+    click.echo(
+        f"created token {row.id} ({name}, scope {','.join(chosen)}); it is shown only now:",
+        err=True,
+    )
     click.echo(token)
 
 
 def _tokens_table(rows: list[dict]) -> Table:
     return Table(
-        ["id", "name", "created", "revoked"],
-        [[r["id"], r["name"], r["created_at"][:19], (r["revoked_at"] or "")[:19]] for r in rows],
+        ["id", "name", "scopes", "created", "revoked"],
+        [
+            [r["id"], r["name"], r["scopes"], r["created_at"][:19], (r["revoked_at"] or "")[:19]]
+            for r in rows
+        ],
     )
 
 
@@ -162,6 +184,7 @@ def token_list(database_url: str | None, output: str) -> None:
             {
                 "id": row.id,
                 "name": row.name,
+                "scopes": row.scopes,
                 "created_at": row.created_at.isoformat(),
                 "revoked_at": row.revoked_at.isoformat() if row.revoked_at else None,
             }

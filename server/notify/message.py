@@ -18,6 +18,7 @@ import httpx
 from pydantic import SecretStr
 
 from leadtime.server.models import Alert
+from leadtime.server.notify import outbound
 from leadtime.server.settings import Settings
 
 log = logging.getLogger("leadtime.server.notify")
@@ -55,15 +56,18 @@ class Notifier(Protocol):
     def send(self, message: Message) -> Delivery: ...
 
 
-def post_json(url: str, body: bytes, headers: dict[str, str], timeout: float) -> Delivery:
-    """POST a JSON body; retryable when the failure may pass (no answer, 429, 5xx), honouring
-    Retry-After; given up on other 4xx (410: the hook is gone)."""
+def post_json(url: str, body: bytes, headers: dict[str, str], settings: Settings) -> Delivery:
+    """POST a JSON body where outbound.py allows; retryable when the failure may pass (no answer,
+    429, 5xx), honouring Retry-After; given up on other 4xx (410: the hook is gone)."""
+    refused = outbound.refusal(url, settings)
+    if refused:
+        return Delivery(f"not sent: {refused}")
     try:
         response = httpx.post(
             url,
             content=body,
             headers={"content-type": "application/json", **headers},
-            timeout=timeout,
+            timeout=settings.notify_timeout_seconds,
             follow_redirects=False,
         )
     except httpx.HTTPError as error:

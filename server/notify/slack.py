@@ -65,4 +65,4 @@ def send(message: Message) -> Delivery:
     body = json.dumps(
         text_and_blocks(message.alert, message.repository, message.event, message.link)
     )
-    return post_json(url, body.encode(), {}, message.settings.notify_timeout_seconds)
+    return post_json(url, body.encode(), {}, message.settings)

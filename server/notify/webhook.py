@@ -58,4 +58,4 @@ def send(message: Message) -> Delivery:
         # The same id on every retry of this delivery, so the receiver can drop repeats.
         message_id = f"leadtime-alert-{alert.id}-{message.event}"
         headers = standard_headers(secret, message_id, int(message.at.timestamp()), body)
-    return post_json(url, body, headers, settings.notify_timeout_seconds)
+    return post_json(url, body, headers, settings)

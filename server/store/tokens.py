@@ -8,8 +8,8 @@ from sqlalchemy.orm import Session
 from leadtime.server.models import ApiToken
 
 
-def insert_token(session: Session, name: str, token_hash: str) -> ApiToken:
-    row = ApiToken(name=name, token_hash=token_hash)
+def insert_token(session: Session, name: str, token_hash: str, scopes: str) -> ApiToken:
+    row = ApiToken(name=name, token_hash=token_hash, scopes=scopes)
     session.add(row)
     session.flush()
     return row

@@ -28,8 +28,8 @@ def locked_server(engine, db_url):
     wipe(engine)
 
 
-def create_token(db_url: str, name: str) -> str:
-    result = CliRunner().invoke(cli, ["token", "create", name, "--db", db_url])
+def create_token(db_url: str, name: str, scope: str = "ingest,read") -> str:
+    result = CliRunner().invoke(cli, ["token", "create", name, "--scope", scope, "--db", db_url])
     assert result.exit_code == 0, result.output
     return result.stdout.strip().splitlines()[-1]
 
@@ -64,6 +64,49 @@ def test_writes_and_reads_need_a_live_token(locked_server, db_url):
     assert again.status_code == 401
     assert "was revoked" in again.json()["error"]["message"]
     assert httpx.get(f"{url}/healthz").status_code == 200  # health stays open
+
+
+ADMIN_WRITES = [
+    ("/api/alert-rules", {"repository": "acme/shop", "webhook_url": "https://example.com/h"}),
+    ("/api/targets", {"repository": "acme/shop", "target_seconds": 600}),
+    ("/api/budgets", {"repository": "acme/shop", "budget_seconds": 600}),
+    ("/api/service-mappings", {"pager_service": "PX", "service": "shop"}),
+    ("/api/alerts/check", {}),
+]
+
+
+def test_each_scope_opens_its_own_routes_only(locked_server, db_url):
+    url = locked_server.url
+    ingest, read, admin = (
+        {"authorization": f"Bearer {create_token(db_url, scope, scope)}"}
+        for scope in ("ingest", "read", "admin")
+    )
+    assert httpx.post(f"{url}/api/merges", json=MERGE, headers=ingest).status_code == 200
+    refused = httpx.get(f"{url}/api/mergesets", headers=ingest)
+    assert refused.status_code == 403
+    assert "has scope ingest; this needs read" in refused.json()["error"]["message"]
+    assert httpx.get(f"{url}/api/mergesets", headers=read).status_code == 200
+    assert httpx.post(f"{url}/api/merges", json=MERGE, headers=read).status_code == 403
+    for path, body in ADMIN_WRITES:
+        for headers in (ingest, read):
+            answer = httpx.post(f"{url}{path}", json=body, headers=headers)
+            assert answer.status_code == 403, (path, answer.text)
+            assert "--scope admin" in answer.json()["error"]["message"]
+        assert httpx.post(f"{url}{path}", json=body, headers=admin).status_code == 200, path
+    unmapped = httpx.delete(f"{url}/api/service-mappings/PX", headers=ingest)
+    assert unmapped.status_code == 403
+    assert httpx.post(f"{url}/api/merges", json=MERGE, headers=admin).status_code == 403
+
+
+def test_token_scopes_are_listed_and_checked_when_created(db_url, engine):
+    create_token(db_url, "ops", "read, admin")
+    listed = json.loads(CliRunner().invoke(cli, ["token", "list", "--db", db_url, "--json"]).output)
+    assert [(row["name"], row["scopes"]) for row in listed] == [("ops", "read,admin")]
+    default = CliRunner().invoke(cli, ["token", "create", "ci", "--db", db_url])
+    assert default.exit_code == 0 and "scope ingest)" in default.stderr
+    bad = CliRunner().invoke(cli, ["token", "create", "x", "--scope", "write", "--db", db_url])
+    assert bad.exit_code == 2 and "unknown scope write: use ingest, read, admin" in bad.output
+    wipe(engine)
 
 
 def test_revoking_an_unknown_token_says_so(db_url):

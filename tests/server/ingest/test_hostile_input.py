@@ -82,7 +82,9 @@ def served_with_token(engine, db_url, tmp_path):
 
     from leadtime.tracer.cli import cli
 
-    created = CliRunner().invoke(cli, ["token", "create", "schemathesis", "--db", db_url])
+    created = CliRunner().invoke(
+        cli, ["token", "create", "schemathesis", "--scope", "ingest,read,admin", "--db", db_url]
+    )
     token = created.stdout.strip().splitlines()[-1]
     with LiveServer(settings_for(db_url, auth="on", pagerduty_webhook_secret="x")) as server:
         yield server.url, token
