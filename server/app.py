@@ -41,6 +41,7 @@ from leadtime.server.domain.service_map import load_service_map
 from leadtime.server.errors import LeadtimeError, Unavailable
 from leadtime.server.headers import SecurityHeaders
 from leadtime.server.limits import BodyLimit, Deadline
+from leadtime.server.origins import RequestShape
 from leadtime.server.settings import Settings
 from leadtime.tracer import __version__
 
@@ -158,6 +159,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # hanging database.
     app.add_middleware(Deadline, seconds=settings.request_timeout_seconds)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(RequestShape, public_url=settings.public_url)
     app.add_middleware(SecurityHeaders)
     for module in (
         health,

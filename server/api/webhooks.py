@@ -41,12 +41,18 @@ def _record(
     return JSONResponse(answer, status_code=202)
 
 
+def _verified_facts(source: WebhookSource, body: bytes, headers, settings: Settings) -> Facts:
+    if source.verify is not None:
+        source.verify(body, headers, settings)
+    return source.parse(body, headers)
+
+
 def _receiver(source: WebhookSource) -> Callable[..., Awaitable[JSONResponse]]:
     async def receive(request: Request, session: SessionDep, settings: SettingsDep) -> JSONResponse:
         body = await read_limited(request, settings.max_body_bytes)
-        if source.verify is not None:
-            source.verify(body, request.headers, settings)
-        facts = source.parse(body, request.headers)
+        # Verifying and parsing a large delivery take time: in the thread pool, like the
+        # database work, so the event loop keeps answering everyone else.
+        facts = await run_in_threadpool(_verified_facts, source, body, request.headers, settings)
         delivery = source.delivery_id(request.headers)
         answer = await run_in_threadpool(_record, session, facts, settings, source, delivery)
         if facts.deploys:
