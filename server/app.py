@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import logging
 from contextlib import asynccontextmanager
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -35,8 +36,9 @@ from leadtime.server.api import (
     traces,
     webhooks,
 )
-from leadtime.server.dashboard import page_views
+from leadtime.server.dashboard import page_views, signin
 from leadtime.server.dashboard import views as dashboard
+from leadtime.server.dashboard.csrf import CsrfCookie
 from leadtime.server.domain.service_map import load_service_map
 from leadtime.server.errors import LeadtimeError, Unavailable
 from leadtime.server.headers import SecurityHeaders
@@ -75,6 +77,9 @@ def _wants_page(request: Request) -> bool:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(LeadtimeError)
     async def leadtime_error(request: Request, error: LeadtimeError):
+        if _wants_page(request) and error.status == 401 and request.method == "GET":
+            back = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return RedirectResponse(f"/sign-in?next={quote(back)}", status_code=303)
         if _wants_page(request):
             return dashboard.error_page(request, error.status, error.message)
         return _error(error.status, error.code, error.message, error.headers or None)
@@ -160,6 +165,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(Deadline, seconds=settings.request_timeout_seconds)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(RequestShape, public_url=settings.public_url)
+    app.add_middleware(CsrfCookie)
     app.add_middleware(SecurityHeaders)
     for module in (
         health,
@@ -179,5 +185,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(module.router)
     app.include_router(dashboard.router)
     app.include_router(page_views.router)
+    app.include_router(signin.router)
     app.mount("/static", StaticFiles(directory=dashboard.STATIC), name="static")
     return app

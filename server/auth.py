@@ -13,6 +13,7 @@ lookup by hash never compares secrets byte by byte.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 
 from sqlalchemy.orm import Session
@@ -71,9 +72,52 @@ def check_bearer(session: Session, authorization: str | None, scope: str) -> Api
         raise Unauthorized("unknown token: check LEADTIME_TOKEN against `leadtime token list`")
     if row.revoked_at is not None:
         raise Unauthorized(f"token {row.name!r} was revoked; create a new one")
+    _check_scope(row, scope)
+    return row
+
+
+def _check_scope(row: ApiToken, scope: str) -> None:
     if scope not in row.scope_names:
         raise Forbidden(
             f"token {row.name!r} has scope {', '.join(row.scope_names) or 'none'}; this needs "
             f"{scope} (`leadtime token create NAME --scope {scope}`)"
         )
+
+
+SESSION_COOKIE = "leadtime_session"
+SESSION_SECONDS = 12 * 3600
+MAX_ID = 2**31 - 1
+
+
+def _session_mac(row: ApiToken, expires: int) -> str:
+    message = f"{row.id}.{expires}".encode()
+    return hmac.new(row.token_hash.encode(), message, hashlib.sha256).hexdigest()
+
+
+def session_value(row: ApiToken, now: float) -> str:
+    """The session cookie's value for a signed-in token."""
+    expires = int(now) + SESSION_SECONDS
+    return f"{row.id}.{expires}.{_session_mac(row, expires)}"
+
+
+def check_session(session: Session, value: str, scope: str, now: float) -> ApiToken:
+    """The live token behind a session cookie, or Unauthorized; without `scope`, Forbidden."""
+    token_id, _, rest = value.partition(".")
+    expires, _, mac = rest.partition(".")
+    row = None
+    if token_id.isdigit() and expires.isdigit() and int(token_id) <= MAX_ID:
+        row = store.token_by_id(session, int(token_id))
+    valid = row is not None and hmac.compare_digest(_session_mac(row, int(expires)), mac)
+    if row is None or not valid or int(expires) < now or row.revoked_at is not None:
+        raise Unauthorized("signed out, or the session expired: sign in again")
+    _check_scope(row, scope)
     return row
+
+
+def check_credentials(
+    session: Session, authorization: str | None, cookie: str | None, scope: str, now: float
+) -> ApiToken:
+    """A bearer token if the request sends one, else the browser's session cookie."""
+    if authorization or not cookie:
+        return check_bearer(session, authorization, scope)
+    return check_session(session, cookie, scope, now)

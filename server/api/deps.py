@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Annotated
@@ -71,18 +72,24 @@ def _require(scope: str):
             return
         if settings.writes_open_to_loopback and direct_loopback_client(request):
             return
-        auth.check_bearer(session, authorization, scope)
+        _check(request, session, authorization, scope)
 
     return require
 
 
 def require_read(
+    request: Request,
     session: SessionDep,
     settings: SettingsDep,
     authorization: Annotated[str | None, Header()] = None,
 ) -> None:
     if settings.reads_need_token:
-        auth.check_bearer(session, authorization, auth.READ)
+        _check(request, session, authorization, auth.READ)
+
+
+def _check(request: Request, session: Session, authorization: str | None, scope: str) -> None:
+    cookie = request.cookies.get(auth.SESSION_COOKIE)
+    auth.check_credentials(session, authorization, cookie, scope, time.time())
 
 
 def now() -> datetime:

@@ -19,6 +19,7 @@ from leadtime.server.api.deps import (
     duration_param,
     now,
 )
+from leadtime.server.dashboard import csrf
 from leadtime.server.dashboard.views import templates
 from leadtime.server.domain import suspects
 from leadtime.server.domain.oncall import change_failure_report, oncall_review
@@ -54,6 +55,7 @@ async def page_link(
 ) -> RedirectResponse:
     """The buttons of the page view: a plain form post, then back to the page."""
     form = parse_qs((await request.body()).decode("utf-8", "replace"))
+    csrf.check(request, form)
     action = form.get("action", [""])[0]
     if action not in ("confirm", "reassign", "clear", "auto"):
         raise BadPayload(f"action {action!r}: confirm, reassign, clear or auto")

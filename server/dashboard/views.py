@@ -15,6 +15,7 @@ from fastapi.templating import Jinja2Templates
 
 from leadtime.server import store
 from leadtime.server.api.deps import Reader, SessionDep, SettingsDep, duration_param, now
+from leadtime.server.dashboard import csrf
 from leadtime.server.domain.budget import mergeset_breakdown, slowest_steps
 from leadtime.server.domain.lead_time import budget_of, list_mergesets, repository_summary
 from leadtime.server.errors import NotFound
@@ -25,7 +26,9 @@ from leadtime.server.schemas import StepOut
 from leadtime.server.timeparse import format_duration
 
 STATIC = Path(__file__).parent / "static"
-templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+templates = Jinja2Templates(
+    directory=Path(__file__).parent / "templates", context_processors=[csrf.context]
+)
 router = APIRouter(include_in_schema=False, dependencies=[Reader])
 CHART_WIDTH, CHART_HEIGHT = 720, 220
 RESOLVED_SHOWN = timedelta(days=7)

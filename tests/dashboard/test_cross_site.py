@@ -5,6 +5,7 @@ form posted from elsewhere clears no suspect; the API refuses bodies that are no
 from __future__ import annotations
 
 import json
+import re
 import threading
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -89,13 +90,20 @@ def test_a_page_of_another_site_can_neither_create_nor_clear(
     assert client.get(f"/api/pages/{page['id']}").json()["suspect"] == page["suspect"]
 
 
-def test_the_dashboard_s_own_form_still_works(client, live_server):
+def test_the_dashboard_s_own_form_works_with_its_csrf_token_only(client, live_server):
     page = _page_with_suspect(client)
-    own = httpx.post(
-        f"{live_server.url}/pages/{page['id']}/link",
-        data={"action": "clear"},
-        headers={"origin": live_server.url},
-    )
+    with httpx.Client(base_url=live_server.url) as browser_like:
+        shown = browser_like.get(f"/pages/{page['id']}")
+        token = re.search(r'name="csrf" value="([^"]+)"', shown.text).group(1)
+        assert browser_like.cookies["leadtime_csrf"] == token
+        link = f"/pages/{page['id']}/link"
+        origin = {"origin": live_server.url}
+        forged = browser_like.post(link, data={"action": "clear", "csrf": "x"}, headers=origin)
+        assert forged.status_code == 403 and "reload the page" in forged.text
+        missing = browser_like.post(link, data={"action": "clear"}, headers=origin)
+        assert missing.status_code == 403
+        assert client.get(f"/api/pages/{page['id']}").json()["suspect"] == page["suspect"]
+        own = browser_like.post(link, data={"action": "clear", "csrf": token}, headers=origin)
     assert own.status_code == 303
     assert client.get(f"/api/pages/{page['id']}").json()["suspect"] is None
 
