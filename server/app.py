@@ -25,6 +25,7 @@ from leadtime.server.api import (
     alerts,
     backfill,
     deploys,
+    docs,
     health,
     merges,
     mergesets,
@@ -154,6 +155,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description="Merge-to-deploy lead time per mergeset, from OTLP spans and deploy reports.",
         lifespan=lifespan,
+        docs_url=None,  # api/docs.py serves Swagger UI from local assets instead of a CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -186,5 +189,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(dashboard.router)
     app.include_router(page_views.router)
     app.include_router(signin.router)
+    app.include_router(docs.router)
+    app.mount("/docs/assets", StaticFiles(directory=docs.ASSETS), name="docs-assets")
     app.mount("/static", StaticFiles(directory=dashboard.STATIC), name="static")
     return app
