@@ -37,6 +37,7 @@ from leadtime.server.api import (
     traces,
     webhooks,
 )
+from leadtime.server.api.early_auth import TokenBeforeBody
 from leadtime.server.dashboard import page_views, signin
 from leadtime.server.dashboard import views as dashboard
 from leadtime.server.dashboard.csrf import CsrfCookie
@@ -167,6 +168,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # hanging database.
     app.add_middleware(Deadline, seconds=settings.request_timeout_seconds)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(TokenBeforeBody, settings=settings, sessions=app.state.sessions)
     app.add_middleware(RequestShape, public_url=settings.public_url)
     app.add_middleware(CsrfCookie)
     app.add_middleware(SecurityHeaders)

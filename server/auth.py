@@ -61,6 +61,13 @@ def revoke_token(session: Session, token_id: int) -> ApiToken:
 def check_bearer(session: Session, authorization: str | None, scope: str) -> ApiToken:
     """The live token named by an `Authorization: Bearer ...` header, or Unauthorized; one
     without `scope` is Forbidden."""
+    row = live_token(session, authorization)
+    _check_scope(row, scope)
+    return row
+
+
+def live_token(session: Session, authorization: str | None) -> ApiToken:
+    """The live token named by an `Authorization: Bearer ...` header, or Unauthorized."""
     scheme, _, token = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized(
@@ -72,7 +79,6 @@ def check_bearer(session: Session, authorization: str | None, scope: str) -> Api
         raise Unauthorized("unknown token: check LEADTIME_TOKEN against `leadtime token list`")
     if row.revoked_at is not None:
         raise Unauthorized(f"token {row.name!r} was revoked; create a new one")
-    _check_scope(row, scope)
     return row
 
 

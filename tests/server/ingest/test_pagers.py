@@ -7,6 +7,8 @@ import copy
 import hashlib
 import hmac
 import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import httpx
@@ -258,3 +260,24 @@ def test_pager_webhooks_without_signatures_need_a_token(engine, db_url):
             response = httpx.post(f"{server.url}/webhooks/{path}", json=payload)
             assert response.status_code == 401
     assert count_rows(engine)["pages"] == 0
+
+
+def test_identical_alertmanager_deliveries_at_once_are_stored_once_without_a_503(
+    live_server, engine
+):
+    """Alertmanager sends a group to every replica of a receiver, and again on its repeat
+    interval; it carries no delivery id. Eight identical deliveries at the same moment: all
+    2xx, the group's pages stored once."""
+    barrier = threading.Barrier(8)
+
+    def deliver(_: int) -> int:
+        with httpx.Client(base_url=live_server.url, timeout=60) as client:
+            barrier.wait()
+            return client.post("/webhooks/alertmanager", json=ALERTMANAGER_FIRING).status_code
+
+    for _round in range(3):
+        with ThreadPoolExecutor(8) as pool:
+            statuses = list(pool.map(deliver, range(8)))
+        assert statuses == [202] * 8
+    assert count_rows(engine)["pages"] == 2
+    wipe(engine)
