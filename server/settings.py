@@ -71,6 +71,12 @@ class Settings(BaseSettings):
         32 * 1024 * 1024,
         description="Largest request body, also after gzip decompression (413 above it).",
     )
+    header_timeout_seconds: float = Field(
+        10.0,
+        gt=0,
+        description="A connection that has not sent a whole request's headers this long after "
+        "it opened (or after the request's first byte) is closed.",
+    )
     request_timeout_seconds: float = Field(
         20.0,
         gt=0,

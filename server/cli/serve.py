@@ -72,6 +72,7 @@ def serve(host: str | None, port: int | None, database_url: str | None) -> None:
     import uvicorn
 
     from leadtime.server.app import create_app
+    from leadtime.server.connections import protocol_with_header_timeout
 
     settings = _settings(host=host, port=port, database_url=database_url)
     click.echo(
@@ -81,7 +82,14 @@ def serve(host: str | None, port: int | None, database_url: str | None) -> None:
         f"database {settings.database_url.split('://', 1)[0]})",
         err=True,
     )
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        http=protocol_with_header_timeout(settings.header_timeout_seconds),
+        timeout_keep_alive=5,  # an idle connection between requests is closed after 5 s
+    )
 
 
 def _unit_of_work(database_url: str | None) -> AbstractContextManager:

@@ -219,5 +219,7 @@ def test_unit_commands_are_leadtimes_own():
     assert parsed.params["port"] == 8001 and parsed.params["host"] == "127.0.0.1"
     migrate = (DEPLOY / "systemd" / "leadtime-migrate.service").read_text()
     assert re.search(r"ExecStart=\S+/leadtime db upgrade$", migrate, re.M)
+    # Enough descriptors for many clients: systemd's default 1,024 ran out at ~1,000 idle ones.
+    assert int(re.search(r"^LimitNOFILE=(\d+)$", instance, re.M).group(1)) >= 16384
     help_text = CliRunner().invoke(serve, ["--help"]).output
     assert "--host" in help_text and "--port" in help_text
