@@ -300,6 +300,8 @@ class Page(Base):
     triggered_at: Mapped[datetime] = mapped_column(UTCDateTime)
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The event time of the latest change of state: older events change nothing (migration 0012).
+    state_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     url: Mapped[str | None] = mapped_column(String(1000))
     # "auto": the suspect is worked out; "confirmed": a person named the deploy (linked_deploy_id);
     # "cleared": a person said no deploy caused it.

@@ -137,23 +137,31 @@ def _store_deploy(
     return store.upsert_deploy(session, {**values, "identity": identity})
 
 
+STATE_CHANGES = (ACKNOWLEDGE, UNACKNOWLEDGE, RESOLVE, REOPEN)
+
+
 def _apply(page: Page, fact: PageFact) -> None:
-    """One event on a page. Each is idempotent: the same delivery twice changes nothing."""
+    """One event on a page. Each is idempotent: the same delivery twice changes nothing. State
+    only moves forward by the event's own time: an event older than the page's latest change of
+    state (a late or replayed one) leaves the state as it is."""
     for name in ("title", "urgency", "team", "url"):
         if getattr(fact, name):
             setattr(page, name, getattr(fact, name))
-    if fact.action == ACKNOWLEDGE:
-        if page.acknowledged_at is None or fact.at < page.acknowledged_at:
-            page.acknowledged_at = fact.at
-        if page.status != "resolved":
-            page.status = "acknowledged"
+    if fact.action == ACKNOWLEDGE and (
+        page.acknowledged_at is None or fact.at < page.acknowledged_at
+    ):
+        page.acknowledged_at = fact.at
+    if fact.action not in STATE_CHANGES or (page.state_at and fact.at < page.state_at):
+        return
+    if fact.action == ACKNOWLEDGE and page.status != "resolved":
+        page.status = "acknowledged"
     elif fact.action == UNACKNOWLEDGE and page.status == "acknowledged":
         page.status = "triggered"
     elif fact.action == RESOLVE:
         page.status, page.resolved_at = "resolved", fact.at
-    elif fact.action == REOPEN and not (page.resolved_at and fact.at < page.resolved_at):
-        # A reopen older than the resolve (a replayed or late event) changes nothing.
+    elif fact.action == REOPEN:
         page.status, page.resolved_at = "triggered", None
+    page.state_at = fact.at
 
 
 def _record_page(session: Session, fact: PageFact, settings: Settings) -> Page:
@@ -167,6 +175,7 @@ def _record_page(session: Session, fact: PageFact, settings: Settings) -> Page:
             "title": fact.title or "(untitled)",
             "status": "triggered",
             "triggered_at": fact.triggered_at or fact.at,
+            "state_at": fact.triggered_at or fact.at,
             "link_state": suspects.AUTO,
         },
     )

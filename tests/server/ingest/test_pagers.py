@@ -104,6 +104,19 @@ def test_a_replayed_reopen_older_than_the_resolve_changes_nothing(pd):
     assert stored["status"] == "resolved" and stored["resolved_at"].startswith("2026-11-20T11:20")
 
 
+def test_a_replayed_resolve_older_than_a_later_reopen_changes_nothing(pd):
+    send_pagerduty(pd, PAGERDUTY_TRIGGERED, "q-1")
+    resolved = pagerduty_event("incident.resolved", "2026-11-20T11:00:00.000Z", "q-e2")
+    reopened = pagerduty_event("incident.reopened", "2026-11-20T11:20:00.000Z", "q-e3")
+    acknowledged = pagerduty_event("incident.acknowledged", "2026-11-20T11:10:00.000Z", "q-e4")
+    send_pagerduty(pd, resolved, "q-2")
+    send_pagerduty(pd, reopened, "q-3")
+    assert send_pagerduty(pd, resolved, "q-2-replayed").status_code == 202  # the old resolve
+    assert send_pagerduty(pd, acknowledged, "q-4").status_code == 202  # late: before the reopen
+    (stored,) = pd.get("/api/pages").json()
+    assert stored["status"] == "triggered" and stored["resolved_at"] is None
+
+
 def test_pagerduty_redelivery_is_stored_once(pd, engine):
     first = send_pagerduty(pd, PAGERDUTY_TRIGGERED, "same-delivery")
     again = send_pagerduty(pd, PAGERDUTY_TRIGGERED, "same-delivery")
