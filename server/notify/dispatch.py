@@ -106,12 +106,15 @@ def deliver_due(sessions: sessionmaker[Session], settings: Settings, limit: int 
 
 
 def health(session: Session) -> dict[str, dict]:
-    """Per channel: `ok` when its latest delivery went through, else `failing` and why."""
+    """Per channel: `ok` when its latest delivery went through, else `failing`, since when and
+    why (an HTTP status or the kind of error: never what the target answered, message.py)."""
     report = {}
     for channel, latest in store.latest_delivery_per_channel(session).items():
         failing = latest.status != "sent" and latest.last_error is not None
+        since = store.failing_since(session, channel) if failing else None
         report[channel] = {
             "state": "failing" if failing else "ok",
+            "failing_since": since.isoformat() if since else None,
             "last_error": latest.last_error if failing else None,
             "attempts": latest.attempts,
         }

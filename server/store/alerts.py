@@ -201,3 +201,19 @@ def latest_delivery_per_channel(session: Session) -> dict[str, Notification]:
     )
     rows = session.scalars(select(Notification).where(Notification.id.in_(newest)))
     return {notification.channel: notification for notification in rows}
+
+
+def failing_since(session: Session, channel: str):
+    """When the channel's current run of failed deliveries began: the first attempted delivery
+    after its last one that went through."""
+    last_sent = session.scalar(
+        select(func.max(Notification.id)).where(
+            Notification.channel == channel, Notification.status == "sent"
+        )
+    )
+    query = select(func.min(Notification.created_at)).where(
+        Notification.channel == channel, Notification.attempts > 0
+    )
+    if last_sent is not None:
+        query = query.where(Notification.id > last_sent)
+    return session.scalar(query)

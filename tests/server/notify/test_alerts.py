@@ -173,6 +173,8 @@ def test_a_failing_notifier_is_shown_and_the_alert_is_still_recorded(engine, db_
         notifiers = ready.json()["notifiers"]
         assert notifiers["slack"]["state"] == "failing"
         assert notifiers["slack"]["last_error"].startswith("HTTP 410")
+        since = datetime.fromisoformat(notifiers["slack"]["failing_since"])
+        assert timedelta(0) <= datetime.now(UTC) - since < timedelta(minutes=5)
         assert notifiers["webhook"]["state"] == "failing"
         assert notifiers["log"]["state"] == "ok"
         assert "slack-secret" not in caplog.text and "slack-secret" not in ready.text
