@@ -12,7 +12,7 @@ from leadtime.server import store
 from leadtime.server.api.deps import Admin, Reader, RowId, SessionDep, SettingsDep
 from leadtime.server.domain.regression import Rule
 from leadtime.server.errors import BadPayload, NotFound
-from leadtime.server.notify import outbound
+from leadtime.server.notify import dispatch, outbound
 from leadtime.server.presenters import alerts_out, rule_out, target_out
 from leadtime.server.schemas import (
     AlertOut,
@@ -105,3 +105,14 @@ def post_alert_rule(rule: AlertRuleIn, session: SessionDep, settings: SettingsDe
         session, repository, {k: v for k, v in merged.items() if v is not None} or None
     )
     return rule_out(repository, settings)
+
+
+@router.get("/notifiers", dependencies=[Admin])
+def get_notifiers(session: SessionDep) -> dict[str, dict]:
+    """Each alert notifier's state, with what its target last answered a failed delivery (an
+    `admin` token only: the target may be an internal service; /readyz shows the state alone)."""
+    answers = dispatch.answers(session)
+    return {
+        channel: {**state, "last_answer": answers.get(channel)}
+        for channel, state in dispatch.health(session).items()
+    }

@@ -75,6 +75,7 @@ def deliver_one(session: Session, notification_id: int, settings: Settings) -> N
             "; will retry" if retry_at else "; giving up",
         )
     store.finish_notification(session, notification, now, outcome.error, retry_at)
+    notification.last_answer = outcome.answer
 
 
 def _claim_next(session: Session) -> int | None:
@@ -103,6 +104,14 @@ def deliver_due(sessions: sessionmaker[Session], settings: Settings, limit: int 
             session.commit()
             attempted += 1
     return attempted
+
+
+def answers(session: Session) -> dict[str, str | None]:
+    """Per channel, what its target last answered a failed delivery: for admins only."""
+    return {
+        channel: latest.last_answer
+        for channel, latest in store.latest_delivery_per_channel(session).items()
+    }
 
 
 def health(session: Session) -> dict[str, dict]:

@@ -4,7 +4,8 @@ is a module with `configured(alerting, settings)` and `send(message)`, listed in
 Webhook URLs are secrets: no Delivery's error ever contains one. Nor does it hold what the
 target answered: a target pointed at an internal service would otherwise echo that service's
 answer to anyone reading /readyz or the alerts; the answer goes to the server's log only.
-Redirects are never followed.
+It is kept apart, in `answer`, which only admins read (GET /api/notifiers). Redirects are never
+followed.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ class Delivery:
     error: str | None = None  # None: delivered
     retry: bool = False
     retry_after: float | None = None
+    answer: str | None = None  # what the target said, for admins only
 
 
 class Notifier(Protocol):
@@ -76,9 +78,11 @@ def post_json(url: str, body: bytes, headers: dict[str, str], settings: Settings
     if 200 <= response.status_code < 300:
         return Delivery()
     retry_after = response.headers.get("retry-after", "")
-    log.warning("notifier answered HTTP %s: %s", response.status_code, response.text[:200])
+    answer = response.text[:200]
+    log.warning("notifier answered HTTP %s: %s", response.status_code, answer)
     return Delivery(
         f"HTTP {response.status_code}",
         retry=response.status_code in RETRYABLE,
         retry_after=float(retry_after) if retry_after.isdigit() else None,
+        answer=answer,
     )

@@ -93,6 +93,9 @@ def test_each_scope_opens_its_own_routes_only(locked_server, db_url):
             assert answer.status_code == 403, (path, answer.text)
             assert "--scope admin" in answer.json()["error"]["message"]
         assert httpx.post(f"{url}{path}", json=body, headers=admin).status_code == 200, path
+    for headers in (ingest, read):
+        assert httpx.get(f"{url}/api/notifiers", headers=headers).status_code == 403
+    assert httpx.get(f"{url}/api/notifiers", headers=admin).status_code == 200
     unmapped = httpx.delete(f"{url}/api/service-mappings/PX", headers=ingest)
     assert unmapped.status_code == 403
     assert httpx.post(f"{url}/api/merges", json=MERGE, headers=admin).status_code == 403

@@ -183,6 +183,11 @@ def test_a_failing_notifier_is_shown_and_the_alert_is_still_recorded(engine, db_
         assert "rollup_error" not in ready.text
         assert "rollup_error" not in client.get("/api/alerts", params={"status": "all"}).text
         assert "rollup_error" in caplog.text
+        admin_view = client.get("/api/notifiers").json()  # auth off here; admin-only elsewhere
+        assert admin_view["slack"]["last_answer"] == "rollup_error"
+        assert (
+            admin_view["slack"]["state"] == "failing" and admin_view["log"]["last_answer"] is None
+        )
         overview = client.get("/", params={"repo": "acme/shop"}).text
         assert "Alert notifier <b>slack</b> is failing: HTTP 410" in overview
         assert "Alert notifier <b>webhook</b> is failing: HTTP 500" in overview
