@@ -4,6 +4,7 @@ TRACEPARENT, and stopping a command whose children outlive it (real processes)."
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -112,3 +113,32 @@ def test_kill_after_counts_from_the_term(tmp_path, receiver):
     took = time.monotonic() - started
     assert done.returncode == 124
     assert 2.5 <= took < 20  # TERM at 0.5 s, KILL 2 s after it (not 2 s after the start)
+
+
+def _catches_term(pid: int) -> bool:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("SigCgt:"):
+            return bool(int(line.split()[1], 16) & (1 << (signal.SIGTERM - 1)))
+    return False
+
+
+def test_a_signal_that_arrives_while_the_command_is_spawned_still_reaches_it(tmp_path, receiver):
+    # A PATH of 14,000 missing folders before the real ones: finding `sleep` takes the spawn
+    # tens of milliseconds, and the TERM is sent as soon as leadtime has its handler, inside
+    # that spawn. The command must get it all the same (not sleep its 30 s).
+    env = clean_env(tmp_path, OTEL_EXPORTER_OTLP_ENDPOINT=receiver.endpoint)
+    env["PATH"] = ":".join(f"/m{i}" for i in range(14_000)) + ":/usr/bin:/bin"  # < 128 KiB
+    process = subprocess.Popen(
+        [*LEADTIME, "step", "s", "--", "sleep", "30"], env=env, start_new_session=True
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not _catches_term(process.pid):
+            assert time.monotonic() < deadline and process.poll() is None
+            time.sleep(0.0005)
+        os.kill(process.pid, signal.SIGTERM)
+        assert process.wait(timeout=20) == 128 + signal.SIGTERM
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert receiver.by_name("s").attributes["cicd.pipeline.task.run.result"] == "cancellation"
