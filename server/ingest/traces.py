@@ -8,9 +8,16 @@
   time (`leadtime.commit.committed_at`, else the run's start as an estimate), and every commit of
   a deploy's first-parent history (`leadtime.deploy.history.*`), which also gives their order,
   when the deploy was built from a main branch or a tag (`vcs.ref.head.type`).
+- Where the conventions put a key: semantic conventions v1.43+ carry the run's and the
+  repository's identity on the resource (entities `cicd.pipeline`, `cicd.pipeline.run`,
+  `vcs.repository`, `vcs.ref`), older emitters and leadtime's own tracer on the span. Those keys
+  (RUN_LEVEL) are read from the span, then from its resource; task-level keys (a step's result,
+  a deploy's environment) from the span only.
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 from leadtime.server.ingest.facts import DeployFact, Facts, MergesetFact, RepoRef, RunFact
 from leadtime.server.ingest.otlp import SpanRecord
@@ -18,6 +25,32 @@ from leadtime.server.timeparse import parse_time
 from leadtime.tracer import attributes as attr
 
 HISTORY_PREFIX = "leadtime.deploy.history."
+RUN_LEVEL = (
+    attr.PIPELINE_NAME,
+    attr.PIPELINE_RUN_ID,
+    attr.PIPELINE_RUN_URL,
+    attr.PIPELINE_RUN_ATTEMPT,
+    attr.CI_PROVIDER,
+    attr.REPOSITORY_URL,
+    attr.REPOSITORY_NAME,
+    attr.REF_HEAD_NAME,
+    attr.REF_HEAD_REVISION,
+    attr.REF_HEAD_TYPE,
+    attr.COMMIT_COMMITTED_AT,
+    attr.COMMIT_AUTHOR,
+)
+
+
+def _with_resource(span: SpanRecord) -> SpanRecord:
+    """The span with the run-level keys its resource carries and it does not."""
+    inherited = {
+        key: span.resource[key]
+        for key in RUN_LEVEL
+        if key in span.resource and key not in span.attributes
+    }
+    if not inherited:
+        return span
+    return replace(span, attributes={**span.attributes, **inherited})
 
 
 def _repo(span: SpanRecord) -> RepoRef:
@@ -169,6 +202,7 @@ def _from_tag(span: SpanRecord) -> bool:
 
 
 def facts_from_spans(spans: list[SpanRecord], main_branches: tuple[str, ...]) -> Facts:
+    spans = [_with_resource(span) for span in spans]
     facts, runs = Facts(), dict[str, RunFact]()
     for span in spans:
         facts.steps.append(_step_row(span))
