@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from leadtime.server.ingest import results
 from leadtime.server.ingest.facts import DeployFact, Facts, MergesetFact, RepoRef, RunFact
 from leadtime.server.ingest.otlp import SpanRecord
 from leadtime.server.timeparse import parse_time
@@ -62,14 +63,20 @@ def _repo(span: SpanRecord) -> RepoRef:
 
 def _step_result(span: SpanRecord) -> str:
     attributes = span.attributes
-    result = attributes.get(attr.TASK_RUN_RESULT) or attributes.get(attr.PIPELINE_RESULT)
+    raw = results.first(attributes, results.TASK_ALIASES) or results.first(
+        attributes, results.RUN_ALIASES
+    )
+    result = results.normalized(raw)
     if result:
-        return str(result)
+        return result
     return attr.RESULT_FAILURE if span.status_code == 2 else attr.RESULT_SUCCESS
 
 
 def _step_row(span: SpanRecord) -> dict:
     attributes = {k: v for k, v in span.attributes.items() if not k.startswith(HISTORY_PREFIX)}
+    raw = results.first(span.attributes, results.TASK_ALIASES + results.RUN_ALIASES)
+    if raw is not None and results.normalized(raw) != raw:
+        attributes[results.RAW] = raw
     exit_code = span.attributes.get(attr.PROCESS_EXIT_CODE)
     return {
         "trace_id": span.trace_id,
@@ -105,8 +112,9 @@ def _merge_run(runs: dict[str, RunFact], span: SpanRecord) -> None:
     if not is_deploy:  # a deploy's revision may be another commit than the run's
         run.sha = run.sha or a.get(attr.REF_HEAD_REVISION)
     run.url = run.url or a.get(attr.PIPELINE_RUN_URL)
-    if a.get(attr.PIPELINE_RESULT):
-        run.result = str(a[attr.PIPELINE_RESULT])
+    run_result = results.normalized(results.first(a, results.RUN_ALIASES))
+    if run_result:
+        run.result = run_result
 
 
 def _text(value) -> str | None:

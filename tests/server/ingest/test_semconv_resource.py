@@ -94,3 +94,55 @@ def test_the_span_s_own_value_wins_over_its_resource(client):
     client.post("/v1/traces", json=document)
     assert client.get(f"/api/pipelines/{TRACE}").json()["branch"] == "feature/y"
     assert client.get("/api/mergesets").json() == []  # not main, whatever the resource says
+
+
+RAW_RESULTS = [
+    ("cicd.pipeline.task.run.result", "failed", "failure"),  # GitLab
+    ("cicd.pipeline.task.run.result", "cancelled", "cancellation"),  # GitHub
+    ("cicd.pipeline.task.run.result", "timed_out", "timeout"),
+    ("cicd.pipeline.run.task.status", "skipped", "skip"),  # an older key
+    ("cicd.pipeline.task.run.result", "UNSTABLE", "failure"),  # Jenkins
+    ("cicd.pipeline.task.run.result", "ABORTED", "cancellation"),
+    ("cicd.pipeline.task.run.result", "NOT_BUILT", "skip"),
+    ("cicd.pipeline.task.run.result", "success", "success"),
+    ("cicd.pipeline.task.run.result", "queued-forever", "queued-forever"),  # kept as it is
+]
+
+
+def test_each_emitter_s_results_read_in_the_conventions_words(client):
+    spans = []
+    for index, (key, raw, _) in enumerate(RAW_RESULTS):
+        start = T0 + timedelta(minutes=index)
+        # status UNSET (0) throughout: a skip or a cancel must not become a success
+        spans.append(
+            otlp.span(
+                TRACE,
+                f"b{index:015x}",
+                f"job-{index}",
+                start,
+                start + timedelta(seconds=30),
+                {key: raw},
+            )
+        )
+    root = otlp.span(
+        TRACE,
+        "c000000000000001",
+        "RUN ci",
+        T0,
+        T0 + timedelta(minutes=10),
+        {"cicd.pipeline.run.status": "FAILURE"},
+    )
+    answer = client.post(
+        "/v1/traces",
+        content=otlp.request([root, *spans]),
+        headers={"content-type": "application/json"},
+    )
+    assert answer.status_code == 200
+    run = client.get(f"/api/pipelines/{TRACE}").json()
+    assert run["result"] == "failure"
+    steps = {step["name"]: step for step in run["steps"]}
+    for index, (_, raw, expected) in enumerate(RAW_RESULTS):
+        step = steps[f"job-{index}"]
+        assert step["result"] == expected, (raw, step["result"])
+        kept = step.get("attributes", {}).get("leadtime.result.raw")
+        assert kept == (raw if raw != expected else None), (raw, kept)
