@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
@@ -82,12 +83,25 @@ def live_token(session: Session, authorization: str | None) -> ApiToken:
     return row
 
 
-def _check_scope(row: ApiToken, scope: str) -> None:
+@dataclass(frozen=True)
+class TokenSeen:
+    """A live token as a request's early check found it (api/early_auth.py)."""
+
+    name: str
+    scope_names: tuple[str, ...]
+
+
+def _check_scope(row: ApiToken | TokenSeen, scope: str) -> None:
     if scope not in row.scope_names:
         raise Forbidden(
             f"token {row.name!r} has scope {', '.join(row.scope_names) or 'none'}; this needs "
             f"{scope} (`leadtime token create NAME --scope {scope}`)"
         )
+
+
+def check_seen(seen: TokenSeen, scope: str) -> None:
+    """The scope check of a token the request's early check found live."""
+    _check_scope(seen, scope)
 
 
 SESSION_COOKIE = "leadtime_session"

@@ -88,6 +88,10 @@ def require_read(
 
 
 def _check(request: Request, session: Session, authorization: str | None, scope: str) -> None:
+    seen = getattr(request.state, "token", None)
+    if isinstance(seen, auth.TokenSeen):  # found live before the body was read
+        auth.check_seen(seen, scope)
+        return
     cookie = request.cookies.get(auth.SESSION_COOKIE)
     auth.check_credentials(session, authorization, cookie, scope, time.time())
 

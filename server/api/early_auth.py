@@ -7,7 +7,8 @@ that cannot sign (the bearer token stands in for a signature); signed webhooks a
 their signature, after the body. The route checks the token again with the scope it needs: this
 only asks "is it a live token at all". Requests the access rules leave open (LEADTIME_AUTH=off,
 or a direct loopback client on a loopback bind) and browsers with a session cookie (the route
-checks the session) pass untouched.
+checks the session) pass untouched. The token found is noted on the request (its name and
+scopes, `request.state.token`), so the route checks its scope without looking it up again.
 """
 
 from __future__ import annotations
@@ -38,10 +39,10 @@ class TokenBeforeBody:
         self.app, self.settings, self.sessions = app, settings, sessions
 
     async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] == "http" and self._checked(scope):
-            request = Request(scope)
+        request = Request(scope) if scope["type"] == "http" else None
+        if request is not None and self._checked(request):
             try:
-                await run_in_threadpool(self._live, request.headers.get("authorization"))
+                found = await run_in_threadpool(self._live, request.headers.get("authorization"))
             except Unauthorized as error:
                 await error_response(error)(scope, receive, send)
                 return
@@ -49,16 +50,17 @@ class TokenBeforeBody:
                 unavailable = Unavailable("database unavailable; retry later")
                 await error_response(unavailable)(scope, receive, send)
                 return
+            request.state.token = found
         await self.app(scope, receive, send)
 
-    def _checked(self, scope) -> bool:
-        if self.settings.auth == "off" or not needs_bearer(scope["method"], scope["path"]):
+    def _checked(self, request: Request) -> bool:
+        if self.settings.auth == "off" or not needs_bearer(request.method, request.url.path):
             return False
-        request = Request(scope)
         if self.settings.writes_open_to_loopback and direct_loopback_client(request):
             return False
         return auth.SESSION_COOKIE not in request.cookies
 
-    def _live(self, authorization: str | None) -> None:
+    def _live(self, authorization: str | None) -> auth.TokenSeen:
         with self.sessions() as session:
-            auth.live_token(session, authorization)
+            row = auth.live_token(session, authorization)
+            return auth.TokenSeen(row.name, row.scope_names)
