@@ -70,13 +70,14 @@ class SpanMaker:
     """An SDK tracer set up in advance (resource, provider), so that making the span after the
     command exits costs well under a millisecond."""
 
-    def __init__(self, service: str, explicit_service: bool) -> None:
+    def __init__(
+        self, service: str, explicit_service: bool, entity: Mapping[str, AttributeValue] = {}
+    ) -> None:
         self._ids = _PresetIds()
         # Always recorded: an unsampled incoming TRACEPARENT decides where the span is exported
         # (export.deliver), never whether the step or deploy happened.
-        provider = TracerProvider(
-            resource=_resource(service, explicit_service), id_generator=self._ids, sampler=ALWAYS_ON
-        )
+        resource = _resource(service, explicit_service, entity)
+        provider = TracerProvider(resource=resource, id_generator=self._ids, sampler=ALWAYS_ON)
         self._tracer = provider.get_tracer("leadtime", __version__)
 
     def make(
@@ -107,12 +108,14 @@ class SpanMaker:
         return cast(ReadableSpan, span)  # the SDK's Span is a ReadableSpan once ended
 
 
-def _resource(service: str, explicit_service: bool) -> Resource:
+def _resource(
+    service: str, explicit_service: bool, entity: Mapping[str, AttributeValue]
+) -> Resource:
     # Resource.create also reads OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME; ours wins when
     # the team named the service through leadtime (flag or LEADTIME_SERVICE) or nothing else did.
     if explicit_service:
-        return Resource.create({attr.SERVICE_NAME: service})
-    detected = Resource.create({})
+        return Resource.create({**entity, attr.SERVICE_NAME: service})
+    detected = Resource.create(dict(entity))
     if not str(detected.attributes.get(attr.SERVICE_NAME, "")).startswith("unknown_service"):
         return detected
     return detected.merge(Resource({attr.SERVICE_NAME: service}))
@@ -141,9 +144,27 @@ def context_attributes(ci: CIContext) -> dict[str, AttributeValue]:
     return {key: value for key, value in pairs.items() if value is not None}
 
 
+# The entities of semantic conventions v1.43+ (`cicd.pipeline`, `cicd.pipeline.run`,
+# `vcs.repository`, `vcs.ref`) put these on the resource; every span carries them too, as older
+# readers (and servers) look for them there.
+ENTITY_KEYS = (
+    attr.PIPELINE_NAME,
+    attr.PIPELINE_RUN_ID,
+    attr.PIPELINE_RUN_URL,
+    attr.REPOSITORY_URL,
+    attr.REPOSITORY_NAME,
+    attr.VCS_PROVIDER,
+    attr.REF_HEAD_NAME,
+    attr.REF_HEAD_TYPE,
+    attr.REF_HEAD_REVISION,
+)
+
+
 def make_span_maker(explicit_service: str | None, ci: CIContext) -> SpanMaker:
+    context = context_attributes(ci)
+    entity = {key: context[key] for key in ENTITY_KEYS if key in context}
     return SpanMaker(
-        explicit_service or ci.repo_name or "unknown_service", explicit_service is not None
+        explicit_service or ci.repo_name or "unknown_service", explicit_service is not None, entity
     )
 
 
