@@ -24,6 +24,7 @@ from leadtime.server.alerting import AlertWorker
 from leadtime.server.api import (
     alerts,
     backfill,
+    deploy_rules,
     deploys,
     docs,
     health,
@@ -177,6 +178,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         traces,
         merges,
         deploys,
+        deploy_rules,
         backfill,
         mergesets,
         pipelines,

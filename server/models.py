@@ -1,6 +1,6 @@
 """The stored facts (SQLAlchemy 2): repositories, pipeline runs and their steps, mergesets,
 deploys with the mergesets they contain, alerts with their history and notifications, pages with
-their suspect deploys, service mappings, webhook deliveries seen, and API
+their suspect deploys, service mappings, deploy rules, webhook deliveries seen, and API
 tokens. Times are UTC-aware everywhere."""
 
 from __future__ import annotations
@@ -78,6 +78,8 @@ class Repository(Base):
 
 class PipelineRun(Base):
     __tablename__ = "pipeline_runs"
+    # One run sent by two tools under two trace ids is found by what the CI calls it.
+    __table_args__ = (Index("ix_pipeline_runs_identity", "provider", "run_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     trace_id: Mapped[str] = mapped_column(String(32), unique=True)
@@ -117,6 +119,8 @@ class Step(Base):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime] = mapped_column(UTCDateTime)
     attributes: Mapped[dict] = mapped_column(JSON, default=dict)
+    # step, root, queue or group (ingest/emitters); None for spans stored before roles were kept
+    role: Mapped[str | None] = mapped_column(String(10))
 
 
 class Mergeset(Base):
@@ -336,6 +340,20 @@ class ServiceMapping(Base):
     pager_service: Mapped[str] = mapped_column(String(200), unique=True)
     service: Mapped[str] = mapped_column(String(200))
     source: Mapped[str] = mapped_column(String(20), default="api")  # "api" or "file"
+
+
+class DeployRule(Base):
+    """Where an emitter marks no deploy: a span whose name fits `job` (a glob) deploys to
+    `environment`."""
+
+    __tablename__ = "deploy_rules"
+    __table_args__ = (UniqueConstraint("repository_id", "job", name="uq_deploy_rules_job"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    repository_id: Mapped[int] = mapped_column(ForeignKey("repositories.id"))
+    job: Mapped[str] = mapped_column(String(200))
+    environment: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class WebhookDelivery(Base):

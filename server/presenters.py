@@ -93,6 +93,7 @@ def step_tree(steps: list[Step]) -> list[StepOut]:
             exit_code=step.exit_code,
             task_type=step.task_type,
             service=step.service,
+            role=step.role,
             attributes=step.attributes,
             children=[],
         )

@@ -11,6 +11,8 @@ from leadtime.server import store
 from leadtime.server.domain import suspects
 from leadtime.server.domain.budget import summarize_runs
 from leadtime.server.domain.containment import recompute_containment, recompute_repository
+from leadtime.server.domain.deploy_rules import ruled_deploys
+from leadtime.server.domain.run_join import join_runs
 from leadtime.server.ingest.facts import (
     ACKNOWLEDGE,
     REOPEN,
@@ -58,6 +60,7 @@ def _repositories(
     (in id order) before anything is stored: see store.lock_repositories. URLs come first, so a
     name in the same delivery finds the repository its URL named."""
     named = [item.repo for group in (facts.runs, facts.mergesets, facts.deploys) for item in group]
+    named += [candidate.deploy.repo for candidate in facts.deploy_candidates]
     found: dict[RepoRef, Repository | None] = {}
     for ref in sorted(dict.fromkeys(named), key=lambda ref: ref.url is None):
         repository = store.repository_for(session, ref.url, ref.name)
@@ -72,6 +75,7 @@ def record_facts(session: Session, facts: Facts, settings: Settings) -> list[Pag
     """Store one delivery's facts and what follows from them; the pages its events were on."""
     changes = _Changes()
     repositories = _repositories(session, facts, changes)
+    join_runs(session, facts)  # after the repositories' locks: two tools' runs meet in order
     store.insert_steps(session, facts.steps)
     for run in facts.runs:
         found = repositories[run.repo]
@@ -84,6 +88,8 @@ def record_facts(session: Session, facts: Facts, settings: Settings) -> list[Pag
     for repository_id, reports in reported.items():
         if store.upsert_mergesets(session, repository_id, reports):
             changes.repositories.add(repository_id)
+    # Deploys a repository's deploy rule names join the delivery's own (the caller sees them).
+    facts.deploys.extend(ruled_deploys(session, facts.deploy_candidates, repositories))
     for deploy in facts.deploys:
         found = repositories[deploy.repo]
         row, changed = _store_deploy(session, deploy, found.id if found else None)

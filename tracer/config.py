@@ -46,6 +46,8 @@ class TracerConfig:
         "LEADTIME_HISTORY_LIMIT",
         "LEADTIME_MAIN_BRANCHES",
         "LEADTIME_RUN_ID",
+        "LEADTIME_TRACE_IDS",
+        "LEADTIME_GITHUB_CHECK_RUN_ID",
     )
 
     @classmethod

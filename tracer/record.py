@@ -160,8 +160,8 @@ def pipeline_ids(found: Mapping[str, str]) -> SpanIds | None:
     """The root span's ids for this pipeline run; None when there is no run id to derive from."""
     if not found.get("run_id"):
         return None
-    trace_id = traceid.pipeline_trace_id(found["provider"], found["run_id"], found.get("attempt"))
-    return SpanIds(trace_id, traceid.pipeline_root_span_id(trace_id))
+    trace_id, root, _ = traceid.run_ids(os.environ, found)
+    return SpanIds(trace_id, root)
 
 
 def record_pipeline(

@@ -24,16 +24,15 @@ def choose_ids(env: dict[str, str], found: dict[str, str]) -> tuple[int, int | N
     """(trace id, parent span id, sampled) for a new span in this environment.
 
     An incoming TRACEPARENT wins (nested steps, OTel-aware CI); then the pipeline run's derived
-    trace, under its derived root span; locally without a run id, a fresh trace.
+    trace, under its derived root span (or, with LEADTIME_TRACE_IDS=github-receiver, under the
+    GitHub receiver's job span); locally without a run id, a fresh trace.
     """
     incoming = traceid.parse_traceparent(env.get("TRACEPARENT"))
     if incoming:
         return incoming.trace_id, incoming.span_id, incoming.sampled
     if found.get("run_id"):
-        trace_id = traceid.pipeline_trace_id(
-            found["provider"], found["run_id"], found.get("attempt")
-        )
-        return trace_id, traceid.pipeline_root_span_id(trace_id), True
+        trace_id, _, parent = traceid.run_ids(env, found)
+        return trace_id, parent, True
     return traceid.random_trace_id(), None, True
 
 

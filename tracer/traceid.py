@@ -5,11 +5,22 @@ the trace id is derived from what every job can read: the CI provider, its run i
 (as honeycomb's buildevents does). The root span id is derived from the trace id, so steps can name
 their parent before, or without, `leadtime pipeline end` ever sending the root span.
 Format: https://www.w3.org/TR/trace-context/#traceparent-header
+
+With `LEADTIME_TRACE_IDS=github-receiver` on GitHub Actions, the ids are the OpenTelemetry
+Collector GitHub receiver's instead (its `trace_event_handling.go`), so leadtime's steps nest
+under the receiver's job spans in one trace: trace id = sha256(run id, attempt, "t") [:32 hex],
+root span = sha256(run id, attempt, "s") [16:32], a job's span = sha256(check run id, "-j")
+[16:32] (the receiver's default since v0.151; the check run id is `${{ job.check_run_id }}`,
+given as LEADTIME_GITHUB_CHECK_RUN_ID), or sha256(run id, attempt, job name) [16:32] for older
+receivers when no check run id is given.
 """
 
 from __future__ import annotations
 
 import os
+
+# The module behind collections.abc, which `os` has loaded already.
+from _collections_abc import Mapping
 
 try:
     # The C module behind hashlib.blake2b: importing hashlib itself loads OpenSSL (about 6 ms),
@@ -52,6 +63,48 @@ def pipeline_root_span_id(trace_id: int) -> int:
     """The span id of the pipeline run's root span, known to every job in advance."""
     digest = _digest("leadtime.root", f"{trace_id:032x}")
     return _nonzero(int.from_bytes(digest[:8], "big"))
+
+
+GITHUB_RECEIVER = "github-receiver"  # LEADTIME_TRACE_IDS: whose ids to derive
+_GITHUB = "github"
+
+
+def _sha256_hex(text: str) -> str:
+    # The C module alone: hashlib loads OpenSSL (about 6 ms), before the step's command starts.
+    try:
+        from _sha2 import sha256  # type: ignore[import-not-found]  # Python 3.12+
+    except ImportError:
+        from _sha256 import sha256  # type: ignore[import-not-found]  # Python 3.11
+    return sha256(text.encode()).hexdigest()
+
+
+def _receiver_ids(env: Mapping[str, str], found: Mapping[str, str]) -> tuple[int, int, int]:
+    """(trace id, root span id, job span id) as the GitHub receiver derives them."""
+    run, attempt = found["run_id"], found.get("attempt") or "1"
+    trace_id = int(_sha256_hex(f"{run}{attempt}t")[:32], 16)
+    root = int(_sha256_hex(f"{run}{attempt}s")[16:32], 16)
+    check_run = env.get("LEADTIME_GITHUB_CHECK_RUN_ID")
+    if check_run:
+        job = int(_sha256_hex(f"{check_run}-j")[16:32], 16)
+    elif found.get("job_name"):
+        job = int(_sha256_hex(f"{run}{attempt}{found['job_name']}")[16:32], 16)
+    else:
+        job = root
+    return _nonzero(trace_id), _nonzero(root), _nonzero(job)
+
+
+def _receiver_derived(env: Mapping[str, str], found: Mapping[str, str]) -> bool:
+    return env.get("LEADTIME_TRACE_IDS") == GITHUB_RECEIVER and found.get("provider") == _GITHUB
+
+
+def run_ids(env: Mapping[str, str], found: Mapping[str, str]) -> tuple[int, int, int]:
+    """(trace id, root span id, the parent of a step) of the pipeline run `found` names (it has
+    a run id): leadtime's own, or the GitHub receiver's (see the module)."""
+    if _receiver_derived(env, found):
+        return _receiver_ids(env, found)
+    trace_id = pipeline_trace_id(found["provider"], found["run_id"], found.get("attempt"))
+    root = pipeline_root_span_id(trace_id)
+    return trace_id, root, root
 
 
 def random_trace_id() -> int:

@@ -3,7 +3,8 @@
 a command's module only when it is called, so `leadtime step` never pays for any of them.
 
 Each value is `module:attribute` inside this package. A new command is a row here and a function
-in the module its row names (one module per family: serve, reports, alerts, pages, demo, backfill).
+in the module its row names (one module per family: serve, reports, deploys, alerts, pages, demo,
+backfill).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ COMMANDS: dict[str, str] = {
     "demo": "demo:demo",
     "backfill": "backfill:backfill",
     "mergesets": "reports:mergesets",
-    "deploys": "reports:deploys",
+    "deploys": "deploys:deploys_group",
     "report": "reports:report_group",
     "budget": "reports:budget_group",
     "alerts": "alerts:alerts_group",

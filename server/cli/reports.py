@@ -1,4 +1,4 @@
-"""`leadtime mergesets`, `deploys`, `report ...` and `budget`: what the server measured, read
+"""`leadtime mergesets`, `report ...` and `budget`: what the server measured, read
 through its API (LEADTIME_URL, LEADTIME_TOKEN) and printed as tables or JSON."""
 
 from __future__ import annotations
@@ -59,47 +59,6 @@ def mergesets(repo: str | None, since: str | None, limit: int, output: str) -> N
     """
     rows = get("/api/mergesets", {"repo": repo, "since": since, "limit": limit})
     show(output, rows, _mergesets_table)
-
-
-def _deploys_table(rows: list[dict]) -> Table:
-    return Table(
-        ["id", "service", "environment", "sha", "status", "finished", "mergesets"],
-        [
-            [
-                r["id"],
-                r["service"],
-                r["environment"],
-                r["sha"][:10],
-                r["status"],
-                when(r["finished_at"]),
-                f"{len(r['mergesets'])}{' (batched)' if r['batched'] else ''}"
-                + (" history incomplete" if r["history"] == "incomplete" else "")
-                + (f" {r['kind']}" if r["kind"] in ("rollback", "redeploy") else "")
-                + (f" rolled back by {r['rolled_back_by']}" if r["rolled_back_by"] else ""),
-            ]
-            for r in rows
-        ],
-    )
-
-
-@click.command()
-@click.option("--service")
-@click.option("--environment")
-@click.option("--since", help="ISO 8601: finished at or after.")
-@click.option("--limit", default=50, show_default=True, type=int)
-@output_options
-def deploys(
-    service: str | None, environment: str | None, since: str | None, limit: int, output: str
-) -> None:
-    """Deploys, newest first, with the mergesets each shipped. Reads from LEADTIME_URL.
-
-    Example:
-
-    \b
-        leadtime deploys --environment production
-    """
-    params = {"service": service, "environment": environment, "since": since, "limit": limit}
-    show(output, get("/api/deploys", params), _deploys_table)
 
 
 @click.group("report")

@@ -4,7 +4,8 @@
   last, walk back to the span that ended last before it started, and so on; inside a span, the
   same among its children, its own time filling the gaps. Steps running in parallel are not
   counted twice. Time on the path that no step covers (queues, approvals, runner start-up, a
-  pipeline root's own time) is "waiting".
+  pipeline root's own time, a stage's or phase's own time) is "waiting": only a span whose role
+  is step (ingest/emitters) is a step.
 - A step is **slow** when its p50 time on the critical path is at least SLOW_SHARE of the budget
   (LEADTIME_SLOW_STEP_SHARE, default 20%), and a **budget breaker** when its p50 duration alone
   is over the budget.
@@ -34,6 +35,7 @@ from leadtime.server.settings import Settings
 SLOW_SHARE = 0.20
 WAITING = "waiting"
 SERVER_KIND = 2  # a pipeline run's root span (OTel SpanKind SERVER): its own time is waiting
+STEP_ROLE = "step"
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,15 @@ class SpanTiming:
     finished_at: datetime
     kind: int = 1
     result: str | None = None
+    role: str | None = None  # ingest/emitters' roles; None: stored before roles were kept
+
+
+def counts_own_time(span: SpanTiming) -> bool:
+    """A step's own time is work; a root's, a queue's or a group's is waiting. Spans stored
+    without a role keep the old rule: a SERVER span is the run's root."""
+    if span.role is not None:
+        return span.role == STEP_ROLE
+    return span.kind != SERVER_KIND
 
 
 @dataclass(frozen=True)
@@ -81,7 +92,7 @@ def _walk(
         key=lambda kid: (kid.finished_at, kid.started_at),
         reverse=True,
     )
-    own = node is not None and node.kind != SERVER_KIND
+    own = node is not None and counts_own_time(node)
 
     def gap(a: datetime, b: datetime) -> Segment:
         if own and node is not None:
@@ -208,14 +219,17 @@ def step_stats(
 def timings(steps: list[Step]) -> list[SpanTiming]:
     return [
         SpanTiming(
-            s.span_id, s.parent_span_id, s.name, s.started_at, s.finished_at, s.kind, s.result
+            s.span_id,
+            s.parent_span_id,
+            s.name,
+            s.started_at,
+            s.finished_at,
+            s.kind,
+            s.result,
+            s.role,
         )
         for s in steps
     ]
-
-
-def _is_step(step: SpanTiming) -> bool:
-    return step.kind != SERVER_KIND  # the pipeline root is the run, not a step
 
 
 def summarize_run(spans: list[SpanTiming], trace_id: str | None = None) -> dict:
@@ -226,7 +240,7 @@ def summarize_run(spans: list[SpanTiming], trace_id: str | None = None) -> dict:
     names: dict[str, int] = {}
     durations: list[list[float]] = []
     failures: list[int] = []
-    for span in filter(_is_step, spans):
+    for span in filter(counts_own_time, spans):
         if span.name not in names:
             names[span.name] = len(names)
             durations.append([])

@@ -98,6 +98,16 @@ class DeployFact:
 
 
 @dataclass(frozen=True)
+class DeployCandidate:
+    """A span of a run that marks no deploy: a deploy if a deploy rule of its repository names
+    it (one of `names`: its span name, its job name), and no span inside it is named too."""
+
+    names: tuple[str, ...]
+    ancestors: tuple[str, ...]  # the span ids above it in its trace, nearest first
+    deploy: DeployFact  # its environment is the rule's
+
+
+@dataclass(frozen=True)
 class PageFact:
     """One event on a page (triggered, acknowledged, resolved ...)."""
 
@@ -132,6 +142,7 @@ class Facts:
     mergesets: list[MergesetFact] = field(default_factory=list)
     deploys: list[DeployFact] = field(default_factory=list)
     pages: list[PageFact] = field(default_factory=list)
+    deploy_candidates: list[DeployCandidate] = field(default_factory=list)
 
     def count(self) -> int:
         """How many runs, mergesets, deploys and pages (not steps) it holds."""

@@ -46,6 +46,8 @@ class SpanRecord:
     status_code: int
     attributes: dict
     resource: dict
+    scope: str = ""  # the instrumentation scope's name: which emitter made it
+    role: str | None = None  # step, root, queue or group (ingest/emitters); None: not yet said
 
 
 @dataclass
@@ -162,7 +164,7 @@ def _problem(span) -> str | None:
     return None
 
 
-def _record(span, resource: dict) -> SpanRecord:
+def _record(span, resource: dict, scope: str) -> SpanRecord:
     """The span as stored, or SpanProblem (span_rules) naming why it cannot be."""
     span_rules.storable("name", span.name)
     record = SpanRecord(
@@ -176,6 +178,7 @@ def _record(span, resource: dict) -> SpanRecord:
         status_code=span.status.code,
         attributes=span_rules.checked_attributes(_attributes(span.attributes)),
         resource=resource,
+        scope=scope[:200],
     )
     span_rules.in_range("start time", record.started_at)
     span_rules.in_range("end time", record.finished_at)
@@ -204,7 +207,7 @@ def spans_from(request: ExportTraceServiceRequest) -> DecodedTraces:
                 problem = resource_problem or _problem(span)
                 if not problem:
                     try:
-                        decoded.spans.append(_record(span, resource))
+                        decoded.spans.append(_record(span, resource, scope_spans.scope.name))
                         continue
                     except span_rules.SpanProblem as error:
                         problem = str(error)

@@ -1,9 +1,20 @@
 """What spans say about pipelines, deploys and mergesets, as plain facts for the store.
 
-- Every span is a step; every trace is a pipeline run (times span all its steps; the result is
-  the root's `cicd.pipeline.result` when the root arrived).
-- A span with `deployment.environment.name` is a deploy (from `leadtime deploy` or anything that
-  follows the deployment conventions).
+- Spans from the emitters that exist (the collector's GitHub and GitLab receivers, the Jenkins
+  plugin, otel-cicd-action) are first read in the conventions' words and given a role
+  (ingest/emitters): the span without a parent is the run's root, whatever its kind; queue spans
+  are waiting; stages and phases are groups; everything else is a step. Every span is stored
+  with its role; every trace is a pipeline run (times span all its spans; the result is the
+  root's `cicd.pipeline.result`, on the span or its resource, when the root arrived).
+- A span with `deployment.environment.name` is a deploy (from `leadtime deploy`, GitLab's
+  environment jobs, anything that follows the deployment conventions), and so is one with
+  `cicd.pipeline.task.type` = deploy whose resource names the environment; a skipped one never
+  is. Where an emitter marks no deploy, a repository's deploy rules (a job-name glob and an
+  environment, recording.py) name them.
+- A span that does not say its repository, revision or branch is in its run's: the first span
+  of the trace that says it (a deploy's revision excepted, which may be another commit). So a
+  Jenkins deploy stage is a deploy of the revision its root names and the repository its
+  checkout step names.
 - Mergesets: the commit of a span on a main branch (`vcs.ref.head.name`), merged at its committer
   time (`leadtime.commit.committed_at`, else the run's start as an estimate), and every commit of
   a deploy's first-parent history (`leadtime.deploy.history.*`), which also gives their order,
@@ -19,8 +30,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from leadtime.server.ingest import results
-from leadtime.server.ingest.facts import DeployFact, Facts, MergesetFact, RepoRef, RunFact
+from leadtime.server.ingest import deploy_spans, emitters, results
+from leadtime.server.ingest.deploy_spans import repo_of
+from leadtime.server.ingest.emitters.common import ROOT
+from leadtime.server.ingest.facts import Facts, MergesetFact, RepoRef, RunFact
 from leadtime.server.ingest.otlp import SpanRecord
 from leadtime.server.timeparse import parse_time
 from leadtime.tracer import attributes as attr
@@ -43,22 +56,17 @@ RUN_LEVEL = (
 
 
 def _with_resource(span: SpanRecord) -> SpanRecord:
-    """The span with the run-level keys its resource carries and it does not."""
+    """The span with the run-level keys its resource carries and it does not; the root also
+    takes the run's result from there."""
+    keys = RUN_LEVEL + results.RUN_ALIASES if span.role == ROOT else RUN_LEVEL
     inherited = {
         key: span.resource[key]
-        for key in RUN_LEVEL
+        for key in keys
         if key in span.resource and key not in span.attributes
     }
     if not inherited:
         return span
     return replace(span, attributes={**span.attributes, **inherited})
-
-
-def _repo(span: SpanRecord) -> RepoRef:
-    attributes = span.attributes
-    url = attributes.get(attr.REPOSITORY_URL) or span.resource.get(attr.REPOSITORY_URL)
-    name = attributes.get(attr.REPOSITORY_NAME) or span.resource.get(attr.REPOSITORY_NAME)
-    return RepoRef(str(url) if url else None, str(name) if name else None)
 
 
 def _step_result(span: SpanRecord) -> str:
@@ -88,6 +96,7 @@ def _step_row(span: SpanRecord) -> dict:
         "result": _step_result(span),
         "exit_code": exit_code if isinstance(exit_code, int) else None,
         "task_type": span.attributes.get(attr.TASK_TYPE),
+        "role": span.role,
         "started_at": span.started_at,
         "finished_at": span.finished_at,
         "attributes": attributes,
@@ -103,7 +112,7 @@ def _merge_run(runs: dict[str, RunFact], span: SpanRecord) -> None:
     a = span.attributes
     is_deploy = attr.DEPLOYMENT_ENVIRONMENT in a
     if not run.repo.known:
-        run.repo = _repo(span)
+        run.repo = repo_of(span)
     run.provider = run.provider or a.get(attr.CI_PROVIDER)
     run.run_id = run.run_id or _text(a.get(attr.PIPELINE_RUN_ID))
     run.attempt = run.attempt or _text(a.get(attr.PIPELINE_RUN_ATTEMPT))
@@ -119,41 +128,6 @@ def _merge_run(runs: dict[str, RunFact], span: SpanRecord) -> None:
 
 def _text(value) -> str | None:
     return None if value is None else str(value)
-
-
-def _deploy(span: SpanRecord) -> DeployFact | None:
-    a = span.attributes
-    sha = a.get(attr.REF_HEAD_REVISION)
-    service = span.resource.get(attr.SERVICE_NAME)
-    if not sha or not service:
-        return None
-    status = a.get(attr.DEPLOYMENT_STATUS) or ("failed" if span.status_code == 2 else "succeeded")
-    return DeployFact(
-        source="span",
-        external_id=str(a.get(attr.DEPLOYMENT_ID) or f"{span.trace_id}-{span.span_id}"),
-        service=str(service),
-        environment=str(a[attr.DEPLOYMENT_ENVIRONMENT]),
-        sha=str(sha),
-        status=str(status),
-        started_at=span.started_at,
-        finished_at=span.finished_at,
-        url=a.get(attr.TASK_RUN_URL) or a.get(attr.PIPELINE_RUN_URL),
-        trace_id=span.trace_id,
-        span_id=span.span_id,
-        repo=_repo(span),
-        history_cut=_history_cut(a),
-    )
-
-
-def _history_cut(attributes: dict) -> bool:
-    """The deploy's own history stopped short: a shallow clone, the history limit, or none sent
-    (no checkout)."""
-    if not isinstance(attributes.get(attr.HISTORY_REVISIONS), list):
-        return True
-    return (
-        attributes.get(attr.HISTORY_SHALLOW) is True
-        or attributes.get(attr.HISTORY_TRUNCATED) is True
-    )
 
 
 def _history(span: SpanRecord, repo: RepoRef) -> list[MergesetFact]:
@@ -191,7 +165,7 @@ def _history(span: SpanRecord, repo: RepoRef) -> list[MergesetFact]:
 
 def _pipeline_mergeset(span: SpanRecord, run: RunFact) -> MergesetFact | None:
     a = span.attributes
-    sha, repo = a.get(attr.REF_HEAD_REVISION), _repo(span)
+    sha, repo = a.get(attr.REF_HEAD_REVISION), repo_of(span)
     if not sha or not repo.known:
         return None
     committed_at = parse_time(a.get(attr.COMMIT_COMMITTED_AT))
@@ -209,25 +183,78 @@ def _from_tag(span: SpanRecord) -> bool:
     return span.attributes.get(attr.REF_HEAD_TYPE) == attr.REF_TAG
 
 
+# What a span that does not say it takes from its run (see the module's docstring).
+CONTEXT = (
+    attr.REPOSITORY_URL,
+    attr.REPOSITORY_NAME,
+    attr.REF_HEAD_NAME,
+    attr.REF_HEAD_TYPE,
+    attr.REF_HEAD_REVISION,
+    attr.COMMIT_COMMITTED_AT,
+    attr.COMMIT_AUTHOR,
+)
+_OF_THE_REVISION = (attr.REF_HEAD_REVISION, attr.COMMIT_COMMITTED_AT, attr.COMMIT_AUTHOR)
+
+
+def _run_contexts(spans: list[SpanRecord]) -> dict[str, dict]:
+    """Per trace, the first value its spans give of each CONTEXT key; a deploy's revision (and
+    its commit's time and author) are its own."""
+    contexts: dict[str, dict] = {}
+    for span in spans:
+        context = contexts.setdefault(span.trace_id, {})
+        own_revision = attr.DEPLOYMENT_ENVIRONMENT in span.attributes
+        for key in CONTEXT:
+            value = span.attributes.get(key)
+            if key in context or value in (None, "") or (own_revision and key in _OF_THE_REVISION):
+                continue
+            context[key] = value
+    return contexts
+
+
+def _in_context(span: SpanRecord, context: dict) -> SpanRecord:
+    a = span.attributes
+    other_revision = a.get(attr.REF_HEAD_REVISION) not in (
+        None,
+        context.get(attr.REF_HEAD_REVISION),
+    )
+    missing = {
+        key: value
+        for key, value in context.items()
+        if a.get(key) in (None, "") and not (other_revision and key in _OF_THE_REVISION)
+    }
+    return replace(span, attributes={**a, **missing}) if missing else span
+
+
+def _prepared(spans: list[SpanRecord]) -> list[SpanRecord]:
+    """The spans in the conventions' words, with their roles, their resource's and their run's
+    keys (see the module's docstring)."""
+    spans = [deploy_spans.with_environment(_with_resource(span)) for span in emitters.adapt(spans)]
+    contexts = _run_contexts(spans)
+    return [_in_context(span, contexts[span.trace_id]) for span in spans]
+
+
 def facts_from_spans(spans: list[SpanRecord], main_branches: tuple[str, ...]) -> Facts:
-    spans = [_with_resource(span) for span in spans]
+    spans = _prepared(spans)
     facts, runs = Facts(), dict[str, RunFact]()
+    judged = [(span, _step_result(span)) for span in spans]
     for span in spans:
         facts.steps.append(_step_row(span))
         _merge_run(runs, span)
     facts.runs = list(runs.values())
-    for span in spans:
+    for span, result in judged:
         on_main = span.attributes.get(attr.REF_HEAD_NAME) in main_branches
-        if attr.DEPLOYMENT_ENVIRONMENT in span.attributes:
-            deploy = _deploy(span)
+        if deploy_spans.is_deploy(span, result):
+            environment = str(span.attributes[attr.DEPLOYMENT_ENVIRONMENT])
+            deploy = deploy_spans.deploy_of(span, repo_of(span), result, environment)
             if deploy:
                 facts.deploys.append(deploy)
             # A deploy's history names mergesets only when it was built from a main branch or
             # a tag (tags are cut from the main branch: a tag-triggered deploy ships up to it).
             if on_main or _from_tag(span) or attr.REF_HEAD_NAME not in span.attributes:
-                facts.mergesets.extend(_history(span, _repo(span)))
+                facts.mergesets.extend(_history(span, repo_of(span)))
         elif on_main:
             mergeset = _pipeline_mergeset(span, runs[span.trace_id])
             if mergeset:
                 facts.mergesets.append(mergeset)
+    facts.deploy_candidates = deploy_spans.candidates(judged)
     return facts

@@ -174,6 +174,9 @@ class StepOut(BaseModel):
     exit_code: int | None
     task_type: str | None
     service: str | None
+    # step, root, queue (waiting for a runner) or group (a stage or phase); null for spans
+    # stored before roles were kept
+    role: str | None = None
     attributes: dict
     children: list[StepOut] = []
 

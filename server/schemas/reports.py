@@ -105,3 +105,22 @@ class BudgetOut(BaseModel):
     repository: str
     budget_seconds: float
     default: bool
+
+
+class DeployRuleIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    repository: str = Field(min_length=1, max_length=500)
+    job: str = Field(
+        min_length=1,
+        max_length=200,
+        pattern=r"^[^\x00-\x1f]+$",
+        description="A job-name glob, shell-style (`deploy-prod*`), letter case ignored.",
+    )
+    environment: str = Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f]+$")
+
+
+class DeployRuleOut(BaseModel):
+    repository: str
+    job: str
+    environment: str

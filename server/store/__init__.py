@@ -32,6 +32,12 @@ from leadtime.server.store.budgets import (
     set_budget,
     set_target,
 )
+from leadtime.server.store.deploy_rules import (
+    delete_deploy_rule,
+    deploy_rules_of,
+    move_deploy_rules,
+    set_deploy_rule,
+)
 from leadtime.server.store.deploys import (
     count_deploys,
     deploy_by_id,
@@ -125,6 +131,7 @@ from leadtime.server.store.runs import (
     save_run_summaries,
     steps_of,
     steps_of_runs,
+    trace_of_run,
     upsert_pipeline_run,
 )
 from leadtime.server.store.tokens import (
@@ -151,10 +158,12 @@ __all__ = [
     "claim_notification",
     "count_deploys",
     "count_mergesets",
+    "delete_deploy_rule",
     "delete_service_mapping",
     "delivery_is_new",
     "deploy_by_id",
     "deploy_identity",
+    "deploy_rules_of",
     "deploy_sizes",
     "deployed_mergesets",
     "deployed_shas",
@@ -184,6 +193,7 @@ __all__ = [
     "mergesets_newest_first",
     "mergesets_of",
     "mergesets_of_deploys",
+    "move_deploy_rules",
     "name_key",
     "name_only_twins",
     "notifications_of",
@@ -221,6 +231,7 @@ __all__ = [
     "set_adoption",
     "set_alerting",
     "set_budget",
+    "set_deploy_rule",
     "set_target",
     "shas_by_id",
     "steps_of",
@@ -231,6 +242,7 @@ __all__ = [
     "token_by_hash",
     "token_by_id",
     "tokens",
+    "trace_of_run",
     "undeployed_mergesets",
     "update_alert",
     "upsert_deploy",

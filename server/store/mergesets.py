@@ -38,9 +38,8 @@ def upsert_mergeset(session: Session, repository_id: int, values: dict) -> bool:
         .with_for_update()
     ).one()
     changed = inserted
-    source = values["merged_at_source"]
-    if MERGED_AT_QUALITY[source] > MERGED_AT_QUALITY[row.merged_at_source]:
-        row.merged_at, row.merged_at_source = values["merged_at"], source
+    if _better_merge_time(row, values):
+        row.merged_at, row.merged_at_source = values["merged_at"], values["merged_at_source"]
         changed = True
     if values.get("parent_sha") and row.parent_sha is None:
         changed = True
@@ -55,9 +54,18 @@ def upsert_mergeset(session: Session, repository_id: int, values: dict) -> bool:
     return changed
 
 
+def _better_merge_time(row: Mergeset, values: dict) -> bool:
+    """A better kind of merge time, or an earlier run start where both are estimates: the parts
+    of one run can arrive apart (a receiver sends each job as it ends, the run last)."""
+    quality = MERGED_AT_QUALITY[values["merged_at_source"]]
+    if quality != MERGED_AT_QUALITY[row.merged_at_source]:
+        return quality > MERGED_AT_QUALITY[row.merged_at_source]
+    return values["merged_at_source"] == "pipeline" and values["merged_at"] < row.merged_at
+
+
 def _knows_better(row: Mergeset, values: dict) -> bool:
     """Whether a report would change a stored mergeset (upsert_mergeset's rules)."""
-    if MERGED_AT_QUALITY[values["merged_at_source"]] > MERGED_AT_QUALITY[row.merged_at_source]:
+    if _better_merge_time(row, values):
         return True
     if row.source == HISTORY and values["source"] != HISTORY:
         return True

@@ -1,8 +1,8 @@
 """One repository where there were two: a repository first known only by a name (`acme/shop`,
 from an API client or a span without a URL) is merged into the one its URL names when that URL
-shows up. Its mergesets (with their pull request facts), deploys, pipeline runs, pages and
-alerts move over; a mergeset both know is kept once, with the better facts. The caller works out
-the survivor's containment again."""
+shows up. Its mergesets (with their pull request facts), deploys, pipeline runs, pages, alerts
+and deploy rules move over; a mergeset both know is kept once, with the better facts. The caller
+works out the survivor's containment again."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from leadtime.server.models import (
     PipelineRun,
     Repository,
 )
+from leadtime.server.store.deploy_rules import move_deploy_rules
 from leadtime.server.store.mergesets import upsert_mergeset
 from leadtime.server.store.repositories import lock_repositories
 
@@ -55,6 +56,7 @@ def merge_repository(session: Session, survivor: Repository, gone: Repository) -
         .values(repository_id=survivor.id, open_key=None, status="resolved")
         .execution_options(synchronize_session=False)
     )
+    move_deploy_rules(session, survivor.id, gone.id)
     for name in OWN_SETTINGS:
         if getattr(survivor, name) is None:
             setattr(survivor, name, getattr(gone, name))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from leadtime.server.models import (
@@ -39,6 +39,23 @@ def upsert_pipeline_run(session: Session, values: dict, repository_id: int | Non
             setattr(row, name, values[name])
     if values.get("result"):
         row.result = values["result"]
+
+
+FIRST_ATTEMPT = "1"  # a run that names no attempt is its first
+
+
+def trace_of_run(session: Session, provider: str, run_id: str, attempt: str | None) -> str | None:
+    """The trace id stored first for this (provider, run id, attempt), if any."""
+    return session.scalar(
+        select(PipelineRun.trace_id)
+        .where(
+            PipelineRun.provider == provider,
+            PipelineRun.run_id == run_id,
+            func.coalesce(PipelineRun.attempt, FIRST_ATTEMPT) == (attempt or FIRST_ATTEMPT),
+        )
+        .order_by(PipelineRun.id)
+        .limit(1)
+    )
 
 
 def pipeline_run(session: Session, trace_id: str) -> PipelineRun | None:
@@ -84,6 +101,7 @@ def steps_of_runs(session: Session, trace_ids: list[str]) -> dict[str, list[tupl
                 Step.finished_at,
                 Step.kind,
                 Step.result,
+                Step.role,
             ).where(Step.trace_id.in_(trace_ids[first : first + 500]))
         )
         for trace_id, *fields in rows:

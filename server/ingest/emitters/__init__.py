@@ -1,0 +1,67 @@
+"""Spans from the CI emitters that exist, read in the CI/CD conventions' words, each span given
+its role (common.py: step, root, queue, group).
+
+An emitter is recognised by what its spans carry (instrumentation scope, resource keys), never
+by a setting: the first adapter whose `detect` accepts a resource's first span adapts all of
+that resource's spans. Spans no adapter claims (leadtime's own, anything following the
+conventions) keep their keys and get their role by the general rule:
+- a span with `cicd.pipeline.run.queue.duration` is waiting: a queue;
+- a span without a parent is the run's root when it is of kind SERVER or other spans of the
+  delivery hang under it, whatever its kind; a parentless span alone (`leadtime step` outside
+  a pipeline run, spans of a run with no root) is a step;
+- every other span is a step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from leadtime.server.ingest.emitters import (
+    github_receiver,
+    gitlab_receiver,
+    jenkins,
+    otel_cicd_action,
+)
+from leadtime.server.ingest.emitters.common import QUEUE, ROLES, ROOT, STEP
+from leadtime.server.ingest.otlp import SpanRecord
+
+__all__ = ["ROLES", "adapt"]
+
+ADAPTERS = (jenkins, otel_cicd_action, gitlab_receiver, github_receiver)
+QUEUE_DURATION = "cicd.pipeline.run.queue.duration"
+SERVER_KIND = 2
+
+
+def _general_role(span: SpanRecord, parents: set[tuple[str, str | None]]) -> str:
+    if QUEUE_DURATION in span.attributes:
+        return QUEUE
+    if span.parent_span_id:
+        return STEP
+    has_children = (span.trace_id, span.span_id) in parents
+    return ROOT if span.kind == SERVER_KIND or has_children else STEP
+
+
+def _by_resource(spans: list[SpanRecord]) -> list[list[SpanRecord]]:
+    """The spans grouped by the resource they came with (one resource_spans each)."""
+    groups: dict[int, list[SpanRecord]] = {}
+    for span in spans:
+        groups.setdefault(id(span.resource), []).append(span)
+    return list(groups.values())
+
+
+def _adapted(group: list[SpanRecord]) -> list[SpanRecord]:
+    for adapter in ADAPTERS:
+        if adapter.detect(group[0]):
+            return adapter.adapt(group)
+    return group
+
+
+def adapt(spans: list[SpanRecord]) -> list[SpanRecord]:
+    """The spans in the conventions' words, each with its role, in their order."""
+    adapted: list[SpanRecord] = []
+    for group in _by_resource(spans):
+        adapted.extend(_adapted(group))
+    parents = {(span.trace_id, span.parent_span_id) for span in adapted}
+    return [
+        span if span.role else replace(span, role=_general_role(span, parents)) for span in adapted
+    ]
