@@ -321,3 +321,21 @@ def test_a_shallow_checkout_is_noticed_and_a_full_one_is_not(tmp_path):
     assert len(commits) == 4 and (truncated, shallow) == (False, False)
     commits, truncated, shallow = gitinfo.first_parent_history(head, 2, str(history.path))
     assert len(commits) == 2 and (truncated, shallow) == (True, False)
+
+
+def test_the_run_s_entities_are_on_the_resource_too(github, receiver, tmp_path):
+    # Semantic conventions v1.43+ put the run's and the repository's identity on the resource
+    # (entities cicd.pipeline, cicd.pipeline.run, vcs.repository, vcs.ref).
+    assert run_leadtime(["step", "lint", "--", "true"], github, cwd=tmp_path).returncode == 0
+    span = receiver.by_name("lint")
+    assert span.resource == span.resource | {
+        "cicd.pipeline.name": "ci",
+        "cicd.pipeline.run.id": "9753949763",
+        "cicd.pipeline.run.url.full": "https://github.com/acme/shop/actions/runs/9753949763",
+        "vcs.repository.url.full": "https://github.com/acme/shop",
+        "vcs.repository.name": "shop",
+        "vcs.ref.head.name": "feature/fast-checkout",
+        "vcs.ref.head.revision": GITHUB["GITHUB_SHA"],
+    }
+    assert "cicd.pipeline.task.name" not in span.resource  # a step's own keys stay on the span
+    assert span.attributes["vcs.ref.head.revision"] == GITHUB["GITHUB_SHA"]

@@ -58,3 +58,37 @@ def test_future_versions_may_append_fields_and_unsampled_flag_is_kept():
         "01-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00-future"
     )
     assert parsed is not None and parsed.sampled is False
+
+
+def _receiver_hex(text: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+GITHUB_RUN = {"provider": "github", "run_id": "14460881260", "attempt": "2", "job_name": "build"}
+
+
+def test_github_receiver_ids_follow_the_receiver_s_derivation():
+    # The collector's GitHub receiver (trace_event_handling.go): trace = sha256(run, attempt,
+    # "t")[:32], root = sha256(run, attempt, "s")[16:32], job = sha256(check run, "-j")[16:32].
+    env = {"LEADTIME_TRACE_IDS": "github-receiver", "LEADTIME_GITHUB_CHECK_RUN_ID": "40685651258"}
+    trace_id, root, job = traceid.run_ids(env, GITHUB_RUN)
+    assert f"{trace_id:032x}" == _receiver_hex("144608812602t")[:32]
+    assert f"{root:016x}" == _receiver_hex("144608812602s")[16:32]
+    assert f"{job:016x}" == _receiver_hex("40685651258-j")[16:32]
+
+
+def test_without_a_check_run_id_the_job_span_is_the_older_receivers_one():
+    _, _, job = traceid.run_ids({"LEADTIME_TRACE_IDS": "github-receiver"}, GITHUB_RUN)
+    assert f"{job:016x}" == _receiver_hex("144608812602build")[16:32]
+
+
+def test_receiver_ids_only_on_github_and_only_when_asked():
+    own = traceid.pipeline_trace_id("github", "14460881260", "2")
+    assert traceid.run_ids({}, GITHUB_RUN)[0] == own
+    gitlab = {**GITHUB_RUN, "provider": "gitlab"}
+    asked = {"LEADTIME_TRACE_IDS": "github-receiver"}
+    assert traceid.run_ids(asked, gitlab)[0] == traceid.pipeline_trace_id(
+        "gitlab", "14460881260", "2"
+    )
