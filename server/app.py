@@ -30,6 +30,7 @@ from leadtime.server.api import (
     health,
     merges,
     mergesets,
+    metrics,
     oncall,
     pages,
     pipelines,
@@ -188,6 +189,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         pages,
         webhooks,
         oncall,
+        metrics,
     ):
         app.include_router(module.router)
     app.include_router(dashboard.router)

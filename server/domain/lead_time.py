@@ -220,3 +220,17 @@ def repository_summary(
         measured_since=store.adopted_at(session, repository_id),
         change_lead_time_median=None if change_median is None else timedelta(seconds=change_median),
     )
+
+
+def shipped_and_waiting(
+    session: Session, settings: Settings, now: datetime
+) -> tuple[list[MergesetReport], list[MergesetReport]]:
+    """Every mergeset a production deploy shipped, and every one still waiting, over the whole
+    history: what /metrics counts, with the same reports as /api/mergesets."""
+    environment = settings.production_environment
+    epoch = datetime(1970, 1, 1, tzinfo=now.tzinfo)
+    shipped = _reports(
+        session, store.deployed_mergesets(session, environment, epoch, None), settings, now
+    )
+    waiting = _reports(session, store.waiting_mergesets(session, environment, None), settings, now)
+    return shipped, waiting

@@ -81,6 +81,11 @@ from leadtime.server.store.mergesets import (
 from leadtime.server.store.merging import (
     merge_repository,
 )
+from leadtime.server.store.metrics import (
+    deploy_counts,
+    finished_runs,
+    step_times,
+)
 from leadtime.server.store.pages import (
     delete_service_mapping,
     delivery_is_new,
@@ -162,6 +167,7 @@ __all__ = [
     "delete_service_mapping",
     "delivery_is_new",
     "deploy_by_id",
+    "deploy_counts",
     "deploy_identity",
     "deploy_rules_of",
     "deploy_sizes",
@@ -175,6 +181,7 @@ __all__ = [
     "find_repository",
     "finish_notification",
     "finished_deploys",
+    "finished_runs",
     "has_succeeded_deploy",
     "insert_if_new",
     "insert_ignoring_duplicates",
@@ -234,6 +241,7 @@ __all__ = [
     "set_deploy_rule",
     "set_target",
     "shas_by_id",
+    "step_times",
     "steps_of",
     "steps_of_runs",
     "successful_deploys",
