@@ -5,12 +5,11 @@
   a skipped deploy job (GitLab's manual job nobody started) shipped nothing.
 - Candidates, where a run marks no deploy: its steps and groups that name a revision, for
   recording.py to match against the repository's deploy rules (a job-name glob), the innermost
-  matching span only (a job and its `Deploy` step are one deploy).
+  matching span only (a job and its `Deploy` step are one deploy). leadtime's own spans are
+  never candidates: `leadtime deploy` marks its deploys.
 """
 
 from __future__ import annotations
-
-from dataclasses import replace
 
 from leadtime.server.ingest.emitters.common import GROUP, STEP
 from leadtime.server.ingest.facts import DeployCandidate, DeployFact, RepoRef
@@ -18,18 +17,19 @@ from leadtime.server.ingest.otlp import SpanRecord
 from leadtime.tracer import attributes as attr
 
 DEPLOY_TASK = "deploy"
+LEADTIME_SCOPE = "leadtime"
 _CANDIDATE_ROLES = (STEP, GROUP)
 
 
-def with_environment(span: SpanRecord) -> SpanRecord:
-    """A deploy task's span with the environment its resource names, where it names none."""
-    a = span.attributes
+def with_environment(span: SpanRecord, attributes: dict) -> dict:
+    """A deploy task's attributes with the environment its resource names, where they name
+    none."""
     environment = span.resource.get(attr.DEPLOYMENT_ENVIRONMENT)
-    if a.get(attr.TASK_TYPE) != DEPLOY_TASK or attr.DEPLOYMENT_ENVIRONMENT in a:
-        return span
+    if attributes.get(attr.TASK_TYPE) != DEPLOY_TASK or attr.DEPLOYMENT_ENVIRONMENT in attributes:
+        return attributes
     if not isinstance(environment, str) or not environment:
-        return span
-    return replace(span, attributes={**a, attr.DEPLOYMENT_ENVIRONMENT: environment})
+        return attributes
+    return {**attributes, attr.DEPLOYMENT_ENVIRONMENT: environment}
 
 
 def is_deploy(span: SpanRecord, result: str) -> bool:
@@ -100,6 +100,8 @@ def candidates(spans: list[tuple[SpanRecord, str]]) -> list[DeployCandidate]:
     found = []
     for span, result in spans:
         if span.trace_id in marked or span.role not in _CANDIDATE_ROLES:
+            continue
+        if span.scope == LEADTIME_SCOPE:
             continue
         if result == attr.RESULT_SKIP:
             continue

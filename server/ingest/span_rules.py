@@ -175,6 +175,13 @@ def in_range(name: str, moment: datetime) -> None:
         )
 
 
+def checked_value(name: str, value):
+    """One attribute's value as stored (free text cut to fit), or SpanProblem."""
+    storable(name, value)
+    rule = KNOWN.get(name)
+    return _CHECKS[rule.kind](name, value, rule) if rule else value
+
+
 def checked_attributes(attributes: dict) -> dict:
     """The attributes as stored (free text cut to fit), or SpanProblem naming the first
     problem."""

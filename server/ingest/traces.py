@@ -55,18 +55,16 @@ RUN_LEVEL = (
 )
 
 
-def _with_resource(span: SpanRecord) -> SpanRecord:
-    """The span with the run-level keys its resource carries and it does not; the root also
-    takes the run's result from there."""
-    keys = RUN_LEVEL + results.RUN_ALIASES if span.role == ROOT else RUN_LEVEL
+def _with_resource(span: SpanRecord, role: str) -> dict:
+    """The span's attributes with the run-level keys its resource carries and it does not; the
+    root also takes the run's result from there."""
+    keys = RUN_LEVEL + results.RUN_ALIASES if role == ROOT else RUN_LEVEL
     inherited = {
         key: span.resource[key]
         for key in keys
         if key in span.resource and key not in span.attributes
     }
-    if not inherited:
-        return span
-    return replace(span, attributes={**span.attributes, **inherited})
+    return {**span.attributes, **inherited} if inherited else span.attributes
 
 
 def _step_result(span: SpanRecord) -> str:
@@ -80,7 +78,7 @@ def _step_result(span: SpanRecord) -> str:
     return attr.RESULT_FAILURE if span.status_code == 2 else attr.RESULT_SUCCESS
 
 
-def _step_row(span: SpanRecord) -> dict:
+def _step_row(span: SpanRecord, result: str) -> dict:
     attributes = {k: v for k, v in span.attributes.items() if not k.startswith(HISTORY_PREFIX)}
     raw = results.first(span.attributes, results.TASK_ALIASES + results.RUN_ALIASES)
     if raw is not None and results.normalized(raw) != raw:
@@ -93,7 +91,7 @@ def _step_row(span: SpanRecord) -> dict:
         "name": span.name,
         "kind": span.kind,
         "service": span.resource.get(attr.SERVICE_NAME),
-        "result": _step_result(span),
+        "result": result,
         "exit_code": exit_code if isinstance(exit_code, int) else None,
         "task_type": span.attributes.get(attr.TASK_TYPE),
         "role": span.role,
@@ -196,49 +194,57 @@ CONTEXT = (
 _OF_THE_REVISION = (attr.REF_HEAD_REVISION, attr.COMMIT_COMMITTED_AT, attr.COMMIT_AUTHOR)
 
 
-def _run_contexts(spans: list[SpanRecord]) -> dict[str, dict]:
+def _run_contexts(spans: list[tuple[SpanRecord, dict]]) -> dict[str, dict]:
     """Per trace, the first value its spans give of each CONTEXT key; a deploy's revision (and
     its commit's time and author) are its own."""
     contexts: dict[str, dict] = {}
-    for span in spans:
+    for span, attributes in spans:
         context = contexts.setdefault(span.trace_id, {})
-        own_revision = attr.DEPLOYMENT_ENVIRONMENT in span.attributes
+        own_revision = attr.DEPLOYMENT_ENVIRONMENT in attributes
         for key in CONTEXT:
-            value = span.attributes.get(key)
+            value = attributes.get(key)
             if key in context or value in (None, "") or (own_revision and key in _OF_THE_REVISION):
                 continue
             context[key] = value
     return contexts
 
 
-def _in_context(span: SpanRecord, context: dict) -> SpanRecord:
-    a = span.attributes
-    other_revision = a.get(attr.REF_HEAD_REVISION) not in (
+def _in_context(attributes: dict, context: dict) -> dict:
+    other_revision = attributes.get(attr.REF_HEAD_REVISION) not in (
         None,
         context.get(attr.REF_HEAD_REVISION),
     )
     missing = {
         key: value
         for key, value in context.items()
-        if a.get(key) in (None, "") and not (other_revision and key in _OF_THE_REVISION)
+        if attributes.get(key) in (None, "") and not (other_revision and key in _OF_THE_REVISION)
     }
-    return replace(span, attributes={**a, **missing}) if missing else span
+    return {**attributes, **missing} if missing else attributes
 
 
 def _prepared(spans: list[SpanRecord]) -> list[SpanRecord]:
     """The spans in the conventions' words, with their roles, their resource's and their run's
     keys (see the module's docstring)."""
-    spans = [deploy_spans.with_environment(_with_resource(span)) for span in emitters.adapt(spans)]
-    contexts = _run_contexts(spans)
-    return [_in_context(span, contexts[span.trace_id]) for span in spans]
+    read = [
+        (span, role, deploy_spans.with_environment(span, _with_resource(span, role)))
+        for span, role in emitters.adapt(spans)
+    ]
+    contexts = _run_contexts([(span, attributes) for span, _, attributes in read])
+    prepared = []
+    for span, role, attributes in read:
+        attributes = _in_context(attributes, contexts[span.trace_id])
+        if attributes is not span.attributes or role != span.role:
+            span = replace(span, attributes=attributes, role=role)
+        prepared.append(span)
+    return prepared
 
 
 def facts_from_spans(spans: list[SpanRecord], main_branches: tuple[str, ...]) -> Facts:
     spans = _prepared(spans)
     facts, runs = Facts(), dict[str, RunFact]()
     judged = [(span, _step_result(span)) for span in spans]
-    for span in spans:
-        facts.steps.append(_step_row(span))
+    for span, result in judged:
+        facts.steps.append(_step_row(span, result))
         _merge_run(runs, span)
     facts.runs = list(runs.values())
     for span, result in judged:

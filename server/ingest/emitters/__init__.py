@@ -14,8 +14,6 @@ conventions) keep their keys and get their role by the general rule:
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from leadtime.server.ingest.emitters import (
     github_receiver,
     gitlab_receiver,
@@ -56,12 +54,11 @@ def _adapted(group: list[SpanRecord]) -> list[SpanRecord]:
     return group
 
 
-def adapt(spans: list[SpanRecord]) -> list[SpanRecord]:
-    """The spans in the conventions' words, each with its role, in their order."""
+def adapt(spans: list[SpanRecord]) -> list[tuple[SpanRecord, str]]:
+    """The spans in the conventions' words, each with its role (the caller sets it, with
+    whatever else it changes: one copy of each span), in their order."""
     adapted: list[SpanRecord] = []
     for group in _by_resource(spans):
         adapted.extend(_adapted(group))
     parents = {(span.trace_id, span.parent_span_id) for span in adapted}
-    return [
-        span if span.role else replace(span, role=_general_role(span, parents)) for span in adapted
-    ]
+    return [(span, span.role or _general_role(span, parents)) for span in adapted]

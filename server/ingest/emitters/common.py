@@ -40,7 +40,7 @@ def _fitted(key: str, value) -> list:
     """[the value as stored], or [] when it breaks the rule for its key (span_rules): an alias
     that cannot be stored is left out, never the span."""
     try:
-        return [span_rules.checked_attributes({key: value})[key]]
+        return [span_rules.checked_value(key, value)]
     except span_rules.SpanProblem:
         return []
 
