@@ -94,7 +94,16 @@ def _receiver_ids(env: Mapping[str, str], found: Mapping[str, str]) -> tuple[int
 
 
 def _receiver_derived(env: Mapping[str, str], found: Mapping[str, str]) -> bool:
-    return env.get("LEADTIME_TRACE_IDS") == GITHUB_RECEIVER and found.get("provider") == _GITHUB
+    chosen = env.get("LEADTIME_TRACE_IDS", "").strip().lower()
+    if chosen and chosen != GITHUB_RECEIVER:
+        # A misspelled mode must not pass silently: the spans would land in another trace.
+        from leadtime.tracer import warn
+
+        warn(f"LEADTIME_TRACE_IDS={chosen!r} is not {GITHUB_RECEIVER!r}: using leadtime's own ids")
+        return False
+    if chosen and found.get("provider") != _GITHUB:
+        return False  # the receiver's ids exist on GitHub Actions only
+    return bool(chosen)
 
 
 def run_ids(env: Mapping[str, str], found: Mapping[str, str]) -> tuple[int, int, int]:

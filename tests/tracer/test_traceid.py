@@ -92,3 +92,9 @@ def test_receiver_ids_only_on_github_and_only_when_asked():
     assert traceid.run_ids(asked, gitlab)[0] == traceid.pipeline_trace_id(
         "gitlab", "14460881260", "2"
     )
+
+
+def test_an_unknown_trace_id_mode_says_so_and_keeps_leadtime_s_ids(capsys):
+    trace_id, _, _ = traceid.run_ids({"LEADTIME_TRACE_IDS": "github-reciever"}, GITHUB_RUN)
+    assert trace_id == traceid.pipeline_trace_id("github", "14460881260", "2")
+    assert "LEADTIME_TRACE_IDS='github-reciever'" in capsys.readouterr().err
