@@ -21,6 +21,15 @@ if [ -n "${INPUT_TOKEN:-}" ]; then
 fi
 [ -n "${INPUT_URL:-}" ] && echo "LEADTIME_URL=${INPUT_URL}" >> "$GITHUB_ENV"
 [ -n "${INPUT_SERVICE:-}" ] && echo "LEADTIME_SERVICE=${INPUT_SERVICE}" >> "$GITHUB_ENV"
+# The GitHub receiver's ids, for this step's `pipeline start` and every later step.
+if [ -n "${INPUT_TRACE_IDS:-}" ]; then
+  export LEADTIME_TRACE_IDS="${INPUT_TRACE_IDS}"
+  echo "LEADTIME_TRACE_IDS=${INPUT_TRACE_IDS}" >> "$GITHUB_ENV"
+fi
+if [ -n "${INPUT_CHECK_RUN_ID:-}" ]; then
+  export LEADTIME_GITHUB_CHECK_RUN_ID="${INPUT_CHECK_RUN_ID}"
+  echo "LEADTIME_GITHUB_CHECK_RUN_ID=${INPUT_CHECK_RUN_ID}" >> "$GITHUB_ENV"
+fi
 
 # A shallow checkout hides what a deploy ships: deepen it by the history a deploy sends.
 if [ "${INPUT_FETCH_HISTORY:-true}" = "true" ] &&

@@ -108,6 +108,32 @@ def test_github_action_sets_up_later_steps_and_closes_a_failed_run(ci_env, recei
     assert receiver.by_name("unit-tests").parent_span_id == root.span_id
 
 
+def test_github_action_can_derive_the_github_receiver_s_ids(ci_env, receiver, tmp_path):
+    import hashlib
+
+    github_env = tmp_path / "github_env"
+    env = ci_env(
+        "github",
+        GITHUB_ENV=str(github_env),
+        GITHUB_PATH=str(tmp_path / "github_path"),
+        INPUT_TRACE_IDS="github-receiver",
+        INPUT_CHECK_RUN_ID="40685651258",
+    )
+    setup = run_file(PLUGINS / "github-actions" / "setup.sh", env, tmp_path)
+    assert setup.returncode == 0, setup.stderr
+    exported = dict(line.split("=", 1) for line in github_env.read_text().splitlines())
+    assert exported == {
+        "LEADTIME_TRACE_IDS": "github-receiver",
+        "LEADTIME_GITHUB_CHECK_RUN_ID": "40685651258",
+    }
+    unit = bash("leadtime step unit-tests -- true", {**env, **exported}, tmp_path)
+    assert unit.returncode == 0, unit.stderr
+    span = receiver.by_name("unit-tests")
+    # The receiver's own derivation (trace_event_handling.go), for run 9753949763 attempt 1.
+    assert span.trace_id == hashlib.sha256(b"97539497631t").hexdigest()[:32]
+    assert span.parent_span_id == hashlib.sha256(b"40685651258-j").hexdigest()[16:32]
+
+
 def test_github_action_without_leadtime_warns_and_passes(ci_env, tmp_path):
     env = ci_env("github", INPUT_RESULT="success", PATH="/usr/bin:/bin")
     end = run_file(PLUGINS / "github-actions" / "end.sh", env, tmp_path)
