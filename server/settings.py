@@ -67,6 +67,13 @@ class Settings(BaseSettings):
         description="A step is slow when its p50 time on the critical path is at least this "
         "share of the budget.",
     )
+    flaky_step_rate: float = Field(
+        0.05,
+        ge=0,
+        le=1,
+        description="A step is flagged flaky when at least this share of the revisions it ran "
+        "on saw it both fail and pass.",
+    )
     max_body_bytes: int = Field(
         32 * 1024 * 1024,
         description="Largest request body, also after gzip decompression (413 above it).",

@@ -15,11 +15,14 @@ from leadtime.server.api.deps import (
     now,
 )
 from leadtime.server.domain.budget import mergeset_breakdown, slowest_steps
+from leadtime.server.domain.flaky import flaky_steps
 from leadtime.server.presenters import budget_out, mergeset_out
 from leadtime.server.schemas import (
     BreakdownOut,
     BudgetIn,
     BudgetOut,
+    FlakyStepOut,
+    FlakyStepsOut,
     PartOut,
     SegmentOut,
     SlowStepsOut,
@@ -37,7 +40,9 @@ def get_slowest_steps(
     window: str = Query("7d", description="How far back: e.g. 24h, 7d, 4w."),
 ) -> SlowStepsOut:
     """Per step name: runs, p50, p95, max, failure rate, share of the budget at p50, time on the
-    critical path, trend against the previous window, and the slow / budget-breaker flags."""
+    critical path, trend against the previous window, and the slow / budget-breaker flags; a
+    `queued: <job>` row (kind `queued`) per job that waited for a runner, and the p50 of a run's
+    time queued with its share of the budget."""
     report = slowest_steps(session, settings, now(), repo, duration_param(window, "window"))
     return SlowStepsOut(
         repository=report.repository,
@@ -46,6 +51,28 @@ def get_slowest_steps(
         slow_share=report.slow_share,
         runs=report.runs,
         steps=[StepStatsOut(**stats.__dict__) for stats in report.steps],
+        queued_p50=report.queued_p50,
+        queued_share_of_budget=report.queued_share,
+    )
+
+
+@router.get("/reports/flaky-steps", dependencies=[Reader], response_model=FlakyStepsOut)
+def get_flaky_steps(
+    session: SessionDep,
+    settings: SettingsDep,
+    repo: str = Query(description="Repository URL, owner/name or name."),
+    window: str = Query("30d", description="How far back: e.g. 7d, 30d, 12w."),
+) -> FlakyStepsOut:
+    """Steps that failed and passed on the same revision (a re-run, or two runs): per step, the
+    revisions it ran on and was flaky on, the flaky rate, retries, the seconds those retries
+    lost (and lost on main branches, inside lead times), and the `flaky` flag at
+    LEADTIME_FLAKY_STEP_RATE."""
+    report = flaky_steps(session, settings, now(), repo, duration_param(window, "window"))
+    return FlakyStepsOut(
+        repository=report.repository,
+        window_seconds=report.window.total_seconds(),
+        threshold=report.threshold,
+        steps=[FlakyStepOut(**step.__dict__) for step in report.steps],
     )
 
 

@@ -93,7 +93,52 @@ def _slowest_table(report: dict, window: str) -> Table:
         f"{report['repository']}: {report['runs']} runs, budget "
         f"{duration(report['budget_seconds'])}, window {window}"
     )
-    return Table([*headers, "trend", "flags"], rows, [heading])
+    lines = [heading]
+    if report.get("queued_p50") is not None:
+        lines.append(
+            f"queued for runners: p50 {duration(report['queued_p50'])} a run, "
+            f"{share(report['queued_share_of_budget'])} of the budget"
+        )
+    return Table([*headers, "trend", "flags"], rows, lines)
+
+
+def _flaky_table(report: dict, window: str) -> Table:
+    rows = [
+        [
+            step["name"][:40],
+            step["runs"],
+            f"{step['flaky_revisions']}/{step['revisions']}",
+            share(step["flaky_rate"]),
+            step["retries"],
+            duration(step["seconds_lost"]),
+            duration(step["seconds_lost_on_main"]),
+            "FLAKY" if step["flaky"] else "",
+        ]
+        for step in report["steps"]
+    ]
+    heading = (
+        f"{report['repository']}: steps that failed and passed on the same revision, window "
+        f"{window}, flagged at {share(report['threshold'])}"
+    )
+    headers = ["step", "runs", "flaky shas", "rate", "retries", "lost", "lost on main", "flag"]
+    return Table(headers, rows, [heading])
+
+
+@report_group.command("flaky")
+@click.option("--repo", required=True, help="Repository URL, owner/name or name.")
+@click.option("--window", default="30d", show_default=True, help="e.g. 7d, 30d, 12w.")
+@output_options
+def report_flaky(repo: str, window: str, output: str) -> None:
+    """Flaky steps: those that failed and then passed on the same revision (a re-run, or two
+    runs), with the time their retries lost, on main branches too (inside lead times).
+
+    Example:
+
+    \b
+        leadtime report flaky --repo acme/shop --window 30d
+    """
+    report = get("/api/reports/flaky-steps", {"repo": repo, "window": window})
+    show(output, report, lambda data: _flaky_table(data, window))
 
 
 @report_group.command("slowest")

@@ -1,14 +1,14 @@
-"""Where the 15 minutes go: critical paths, slow steps, and each mergeset's lead time split up.
+"""Where the 15 minutes go: slow steps, time queued for a runner, and each mergeset's lead time
+split up, along each run's critical path (domain/critical_path.py).
 
-- Critical path of a pipeline run (as Jaeger's critical-path view): from the span that ended
-  last, walk back to the span that ended last before it started, and so on; inside a span, the
-  same among its children, its own time filling the gaps. Steps running in parallel are not
-  counted twice. Time on the path that no step covers (queues, approvals, runner start-up, a
-  pipeline root's own time, a stage's or phase's own time) is "waiting": only a span whose role
-  is step (ingest/emitters) is a step.
 - A step is **slow** when its p50 time on the critical path is at least SLOW_SHARE of the budget
   (LEADTIME_SLOW_STEP_SHARE, default 20%), and a **budget breaker** when its p50 duration alone
   is over the budget.
+- Queued for a runner: the time of a run's queue spans (role queue), per job: the step the
+  queue span hangs under, else its name without `queue-` (`queue-build` is build's). Reported as
+  a `queued: <job>` row beside the steps, with the p50 of each run's total time queued and its
+  share of the budget; on a mergeset's breakdown, queue time on the critical path is "queued for
+  a runner".
 - A mergeset's breakdown: merge to pipeline start (waiting), the critical-path steps of its
   main-branch run and of the run that deployed it, and the waiting between, up to the deploy.
 """
@@ -16,12 +16,21 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
 from leadtime.server import store
+from leadtime.server.domain.critical_path import (
+    QUEUE_ROLE,
+    WAITING,
+    Segment,
+    SpanTiming,
+    counts_own_time,
+    critical_path,
+    seconds_by_step,
+)
 from leadtime.server.domain.lead_time import (
     MergesetReport,
     budget_of,
@@ -33,129 +42,6 @@ from leadtime.server.models import Mergeset, Step
 from leadtime.server.settings import Settings
 
 SLOW_SHARE = 0.20
-WAITING = "waiting"
-SERVER_KIND = 2  # a pipeline run's root span (OTel SpanKind SERVER): its own time is waiting
-STEP_ROLE = "step"
-
-
-@dataclass(frozen=True)
-class SpanTiming:
-    span_id: str
-    parent_span_id: str | None
-    name: str
-    started_at: datetime
-    finished_at: datetime
-    kind: int = 1
-    result: str | None = None
-    role: str | None = None  # ingest/emitters' roles; None: stored before roles were kept
-
-
-def counts_own_time(span: SpanTiming) -> bool:
-    """A step's own time is work; a root's, a queue's or a group's is waiting. Spans stored
-    without a role keep the old rule: a SERVER span is the run's root."""
-    if span.role is not None:
-        return span.role == STEP_ROLE
-    return span.kind != SERVER_KIND
-
-
-@dataclass(frozen=True)
-class Segment:
-    """A stretch of the critical path: a step's own time, or waiting."""
-
-    name: str
-    started_at: datetime
-    finished_at: datetime
-    span_id: str | None = None
-    trace_id: str | None = None
-
-    @property
-    def waiting(self) -> bool:
-        return self.span_id is None
-
-    @property
-    def seconds(self) -> float:
-        return (self.finished_at - self.started_at).total_seconds()
-
-
-def _walk(
-    node: SpanTiming | None,
-    children: dict[str | None, list[SpanTiming]],
-    start: datetime,
-    end: datetime,
-) -> list[Segment]:
-    """The critical path inside [start, end] of `node` (None: the run itself), latest first."""
-    # Latest end first: the first child that started before the cursor is the one that ended
-    # last before it. Children that start at or after the cursor never qualify again, since the
-    # cursor only moves back, so one pass over the sorted list suffices.
-    kids = sorted(
-        children.get(node.span_id if node else None, []),
-        key=lambda kid: (kid.finished_at, kid.started_at),
-        reverse=True,
-    )
-    own = node is not None and counts_own_time(node)
-
-    def gap(a: datetime, b: datetime) -> Segment:
-        if own and node is not None:
-            return Segment(node.name, a, b, node.span_id)
-        return Segment(WAITING, a, b)
-
-    path, cursor, index = [], end, 0
-    while cursor > start:
-        while index < len(kids) and kids[index].started_at >= cursor:
-            index += 1
-        if index == len(kids):
-            path.append(gap(start, cursor))
-            break
-        last = kids[index]
-        index += 1
-        last_end = min(last.finished_at, cursor)
-        if last_end < cursor:
-            path.append(gap(last_end, cursor))
-        last_start = max(last.started_at, start)
-        if last_end > last_start:
-            path.extend(_walk(last, children, last_start, last_end))
-        cursor = last_start
-    return path
-
-
-def critical_path(
-    spans: list[SpanTiming],
-    start: datetime | None = None,
-    end: datetime | None = None,
-    trace_id: str | None = None,
-) -> list[Segment]:
-    """The run's critical path in time order, within [start, end] (default: all its spans)."""
-    if not spans:
-        return []
-    ids = {span.span_id for span in spans}
-    children: dict[str | None, list[SpanTiming]] = defaultdict(list)
-    for span in spans:
-        children[span.parent_span_id if span.parent_span_id in ids else None].append(span)
-    start = start or min(span.started_at for span in spans)
-    end = end or max(span.finished_at for span in spans)
-    merged: list[Segment] = []
-    for segment in reversed(_walk(None, children, start, end)):
-        if merged and merged[-1].span_id == segment.span_id and merged[-1].name == segment.name:
-            merged[-1] = Segment(
-                segment.name, merged[-1].started_at, segment.finished_at, segment.span_id, trace_id
-            )
-        else:
-            merged.append(
-                Segment(
-                    segment.name, segment.started_at, segment.finished_at, segment.span_id, trace_id
-                )
-            )
-    return merged
-
-
-def seconds_by_step(path: list[Segment]) -> dict[str, float]:
-    totals: dict[str, float] = defaultdict(float)
-    for segment in path:
-        if not segment.waiting:
-            totals[segment.name] += segment.seconds
-    return dict(totals)
-
-
 # Slow steps ----------------------------------------------------------------------------------
 
 
@@ -173,6 +59,7 @@ class StepStats:
     trend: float | None  # p50 change against the previous window, e.g. 0.25 = 25% slower
     slow: bool
     budget_breaker: bool
+    kind: str = "step"  # or "queued": time a job waited for a runner
 
 
 @dataclass
@@ -183,6 +70,9 @@ class SlowStepsReport:
     slow_share: float
     runs: int
     steps: list[StepStats] = field(default_factory=list)
+    # p50 of each run's time queued for runners (runs that report queues), and its budget share
+    queued_p50: float | None = None
+    queued_share: float | None = None
 
 
 def step_stats(
@@ -232,10 +122,32 @@ def timings(steps: list[Step]) -> list[SpanTiming]:
     ]
 
 
+QUEUED_PREFIX = "queued: "
+
+
+def _queued_job(span: SpanTiming, by_id: dict[str, SpanTiming]) -> str:
+    parent = by_id.get(span.parent_span_id or "")
+    if parent is not None and counts_own_time(parent):
+        return parent.name
+    return span.name.removeprefix("queue-")
+
+
+def _queued(spans: list[SpanTiming]) -> dict[str, int]:
+    """Milliseconds queued per job in one run (see the module)."""
+    by_id = {span.span_id: span for span in spans}
+    queued: dict[str, int] = defaultdict(int)
+    for span in spans:
+        if span.role == QUEUE_ROLE:
+            seconds = (span.finished_at - span.started_at).total_seconds()
+            queued[_queued_job(span, by_id)] += round(seconds * 1000)
+    return dict(queued)
+
+
 def summarize_run(spans: list[SpanTiming], trace_id: str | None = None) -> dict:
     """Per step name in one run: its durations and failures, and its time on the critical path,
-    as parallel lists (`names`, `durations_ms`, `failures`, `on_path_ms`): the report reads
-    hundreds of these at once, and lists of whole numbers decode fastest."""
+    as parallel lists (`names`, `durations_ms`, `failures`, `on_path_ms`), and per job its time
+    queued (`queued_names`, `queued_ms`): the report reads hundreds of these at once, and lists
+    of whole numbers decode fastest."""
     on_path = seconds_by_step(critical_path(spans, trace_id=trace_id))
     names: dict[str, int] = {}
     durations: list[list[float]] = []
@@ -253,6 +165,8 @@ def summarize_run(spans: list[SpanTiming], trace_id: str | None = None) -> dict:
         "durations_ms": durations,
         "failures": failures,
         "on_path_ms": [round(on_path.get(name, 0.0) * 1000) for name in names],
+        "queued_names": list(queued := _queued(spans)),
+        "queued_ms": list(queued.values()),
     }
 
 
@@ -301,7 +215,7 @@ def slowest_steps(
     for run in previous:
         for name, times in zip(run["names"], run["durations_ms"], strict=True):
             before[name] += times
-    stats = [
+    stats = _queued_rows(current, previous, budget, settings.slow_step_share) + [
         step_stats(
             name,
             [ms / 1000 for ms in durations[name]],
@@ -313,7 +227,9 @@ def slowest_steps(
         )
         for name in durations
     ]
-    stats.sort(key=lambda s: (s.critical_p50, s.p50), reverse=True)
+    stats.sort(key=lambda s: (s.critical_p50 if s.kind == "step" else s.p50, s.p50), reverse=True)
+    totals = [sum(run["queued_ms"]) / 1000 for run in current if run.get("queued_ms")]
+    queued_p50 = percentile(totals, 0.5)
     return SlowStepsReport(
         repository=repo.display_name,
         window=window,
@@ -321,7 +237,32 @@ def slowest_steps(
         slow_share=settings.slow_step_share,
         runs=len(current),
         steps=stats,
+        queued_p50=queued_p50,
+        queued_share=queued_p50 / budget.total_seconds() if queued_p50 is not None else None,
     )
+
+
+def _queued_by_job(runs: list[dict]) -> dict[str, list[float]]:
+    found: dict[str, list[float]] = defaultdict(list)
+    for run in runs:  # summaries kept before queues were: none
+        for job, ms in zip(run.get("queued_names", []), run.get("queued_ms", []), strict=True):
+            found[job].append(ms / 1000)
+    return found
+
+
+def _queued_rows(
+    current: list[dict], previous: list[dict], budget: timedelta, slow_share: float
+) -> list[StepStats]:
+    """A `queued: <job>` row per job that waited for a runner in the window (see the module):
+    waiting, so never slow, whatever its share."""
+    before = _queued_by_job(previous)
+    rows = []
+    for job, seconds in _queued_by_job(current).items():
+        row = step_stats(job, seconds, 0, [], before.get(job, []), budget, slow_share)
+        rows.append(
+            replace(row, name=QUEUED_PREFIX + job, kind="queued", slow=False, budget_breaker=False)
+        )
+    return rows
 
 
 # A mergeset's breakdown ------------------------------------------------------------------------

@@ -206,6 +206,21 @@ def _workflow_job(payload: dict, facts: Facts) -> None:
             trace, job_span, p.root_span_id(trace), name, started, finished, result, attributes
         )
     )
+    if started > created:  # waiting for a runner: from the job's creation to its start
+        queue = p.span_id("github-queue", job["id"])
+        facts.steps.append(
+            p.step_row(
+                trace,
+                queue,
+                p.root_span_id(trace),
+                f"queue-{name}",
+                created,
+                started,
+                "success",
+                {},
+                role="queue",
+            )
+        )
     for step in p.items(job.get("steps")):
         if not isinstance(step, dict):
             continue

@@ -14,6 +14,7 @@ Any other event gives no facts and a 2xx: GitLab disables a hook that keeps gett
 from __future__ import annotations
 
 import hmac
+from datetime import timedelta
 
 from leadtime.server.errors import BadPayload, Unauthorized
 from leadtime.server.ingest import payload as p
@@ -30,6 +31,7 @@ DEPLOY_STATES = {
     "created": "queued",
 }
 RESULTS = {"success": "success", "failed": "failure", "canceled": "cancellation"}
+DAY = 86400  # a queued_duration longer than this is no queue: a stuck or broken report
 
 
 def verify_token(body: bytes, headers: Headers, token: str | None, signing_key: str | None) -> None:
@@ -143,18 +145,34 @@ def _pipeline(payload: dict, facts: Facts) -> None:
         ended = p.time_at(build, "finished_at", required=False)
         if began is None or ended is None:
             continue  # not run yet (or skipped, or manual)
+        name = p.get(build, "name")
         facts.steps.append(
             p.step_row(
                 trace,
                 p.span_id("gitlab-job", p.get(build, "id", int)),
                 root,
-                p.get(build, "name"),
+                name,
                 began,
                 ended,
                 RESULTS.get(p.word(build.get("status")), "success"),
                 {"gitlab.stage": build.get("stage")},
             )
         )
+        queued = build.get("queued_duration")  # seconds the job waited for a runner
+        if isinstance(queued, int | float) and not isinstance(queued, bool) and 0 < queued < DAY:
+            facts.steps.append(
+                p.step_row(
+                    trace,
+                    p.span_id("gitlab-queue", build["id"]),
+                    root,
+                    f"queue-{name}",
+                    began - timedelta(seconds=queued),
+                    began,
+                    "success",
+                    {},
+                    role="queue",
+                )
+            )
     facts.runs.append(
         RunFact(
             repo=_repository(payload),

@@ -112,8 +112,10 @@ def step_row(
     finished: datetime,
     result: str,
     attributes: dict,
+    role: str = "step",
 ) -> dict:
-    """A Step row for a job or step a forge reported (no span of its own)."""
+    """A Step row for a job or step a forge reported (no span of its own); `role` as the emitter
+    adapters give it (ingest/emitters): a job and its steps are steps, its wait a queue."""
     return {
         "trace_id": trace,
         "span_id": span,
@@ -127,6 +129,7 @@ def step_row(
         "started_at": started,
         "finished_at": finished,
         "attributes": attributes,
+        "role": role,
     }
 
 

@@ -56,6 +56,10 @@ class StepStatsOut(BaseModel):
     trend: float | None = Field(description="p50 change against the previous window.")
     slow: bool
     budget_breaker: bool
+    kind: str = Field(
+        "step",
+        description="`step`, or `queued`: the time a job (`queued: <job>`) waited for a runner.",
+    )
 
 
 class SlowStepsOut(BaseModel):
@@ -65,6 +69,10 @@ class SlowStepsOut(BaseModel):
     slow_share: float
     runs: int
     steps: list[StepStatsOut]
+    queued_p50: float | None = Field(
+        None, description="p50 seconds a run spent queued for runners (runs that report queues)."
+    )
+    queued_share_of_budget: float | None = None
 
 
 class PartOut(BaseModel):
@@ -124,3 +132,22 @@ class DeployRuleOut(BaseModel):
     repository: str
     job: str
     environment: str
+
+
+class FlakyStepOut(BaseModel):
+    name: str
+    runs: int = Field(description="Executions in the window.")
+    revisions: int = Field(description="Revisions (shas) it ran on.")
+    flaky_revisions: int = Field(description="Revisions where it both failed and passed.")
+    flaky_rate: float
+    retries: int = Field(description="Failed executions a later pass on the same sha followed.")
+    seconds_lost: float = Field(description="The time those failed executions took.")
+    seconds_lost_on_main: float = Field(description="The same, on main branches only.")
+    flaky: bool = Field(description="flaky_rate reaches the threshold.")
+
+
+class FlakyStepsOut(BaseModel):
+    repository: str
+    window_seconds: float
+    threshold: float
+    steps: list[FlakyStepOut]

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from leadtime.server.models import (
@@ -41,6 +41,7 @@ def upsert_pipeline_run(session: Session, values: dict, repository_id: int | Non
         row.result = values["result"]
 
 
+SERVER_KIND = 2  # spans stored before roles were kept: a SERVER span was the run's root
 FIRST_ATTEMPT = "1"  # a run that names no attempt is its first
 
 
@@ -134,3 +135,34 @@ def main_run_of(
         .order_by(PipelineRun.started_at)
         .limit(1)
     )
+
+
+def step_executions(
+    session: Session, repository_id: int, since: datetime, until: datetime
+) -> Iterator[tuple[str, str | None, str | None, str | None, str, str | None, datetime, datetime]]:
+    """(trace id, run id, sha, branch, step name, result, started at, finished at) of every step
+    of the repository's runs started in [since, until), oldest first: a span whose role is step,
+    or one stored before roles that was not a SERVER span."""
+    is_step = or_(Step.role == "step", Step.role.is_(None) & (Step.kind != SERVER_KIND))
+    query = (
+        select(
+            PipelineRun.trace_id,
+            PipelineRun.run_id,
+            PipelineRun.sha,
+            PipelineRun.branch,
+            Step.name,
+            Step.result,
+            Step.started_at,
+            Step.finished_at,
+        )
+        .join(Step, Step.trace_id == PipelineRun.trace_id)
+        .where(
+            PipelineRun.repository_id == repository_id,
+            PipelineRun.started_at >= since,
+            PipelineRun.started_at < until,
+            is_step,
+        )
+        .order_by(Step.started_at)
+    )
+    for row in session.execute(query.execution_options(yield_per=5000)):
+        yield tuple(row)  # type: ignore[misc]

@@ -10,7 +10,7 @@ import pytest
 
 from tests.conftest import CHROMIUM
 from tests.factories import make_deploy, make_mergeset
-from tests.server.otlp_payloads import REPO, post_run
+from tests.server.otlp_payloads import REPO, post_queued_run, post_run
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed")
 XSS = "<script>alert(1)</script>"
@@ -163,6 +163,24 @@ def test_slowest_steps_page_shows_bars_and_flags(client, live_server, page):
     assert first.locator(".bar .fill.over").count() == 1
     assert page.locator("tr.step.slow").count() == 2  # e2e and build (4 min is over 20%)
     page.screenshot(path=page.shots / "slowest.png", full_page=True)
+
+
+def test_time_queued_for_a_runner_shows_on_slowest_steps_and_the_mergeset(
+    client, live_server, page
+):
+    now = datetime.now(UTC)
+    for run in range(1, 4):
+        sha = f"{run:040x}"
+        post_queued_run(client, run, now - timedelta(hours=run), sha, deploy=run == 1)
+    page.goto(live_server.url + "/slowest?repo=acme/shop&window=7d")
+    queued = page.locator("tr.step.queued")
+    assert queued.count() == 1 and queued.locator(".name").inner_text() == "queued: build"
+    assert "queued" in queued.locator(".flag").inner_text()
+    assert "3m" in page.locator(".queued-summary").inner_text()
+    assert "20%" in page.locator(".queued-summary").inner_text()
+    page.goto(f"{live_server.url}/mergesets/{1:040x}")
+    assert "queued for a runner" in page.locator("table.parts").inner_text()
+    page.screenshot(path=page.shots / "queued.png", full_page=True)
 
 
 def test_overview_shows_a_firing_alert_and_links_to_it(client, live_server, page):

@@ -109,3 +109,58 @@ def post_run(
     )
     assert response.status_code == 200, response.text
     return trace
+
+
+QUEUED_SECONDS = 180
+QUEUED_RUN_STEPS = (("checkout", 20), ("compile", 100))
+
+
+def post_queued_run(client, run: int, start: datetime, sha: str, deploy: bool = False) -> None:
+    """A main-branch run whose build job waits QUEUED_SECONDS for a runner (a queue span
+    under it), then runs QUEUED_SECONDS_RUN_STEPS; with `deploy`, a production deploy follows."""
+    trace = f"{run:032x}"
+    root, job, queue = f"{run:08x}00000001", f"{run:08x}00000002", f"{run:08x}00000003"
+    attributes = ci("main", sha, run)
+    cursor = start + timedelta(seconds=QUEUED_SECONDS)
+    spans = [
+        span(
+            trace,
+            queue,
+            "queue-build",
+            start,
+            cursor,
+            {"cicd.pipeline.run.queue.duration": QUEUED_SECONDS * 10**9},
+            parent=job,
+        ),
+    ]
+    for index, (name, seconds) in enumerate(QUEUED_RUN_STEPS):
+        end = cursor + timedelta(seconds=seconds)
+        spans.append(
+            span(trace, f"{run:08x}1{index:07x}", name, cursor, end, attributes, parent=job)
+        )
+        cursor = end
+    job_span = span(trace, job, "build", start, cursor, attributes, parent=root)
+    spans.append(job_span)
+    if deploy:
+        end = cursor + timedelta(seconds=60)
+        spans.append(
+            span(
+                trace,
+                f"{run:08x}00000004",
+                "deploy",
+                cursor,
+                end,
+                {**attributes, "deployment.environment.name": "production"},
+                parent=root,
+            )
+        )
+        cursor = end
+    root_span = span(
+        trace, root, "RUN ci", start, cursor, {**attributes, "cicd.pipeline.result": "success"}
+    )
+    root_span["kind"] = 2
+    spans.append(root_span)
+    answer = client.post(
+        "/v1/traces", content=request(spans), headers={"content-type": "application/json"}
+    )
+    assert answer.status_code == 200 and "partialSuccess" not in answer.json()

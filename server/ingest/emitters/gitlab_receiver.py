@@ -13,13 +13,17 @@ What it sends (collector-contrib `receiver/gitlabreceiver/traces_event_handling.
   (the result in GitLab's words: success, failed, canceled, skipped, manual),
   `gitlab.job.queued_duration`, and `cicd.pipeline.task.run.environment.name` with
   `gitlab.environment.action` (`start` is a deploy to that environment).
+A job's `gitlab.job.queued_duration` (seconds waiting for a runner) becomes a queue span of its
+own, `queue-<job>`, beside the job and ending as it starts, as the GitHub receiver sends one.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
+from hashlib import blake2b
 
-from leadtime.server.ingest.emitters.common import GROUP, STEP, filled
+from leadtime.server.ingest.emitters.common import GROUP, QUEUE, STEP, filled
 from leadtime.server.ingest.otlp import SpanRecord
 from leadtime.tracer import attributes as attr
 
@@ -27,6 +31,9 @@ PROVIDER = "gitlab"
 ENVIRONMENT = "cicd.pipeline.task.run.environment.name"
 ENVIRONMENT_ACTION = "gitlab.environment.action"
 DEPLOYING = "start"
+QUEUED_DURATION = "gitlab.job.queued_duration"
+QUEUE_DURATION = "cicd.pipeline.run.queue.duration"
+LONGEST_QUEUE = 86400.0  # seconds: a longer one is a broken report, not a queue
 
 
 def detect(span: SpanRecord) -> bool:
@@ -54,6 +61,30 @@ def _job(span: SpanRecord) -> SpanRecord:
     return filled(span, {attr.DEPLOYMENT_ENVIRONMENT: environment if deploying else None}, STEP)
 
 
+def _queue(job: SpanRecord) -> SpanRecord | None:
+    """The job's wait for a runner as a span of its own, if GitLab said how long it was."""
+    queued = job.attributes.get(QUEUED_DURATION)
+    if not isinstance(queued, int | float) or isinstance(queued, bool):
+        return None
+    if not 0 < queued < LONGEST_QUEUE:
+        return None
+    span_id = blake2b(f"{job.span_id}/queue".encode(), digest_size=8).hexdigest()
+    return SpanRecord(
+        trace_id=job.trace_id,
+        span_id=span_id,
+        parent_span_id=job.parent_span_id,
+        name=f"queue-{job.attributes[attr.TASK_NAME]}",
+        kind=job.kind,
+        started_at=job.started_at - timedelta(seconds=queued),
+        finished_at=job.started_at,
+        status_code=0,
+        attributes={QUEUE_DURATION: round(queued * 1e9)},
+        resource=job.resource,
+        scope=job.scope,
+        role=QUEUE,
+    )
+
+
 def adapt(spans: list[SpanRecord]) -> list[SpanRecord]:
     mapped = _resource(spans[0].resource)
     adapted = []
@@ -61,6 +92,9 @@ def adapt(spans: list[SpanRecord]) -> list[SpanRecord]:
         span = replace(span, resource=mapped)
         if attr.TASK_NAME in span.attributes:
             span = _job(span)
+            queue = _queue(span)
+            if queue is not None:
+                adapted.append(queue)
         elif span.parent_span_id:
             span = replace(span, role=GROUP)  # a stage GitLab sends no event for
         adapted.append(span)

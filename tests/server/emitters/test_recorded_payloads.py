@@ -181,6 +181,7 @@ def test_an_emitter_s_run_gives_its_identity_steps_mergeset_deploy_and_lead_time
     steps = _flat(run["steps"])
     roles = {(step["name"], step["role"] == "step") for step in steps}
     expected_roles = {(span["name"], case.is_step(span)) for span, _ in recorded.spans(payload)}
+    expected_roles |= {(f"queue-{job}", False) for job in _gitlab_queues(payload)}
     assert roles == expected_roles
     steps = {step["name"]: step for step in steps}
     for name in case.skipped:
@@ -213,11 +214,45 @@ def test_an_emitter_s_waiting_and_stages_are_never_slow_steps(client, case):
         "/api/reports/slowest-steps", params={"repo": case.repository, "window": _window()}
     )
     assert report.status_code == 200, report.text
-    runs = {step["name"]: step["runs"] for step in report.json()["steps"]}
+    rows = report.json()["steps"]
+    runs = {step["name"]: step["runs"] for step in rows if step["kind"] == "step"}
     # A stage and its job of the same name (GitLab's build stage and build job) count once.
     expected = Counter(span["name"] for span, _ in recorded.spans(payload) if case.is_step(span))
     assert runs == dict(expected)
     assert not set(case.waiting) & set(runs)
+    queued = {step["name"]: step["p50"] for step in rows if step["kind"] == "queued"}
+    assert queued == pytest.approx(_expected_queues(payload))
+    assert not any(step["slow"] for step in rows if step["kind"] == "queued")
+
+
+QUEUE_NAMES = ("Queued", "Agent Allocation")
+
+
+def _gitlab_queues(payload: dict) -> dict[str, float]:
+    """Seconds each GitLab job waited for a runner, as the receiver says (queued_duration)."""
+    found = {}
+    for span, _ in recorded.spans(payload):
+        attributes = recorded.attributes(span)
+        if attributes.get("gitlab.job.queued_duration"):
+            found[attributes["cicd.pipeline.task.name"]] = attributes["gitlab.job.queued_duration"]
+    return found
+
+
+def _expected_queues(payload: dict) -> dict[str, float]:
+    """`queued: <job>` -> seconds, from the payload's queue spans (named after their job, or
+    under it) and GitLab's queued durations."""
+    by_id = {span["spanId"]: span for span, _ in recorded.spans(payload)}
+    queued: dict[str, float] = {f"queued: {job}": s for job, s in _gitlab_queues(payload).items()}
+    for span, _ in recorded.spans(payload):
+        name = span["name"]
+        if not (name.startswith("queue-") or name in QUEUE_NAMES):
+            continue
+        parent = by_id.get(span.get("parentSpanId", ""))
+        under_job = parent is not None and name == "Queued"  # otel-cicd-action's, in its job
+        job = parent["name"] if under_job else name.removeprefix("queue-")
+        seconds = (recorded.end(span) - recorded.start(span)).total_seconds()
+        queued[f"queued: {job}"] = queued.get(f"queued: {job}", 0.0) + seconds
+    return queued
 
 
 def _window() -> str:

@@ -259,8 +259,11 @@ def test_workflow_runs_and_jobs_give_the_pipeline_with_queue_time(forge):
         "success",
     )
     assert run["started_at"].startswith("2026-11-20T10:04:30")
-    (job,) = run["steps"]
+    job, queue = sorted(run["steps"], key=lambda step: step["role"] == "queue")
     assert job["name"] == "build" and job["attributes"]["leadtime.queued_seconds"] == 58
+    # the wait for a runner, created_at -> started_at: a queue, never a step
+    assert (queue["name"], queue["role"], queue["duration_seconds"]) == ("queue-build", "queue", 58)
+    assert queue["finished_at"] == job["started_at"]
     assert [step["name"] for step in job["children"]] == ["Set up job", "Run tests"]
     assert job["children"][1]["duration_seconds"] == 729
 
@@ -335,7 +338,11 @@ def test_gitlab_merge_pipeline_and_deployment(forge):
     assert gitlab(forge, GITLAB_PIPELINE).json()["accepted"] == 1
     trace = f"{traceid.pipeline_trace_id('gitlab', '31', None):032x}"
     run = forge.get(f"/api/pipelines/{trace}").json()
-    assert [step["name"] for step in run["steps"]] == ["unit"]  # the manual job never ran
+    # the manual job never ran; the unit job waited 88 s for a runner (builds[].queued_duration)
+    steps = {step["name"]: step for step in run["steps"]}
+    assert set(steps) == {"unit", "queue-unit"}
+    assert (steps["queue-unit"]["role"], steps["queue-unit"]["duration_seconds"]) == ("queue", 88)
+    assert steps["queue-unit"]["finished_at"] == steps["unit"]["started_at"]
     assert run["finished_at"].startswith("2026-11-20T10:31:45") and run["result"] == "success"
 
     assert gitlab(forge, GITLAB_DEPLOYMENT).json()["accepted"] == 1
