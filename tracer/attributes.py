@@ -59,6 +59,23 @@ HISTORY_TRUNCATED = "leadtime.deploy.history.truncated"
 # A shallow clone cut the history short: what the deploy ships may reach further back.
 HISTORY_SHALLOW = "leadtime.deploy.history.shallow"
 
+# Whether the step's cache was hit (`leadtime step --cache-hit`): splits its p50 by hit and miss.
+CACHE_HIT = "leadtime.cache.hit"
+# What a step's JUnit reports held (`leadtime step --junit`); its test spans are the kept ones.
+TESTS_TOTAL = "leadtime.tests.total"
+TESTS_FAILED = "leadtime.tests.failed"
+TESTS_SKIPPED = "leadtime.tests.skipped"
+TESTS_KEPT = "leadtime.tests.kept"
+
+# Tests (https://opentelemetry.io/docs/specs/semconv/registry/attributes/test/): a test case's
+# span, a child of its step's. Result values: pass, fail, and leadtime's `skipped`.
+TEST_CASE_NAME = "test.case.name"
+TEST_CASE_RESULT = "test.case.result.status"
+TEST_SUITE_NAME = "test.suite.name"
+CODE_FILE_PATH = "code.file.path"
+TEST_CLASS = "leadtime.test.class"
+TEST_FAILURE_MESSAGE = "leadtime.test.failure.message"
+
 # Values (semconv enums)
 TASK_TYPES = ("build", "test", "deploy")
 RESULT_SUCCESS = "success"

@@ -152,6 +152,8 @@ def step(**params) -> None:
 
     \b
         leadtime step unit-tests --type test -- pytest -q
+        leadtime step unit-tests --junit 'reports/*.xml' -- pytest --junitxml reports/unit.xml
+        leadtime step install --cache-hit "$CACHE_HIT" -- npm ci
     """
     _run("step", params)
 

@@ -18,6 +18,7 @@ from leadtime.tracer import warn
 DEFAULT_EXPORT_TIMEOUT_SECONDS = 2.0
 DEFAULT_HISTORY_LIMIT = 100
 DEFAULT_MAIN_BRANCHES = ("main", "master")
+DEFAULT_JUNIT_MAX_TESTS = 200
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,7 @@ class TracerConfig:
     service_name: str | None = None
     history_limit: int = DEFAULT_HISTORY_LIMIT
     main_branches: tuple[str, ...] = DEFAULT_MAIN_BRANCHES
+    junit_max_tests: int = DEFAULT_JUNIT_MAX_TESTS
 
     # Every LEADTIME_ variable the tracer reads (the server tells a misspelled one by them).
     VARIABLES = (
@@ -48,6 +50,7 @@ class TracerConfig:
         "LEADTIME_RUN_ID",
         "LEADTIME_TRACE_IDS",
         "LEADTIME_GITHUB_CHECK_RUN_ID",
+        "LEADTIME_JUNIT_MAX_TESTS",
     )
 
     @classmethod
@@ -82,6 +85,9 @@ class TracerConfig:
                     "LEADTIME_MAIN_BRANCHES", ",".join(DEFAULT_MAIN_BRANCHES)
                 ).split(",")
                 if branch.strip()
+            ),
+            junit_max_tests=int(
+                _positive_float(env, "LEADTIME_JUNIT_MAX_TESTS") or DEFAULT_JUNIT_MAX_TESTS
             ),
         )
 

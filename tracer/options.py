@@ -43,6 +43,19 @@ def key_value(raw: str) -> tuple[str, str]:
     return key.strip(), value
 
 
+HIT_WORDS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
+
+
+def cache_hit(raw: str) -> bool:
+    """true or false; empty is a miss (actions/cache's `cache-hit` output on a miss)."""
+    word = raw.strip().lower()
+    if not word:
+        return False
+    if word not in HIT_WORDS:
+        raise ValueError(f"{raw!r} is not true or false")
+    return HIT_WORDS[word]
+
+
 COMMON = (
     Option(
         "--attr", "attrs", "Add a span attribute; repeat for more.", "KEY=VALUE", key_value, True
@@ -77,6 +90,24 @@ STEP_OPTIONS = (
         "What the step does (cicd.pipeline.task.type).",
         "TYPE",
         choices=("build", "test", "deploy"),
+    ),
+    Option(
+        "--cache-hit",
+        "cache_hit",
+        "Whether the step's cache was hit: true or false (empty, as actions/cache's cache-hit "
+        "output is on a miss, is false). Splits the step's p50 by hit and miss.",
+        "true|false",
+        cache_hit,
+    ),
+    Option(
+        "--junit",
+        "junit",
+        "JUnit XML reports the command writes (a glob, quoted; repeat for more): one child "
+        "span per test case, every failure and the slowest up to LEADTIME_JUNIT_MAX_TESTS "
+        "(200). Only files changed during the step are read.",
+        "GLOB",
+        str,
+        True,
     ),
     *COMMON,
 )

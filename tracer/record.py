@@ -26,11 +26,14 @@ from leadtime.tracer.span import (
     Timing,
     build_pipeline_span,
     build_step_span,
+    build_test_spans,
     make_span_maker,
 )
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import ReadableSpan
+
+    from leadtime.tracer import junit
 
 
 def send_spans(
@@ -108,22 +111,58 @@ class PreparedStep:
         task_type: str | None,
         attrs: Sequence[tuple[str, str]],
         deploy_id: str | None,
+        cache_hit: bool | None = None,
+        junit: Sequence[str] = (),
     ) -> bool:
-        deadline = time.monotonic() + self.config.export_timeout
+        timing = Timing(started_ns, outcome.ended_ns)
         extra: dict[str, AttributeValue] = dict(self.deploy_extra or {})
         if self.environment:
             extra.update(
                 deployment_attributes(self.ci, self.environment, result, deploy_id, ids.span_id)
             )
+        if cache_hit is not None:
+            extra[attr.CACHE_HIT] = cache_hit
+        reading = read_reports(junit, started_ns, self.config.junit_max_tests) if junit else None
+        if reading is not None:
+            extra.update(test_counts(reading))
         extra.update(dict(attrs))
         span = build_step_span(
             self.maker,
             ids,
-            Timing(started_ns, outcome.ended_ns),
+            timing,
             StepFacts(name, result, outcome.exit_code, task_type, command, extra),
             self.ci,
         )
-        return send_spans([span], self.config, deadline, ids.sampled)
+        tests = []
+        if reading is not None and reading.cases:
+            span_ids = [traceid.random_span_id() for _ in reading.cases]
+            tests = build_test_spans(self.maker, ids, timing, reading.cases, span_ids)
+        # The export bound starts once the spans are made: reading reports has bounds of its own.
+        deadline = time.monotonic() + self.config.export_timeout
+        return send_spans([span, *tests], self.config, deadline, ids.sampled)
+
+
+def read_reports(patterns: Sequence[str], started_ns: int, limit: int) -> junit.Reading | None:
+    """The step's JUnit reports (tracer/junit.py); None, with a warning, when none could be read."""
+    try:
+        from leadtime.tracer import junit
+
+        reading = junit.read(patterns, started_ns, limit)
+    except Exception as error:  # reports are extra: the step's span goes out without them
+        warn(f"could not read the JUnit reports: {type(error).__name__}: {error}")
+        return None
+    if reading.problems:
+        warn("; ".join(reading.problems))
+    return reading
+
+
+def test_counts(reading: junit.Reading) -> dict[str, AttributeValue]:
+    return {
+        attr.TESTS_TOTAL: reading.total,
+        attr.TESTS_FAILED: reading.failed,
+        attr.TESTS_SKIPPED: reading.skipped,
+        attr.TESTS_KEPT: len(reading.cases),
+    }
 
 
 def _gather(config: TracerConfig, found: dict[str, str], commit_facts: bool) -> context.CIContext:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
@@ -23,6 +23,9 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from leadtime.tracer import __version__
 from leadtime.tracer import attributes as attr
 from leadtime.tracer.context import CIContext
+
+if TYPE_CHECKING:
+    from leadtime.tracer.junit import Case
 
 AttributeValue = str | bool | int | float | Sequence[str] | Sequence[int]
 FAILED_RESULTS = (attr.RESULT_FAILURE, attr.RESULT_TIMEOUT, attr.RESULT_ERROR)
@@ -205,3 +208,42 @@ def build_pipeline_span(
         attributes[attr.ERROR_TYPE] = result
     name = f"RUN {ci.pipeline_name}" if ci.pipeline_name else "RUN"
     return maker.make(ids, name, SpanKind.SERVER, timing, attributes, result in FAILED_RESULTS)
+
+
+def test_attributes(case: Case) -> dict[str, AttributeValue]:
+    attributes: dict[str, AttributeValue] = {
+        attr.TEST_CASE_NAME: case.name,
+        attr.TEST_CASE_RESULT: case.status,
+    }
+    optional = {
+        attr.TEST_SUITE_NAME: case.suite,
+        attr.TEST_CLASS: case.classname,
+        attr.CODE_FILE_PATH: case.file,
+        attr.TEST_FAILURE_MESSAGE: case.message,
+    }
+    attributes.update({key: value for key, value in optional.items() if value})
+    return attributes
+
+
+def build_test_spans(
+    maker: SpanMaker,
+    step: SpanIds,
+    timing: Timing,
+    cases: Sequence[Case],
+    span_ids: Sequence[int],
+) -> list[ReadableSpan]:
+    """One child span of the step per test case, each as long as the report says. JUnit gives
+    durations, not start times, so the cases are laid end to end from the step's start, and one
+    that would end after the step is placed to end with it."""
+    step_ns = timing.ended_ns - timing.started_ns
+    spans, offset = [], 0
+    for case, span_id in zip(cases, span_ids, strict=True):
+        length = min(round(case.seconds * 1e9), step_ns)
+        start = offset if offset + length <= step_ns else step_ns - length
+        offset = start + length
+        ids = SpanIds(step.trace_id, span_id, step.span_id, step.sampled)
+        at = Timing(timing.started_ns + start, timing.started_ns + start + length)
+        failed = case.status == "fail"
+        attributes = test_attributes(case)
+        spans.append(maker.make(ids, case.name, SpanKind.INTERNAL, at, attributes, failed))
+    return spans

@@ -58,6 +58,8 @@ def run_step(
     environment: str | None = None,
     deploy_id: str | None = None,
     revision: str | None = None,
+    cache_hit: bool | None = None,
+    junit: Sequence[str] = (),
 ) -> int:
     """Run `command` as the step `name` (a deploy to `environment` when given); its exit code."""
     env = dict(os.environ)
@@ -93,6 +95,8 @@ def run_step(
                 task_type="deploy" if environment else task_type,
                 attrs=attrs,
                 deploy_id=deploy_id,
+                cache_hit=cache_hit,
+                junit=junit,
             )
         except Exception as error:  # same promise as above: a warning, never a changed exit
             warn(f"could not record the span: {type(error).__name__}: {error}")
