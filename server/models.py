@@ -121,6 +121,7 @@ class Step(Base):
     attributes: Mapped[dict] = mapped_column(JSON, default=dict)
     # step, root, queue or group (ingest/emitters); None for spans stored before roles were kept
     role: Mapped[str | None] = mapped_column(String(10))
+    cache_hit: Mapped[bool | None] = mapped_column(Boolean)  # leadtime.cache.hit; None: not said
 
 
 class Mergeset(Base):

@@ -16,17 +16,21 @@ from leadtime.server.api.deps import (
 )
 from leadtime.server.domain.budget import mergeset_breakdown, slowest_steps
 from leadtime.server.domain.flaky import flaky_steps
+from leadtime.server.domain.tests import TestsReport, flaky_tests, suggested_order, test_report
 from leadtime.server.presenters import budget_out, mergeset_out
 from leadtime.server.schemas import (
     BreakdownOut,
     BudgetIn,
     BudgetOut,
+    CacheStatsOut,
     FlakyStepOut,
     FlakyStepsOut,
     PartOut,
     SegmentOut,
     SlowStepsOut,
     StepStatsOut,
+    TestsOut,
+    TestStatsOut,
 )
 
 router = APIRouter(prefix="/api", tags=["reports"])
@@ -53,7 +57,50 @@ def get_slowest_steps(
         steps=[StepStatsOut(**stats.__dict__) for stats in report.steps],
         queued_p50=report.queued_p50,
         queued_share_of_budget=report.queued_share,
+        caches=[CacheStatsOut(**stats.__dict__) for stats in report.caches],
     )
+
+
+def _tests_out(report: TestsReport, tests: list) -> TestsOut:
+    return TestsOut(
+        repository=report.repository,
+        window_seconds=report.window.total_seconds(),
+        runs=report.runs,
+        tests=[TestStatsOut(**test.__dict__) for test in tests],
+    )
+
+
+REPO = Query(description="Repository URL, owner/name or name.")
+TEST_WINDOW = Query("14d", description="How far back: e.g. 7d, 14d, 4w.")
+
+
+@router.get("/reports/slowest-tests", dependencies=[Reader], response_model=TestsOut)
+def get_slowest_tests(
+    session: SessionDep, settings: SettingsDep, repo: str = REPO, window: str = TEST_WINDOW
+) -> TestsOut:
+    """Test cases inside steps (`leadtime step --junit`, OTel-aware runners), slowest p50
+    first: runs, failures, p50, p95, trend against the previous window, flaky revisions."""
+    report = test_report(session, settings, now(), repo, duration_param(window, "window"))
+    return _tests_out(report, report.tests)
+
+
+@router.get("/reports/flaky-tests", dependencies=[Reader], response_model=TestsOut)
+def get_flaky_tests(
+    session: SessionDep, settings: SettingsDep, repo: str = REPO, window: str = TEST_WINDOW
+) -> TestsOut:
+    """Tests that failed and then passed on the same revision, the most often flaky first."""
+    report = test_report(session, settings, now(), repo, duration_param(window, "window"))
+    return _tests_out(report, flaky_tests(report))
+
+
+@router.get("/reports/test-order", dependencies=[Reader], response_model=TestsOut)
+def get_test_order(
+    session: SessionDep, settings: SettingsDep, repo: str = REPO, window: str = TEST_WINDOW
+) -> TestsOut:
+    """Every test in the order to run it: the most likely to fail first (failure rate over the
+    window), the fastest first among equals, so a failing build fails early."""
+    report = test_report(session, settings, now(), repo, duration_param(window, "window"))
+    return _tests_out(report, suggested_order(report))
 
 
 @router.get("/reports/flaky-steps", dependencies=[Reader], response_model=FlakyStepsOut)

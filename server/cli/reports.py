@@ -99,7 +99,80 @@ def _slowest_table(report: dict, window: str) -> Table:
             f"queued for runners: p50 {duration(report['queued_p50'])} a run, "
             f"{share(report['queued_share_of_budget'])} of the budget"
         )
+    lines.extend(_cache_line(cache) for cache in report.get("caches", []))
     return Table([*headers, "trend", "flags"], rows, lines)
+
+
+def _cache_line(cache: dict) -> str:
+    cost = cache["miss_cost_per_week"]
+    return (
+        f"cache of {cache['name']}: {cache['hits']} hits, {cache['misses']} misses "
+        f"({share(cache['hit_rate'])} hit), p50 hit {duration(cache['hit_p50'])}, miss "
+        f"{duration(cache['miss_p50'])}; misses cost "
+        + (f"{duration(cost)} a week" if cost is not None else "- (no hit to compare)")
+    )
+
+
+def _tests_table(report: dict, window: str, what: str) -> Table:
+    headers = ["test", "runs", "fail", "p50", "p95", "trend", "flaky shas"]
+    rows = [
+        [
+            test["name"][-60:],
+            test["runs"],
+            share(test["failure_rate"]),
+            duration(test["p50"]),
+            duration(test["p95"]),
+            "-" if test["trend"] is None else f"{test['trend']:+.0%}",
+            f"{test['flaky_revisions']}/{test['revisions']}",
+        ]
+        for test in report["tests"]
+    ]
+    heading = f"{report['repository']}: {what}, {report['runs']} test runs, window {window}"
+    return Table(headers, rows, [heading])
+
+
+TEST_VIEWS = {
+    "slowest": ("/api/reports/slowest-tests", "slowest tests"),
+    "flaky": ("/api/reports/flaky-tests", "tests that failed then passed on one sha"),
+    "order": ("/api/reports/test-order", "suggested order: likeliest to fail, then fastest"),
+}
+
+
+@report_group.command("tests")
+@click.option("--repo", required=True, help="Repository URL, owner/name or name.")
+@click.option("--window", default="14d", show_default=True, help="e.g. 7d, 14d, 4w.")
+@click.option(
+    "--show",
+    "view",
+    type=click.Choice(list(TEST_VIEWS)),
+    default="slowest",
+    show_default=True,
+    help="slowest tests, flaky tests, or the suggested order to run them in.",
+)
+@click.option(
+    "--names",
+    is_flag=True,
+    help="Only the test names, one a line, in the report's order: for a CI script to feed "
+    "its runner.",
+)
+@output_options
+def report_tests(repo: str, window: str, view: str, names: bool, output: str) -> None:
+    """Tests inside steps (sent by `leadtime step --junit` or an OTel-aware runner): the
+    slowest with p50, p95 and trend; the flaky (failed then passed on one revision); or the
+    order to run them in, the likeliest to fail and fastest first.
+
+    Example:
+
+    \b
+        leadtime report tests --repo acme/shop --show flaky
+        leadtime report tests --repo acme/shop --show order --names > order.txt
+    """
+    path, what = TEST_VIEWS[view]
+    report = get(path, {"repo": repo, "window": window})
+    if names:
+        click.echo("\n".join(test["name"] for test in report["tests"]))
+        return
+    show(output, report, lambda data: _tests_table(data, window, what))
 
 
 def _flaky_table(report: dict, window: str) -> Table:

@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from leadtime.server import store
+from leadtime.server.domain.caches import CacheStats, cache_stats
 from leadtime.server.domain.critical_path import (
     QUEUE_ROLE,
     WAITING,
@@ -73,6 +74,7 @@ class SlowStepsReport:
     # p50 of each run's time queued for runners (runs that report queues), and its budget share
     queued_p50: float | None = None
     queued_share: float | None = None
+    caches: list[CacheStats] = field(default_factory=list)  # domain/caches.py
 
 
 def step_stats(
@@ -239,6 +241,7 @@ def slowest_steps(
         steps=stats,
         queued_p50=queued_p50,
         queued_share=queued_p50 / budget.total_seconds() if queued_p50 is not None else None,
+        caches=cache_stats(session, repo.id, now, window),
     )
 
 

@@ -2,7 +2,8 @@
 the span that ended last before it started, and so on; inside a span, the same among its
 children, its own time filling the gaps. Steps running in parallel are not counted twice.
 
-Only a span whose role is step (ingest/emitters) fills a gap with its own time. A queue span's
+Only a span whose role is step (ingest/emitters) fills a gap with its own time; test cases
+(role test) are inside their step's time and not walked. A queue span's
 own time is "queued for a runner"; a root's, a stage's or a phase's, and time no span covers
 (approvals, runner start-up) is "waiting". Spans stored before roles were kept: a SERVER span
 is the run's root, any other a step.
@@ -17,7 +18,7 @@ from datetime import datetime
 WAITING = "waiting"
 QUEUED = "queued for a runner"
 SERVER_KIND = 2  # a pipeline run's root span (OTel SpanKind SERVER): its own time is waiting
-STEP_ROLE, QUEUE_ROLE = "step", "queue"
+STEP_ROLE, QUEUE_ROLE, TEST_ROLE = "step", "queue", "test"
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,7 @@ def critical_path(
     trace_id: str | None = None,
 ) -> list[Segment]:
     """The run's critical path in time order, within [start, end] (default: all its spans)."""
+    spans = [span for span in spans if span.role != TEST_ROLE]
     if not spans:
         return []
     ids = {span.span_id for span in spans}

@@ -48,14 +48,14 @@ class FlakyReport:
 
 
 @dataclass
-class _Execution:
+class Execution:
     passed: bool
     started_at: datetime
     seconds: float
     on_main: bool
 
 
-def _retries(executions: list[_Execution]) -> list[_Execution]:
+def retries_of(executions: list[Execution]) -> list[Execution]:
     """The failed executions a later pass followed (executions oldest first)."""
     last_pass = max((e.started_at for e in executions if e.passed), default=None)
     if last_pass is None:
@@ -63,9 +63,9 @@ def _retries(executions: list[_Execution]) -> list[_Execution]:
     return [e for e in executions if not e.passed and e.started_at < last_pass]
 
 
-def _step(name: str, by_revision: dict[str, list[_Execution]], threshold: float) -> FlakyStep:
-    flaky = [runs for runs in by_revision.values() if _retries(runs)]
-    retries = [retry for runs in flaky for retry in _retries(runs)]
+def _step(name: str, by_revision: dict[str, list[Execution]], threshold: float) -> FlakyStep:
+    flaky = [runs for runs in by_revision.values() if retries_of(runs)]
+    retries = [retry for runs in flaky for retry in retries_of(runs)]
     rate = len(flaky) / len(by_revision) if by_revision else 0.0
     return FlakyStep(
         name=name,
@@ -86,14 +86,14 @@ def flaky_steps(
     """Per step name over the window: see the module. Steps never flaky are left out."""
     repo = store.find_repository(session, repository)
     main = set(settings.main_branch_names)
-    executions: dict[str, dict[str, list[_Execution]]] = defaultdict(lambda: defaultdict(list))
+    executions: dict[str, dict[str, list[Execution]]] = defaultdict(lambda: defaultdict(list))
     for _trace, _run, sha, branch, name, result, started, finished in store.step_executions(
         session, repo.id, now - window, now
     ):
         if not sha or result in NOT_RUN:
             continue
         seconds = (finished - started).total_seconds()
-        executions[name][sha].append(_Execution(result == PASSED, started, seconds, branch in main))
+        executions[name][sha].append(Execution(result == PASSED, started, seconds, branch in main))
     threshold = settings.flaky_step_rate
     steps = [_step(name, revisions, threshold) for name, revisions in executions.items()]
     steps = [step for step in steps if step.flaky_revisions]

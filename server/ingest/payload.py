@@ -130,6 +130,7 @@ def step_row(
         "finished_at": finished,
         "attributes": attributes,
         "role": role,
+        "cache_hit": None,
     }
 
 

@@ -4,7 +4,8 @@ cancellation, skip).
 
 Emitters write them their own way: GitHub (`failure`, `cancelled`, `timed_out`, `skipped`),
 GitLab (`failed`, `canceled`, `skipped`, `manual`), Jenkins (`SUCCESS`, `FAILURE`, `UNSTABLE`,
-`ABORTED`, `NOT_BUILT`), and older keys (`cicd.pipeline.run.status`,
+`ABORTED`, `NOT_BUILT`), test cases (`test.case.result.status`: `pass`, `fail`, and leadtime's
+`skipped`), and older keys (`cicd.pipeline.run.status`,
 `cicd.pipeline.run.task.status`). A value we cannot place is kept as it is; the raw value of one
 we mapped stays on the step as `leadtime.result.raw`. A skipped or cancelled step is never a
 success, whatever its span status says.
@@ -16,11 +17,11 @@ from leadtime.tracer import attributes as attr
 
 RAW = "leadtime.result.raw"
 RUN_ALIASES = (attr.PIPELINE_RESULT, "cicd.pipeline.run.status")
-TASK_ALIASES = (attr.TASK_RUN_RESULT, "cicd.pipeline.run.task.status")
+TASK_ALIASES = (attr.TASK_RUN_RESULT, "cicd.pipeline.run.task.status", attr.TEST_CASE_RESULT)
 
 _WORDS = {
-    attr.RESULT_SUCCESS: ("success", "succeeded", "successful", "passed", "ok"),
-    attr.RESULT_FAILURE: ("failure", "failed", "unstable"),
+    attr.RESULT_SUCCESS: ("success", "succeeded", "successful", "passed", "ok", "pass"),
+    attr.RESULT_FAILURE: ("failure", "failed", "unstable", "fail"),
     attr.RESULT_ERROR: ("error", "errored"),
     attr.RESULT_TIMEOUT: ("timeout", "timed_out", "timedout"),
     attr.RESULT_CANCELLATION: ("cancellation", "cancelled", "canceled", "aborted"),

@@ -95,10 +95,20 @@ def _step_row(span: SpanRecord, result: str) -> dict:
         "exit_code": exit_code if isinstance(exit_code, int) else None,
         "task_type": span.attributes.get(attr.TASK_TYPE),
         "role": span.role,
+        "cache_hit": _cache_hit(span.attributes.get(attr.CACHE_HIT)),
         "started_at": span.started_at,
         "finished_at": span.finished_at,
         "attributes": attributes,
     }
+
+
+def _cache_hit(value: object) -> bool | None:
+    """`leadtime.cache.hit` as a bool; a string true/false from emitters that only send strings."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    return None
 
 
 def _merge_run(runs: dict[str, RunFact], span: SpanRecord) -> None:

@@ -44,6 +44,7 @@ from leadtime.server.schemas.reports import (
     BreakdownOut,
     BudgetIn,
     BudgetOut,
+    CacheStatsOut,
     DeployRuleIn,
     DeployRuleOut,
     ErrorBody,
@@ -55,6 +56,8 @@ from leadtime.server.schemas.reports import (
     SlowStepsOut,
     StepStatsOut,
     SummaryOut,
+    TestsOut,
+    TestStatsOut,
 )
 
 __all__ = [
@@ -71,6 +74,7 @@ __all__ = [
     "BreakdownOut",
     "BudgetIn",
     "BudgetOut",
+    "CacheStatsOut",
     "ChangeFailureOut",
     "CheckOut",
     "DeployIn",
@@ -106,4 +110,6 @@ __all__ = [
     "SummaryOut",
     "TargetIn",
     "TargetOut",
+    "TestStatsOut",
+    "TestsOut",
 ]

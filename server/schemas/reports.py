@@ -62,6 +62,18 @@ class StepStatsOut(BaseModel):
     )
 
 
+class CacheStatsOut(BaseModel):
+    name: str = Field(description="A step that says whether its cache was hit.")
+    hits: int
+    misses: int
+    hit_rate: float
+    hit_p50: float | None
+    miss_p50: float | None
+    miss_cost_per_week: float | None = Field(
+        description="Seconds a week the misses took over the hit p50 (None without a hit)."
+    )
+
+
 class SlowStepsOut(BaseModel):
     repository: str
     window_seconds: float
@@ -73,6 +85,9 @@ class SlowStepsOut(BaseModel):
         None, description="p50 seconds a run spent queued for runners (runs that report queues)."
     )
     queued_share_of_budget: float | None = None
+    caches: list[CacheStatsOut] = Field(
+        default_factory=list, description="Steps' p50 split by cache hit and miss."
+    )
 
 
 class PartOut(BaseModel):
@@ -151,3 +166,22 @@ class FlakyStepsOut(BaseModel):
     window_seconds: float
     threshold: float
     steps: list[FlakyStepOut]
+
+
+class TestStatsOut(BaseModel):
+    name: str = Field(description="The test case: class (or file) and name, as its report says.")
+    runs: int
+    failures: int
+    failure_rate: float
+    p50: float
+    p95: float
+    trend: float | None = Field(description="p50 change against the previous window.")
+    revisions: int = Field(description="Revisions (shas) it ran on.")
+    flaky_revisions: int = Field(description="Revisions where it failed and then passed.")
+
+
+class TestsOut(BaseModel):
+    repository: str
+    window_seconds: float
+    runs: int = Field(description="Test executions in the window.")
+    tests: list[TestStatsOut]

@@ -140,6 +140,7 @@ from leadtime.server.store.runs import (
     trace_of_run,
     upsert_pipeline_run,
 )
+from leadtime.server.store.tests import cache_executions, test_executions
 from leadtime.server.store.tokens import (
     insert_token,
     token_by_hash,
@@ -161,6 +162,7 @@ __all__ = [
     "alert_key",
     "alert_with_repository",
     "alerts",
+    "cache_executions",
     "claim_notification",
     "count_deploys",
     "count_mergesets",
@@ -249,6 +251,7 @@ __all__ = [
     "successful_deploys",
     "suspect_of",
     "table_of",
+    "test_executions",
     "token_by_hash",
     "token_by_id",
     "tokens",

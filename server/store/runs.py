@@ -137,6 +137,23 @@ def main_run_of(
     )
 
 
+def executions_query(columns: tuple, repository_id: int, since: datetime, until: datetime):
+    """`columns` of the steps (joined to their runs) of the repository's runs started in
+    [since, until), oldest first; the caller adds which spans."""
+    return (
+        select(*columns)
+        .select_from(PipelineRun)
+        .join(Step, Step.trace_id == PipelineRun.trace_id)
+        .where(
+            PipelineRun.repository_id == repository_id,
+            PipelineRun.started_at >= since,
+            PipelineRun.started_at < until,
+        )
+        .order_by(Step.started_at)
+        .execution_options(yield_per=5000)
+    )
+
+
 def step_executions(
     session: Session, repository_id: int, since: datetime, until: datetime
 ) -> Iterator[tuple[str, str | None, str | None, str | None, str, str | None, datetime, datetime]]:
@@ -144,25 +161,16 @@ def step_executions(
     of the repository's runs started in [since, until), oldest first: a span whose role is step,
     or one stored before roles that was not a SERVER span."""
     is_step = or_(Step.role == "step", Step.role.is_(None) & (Step.kind != SERVER_KIND))
-    query = (
-        select(
-            PipelineRun.trace_id,
-            PipelineRun.run_id,
-            PipelineRun.sha,
-            PipelineRun.branch,
-            Step.name,
-            Step.result,
-            Step.started_at,
-            Step.finished_at,
-        )
-        .join(Step, Step.trace_id == PipelineRun.trace_id)
-        .where(
-            PipelineRun.repository_id == repository_id,
-            PipelineRun.started_at >= since,
-            PipelineRun.started_at < until,
-            is_step,
-        )
-        .order_by(Step.started_at)
+    columns = (
+        PipelineRun.trace_id,
+        PipelineRun.run_id,
+        PipelineRun.sha,
+        PipelineRun.branch,
+        Step.name,
+        Step.result,
+        Step.started_at,
+        Step.finished_at,
     )
-    for row in session.execute(query.execution_options(yield_per=5000)):
-        yield tuple(row)  # type: ignore[misc]
+    query = executions_query(columns, repository_id, since, until).where(is_step)
+    for row in session.execute(query):
+        yield tuple(row)

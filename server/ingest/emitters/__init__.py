@@ -6,9 +6,11 @@ by a setting: the first adapter whose `detect` accepts a resource's first span a
 that resource's spans. Spans no adapter claims (leadtime's own, anything following the
 conventions) keep their keys and get their role by the general rule:
 - a span with `cicd.pipeline.run.queue.duration` is waiting: a queue;
+- a span with `test.case.name` (leadtime's `--junit` spans, the test conventions) or
+  pytest-opentelemetry's `pytest.span_type` = test is a test case: a test;
 - a span without a parent is the run's root when it is of kind SERVER or other spans of the
-  delivery hang under it, whatever its kind; a parentless span alone (`leadtime step` outside
-  a pipeline run, spans of a run with no root) is a step;
+  delivery (test cases aside) hang under it, whatever its kind; a parentless span alone
+  (`leadtime step` outside a pipeline run, spans of a run with no root) is a step;
 - every other span is a step.
 """
 
@@ -20,19 +22,27 @@ from leadtime.server.ingest.emitters import (
     jenkins,
     otel_cicd_action,
 )
-from leadtime.server.ingest.emitters.common import QUEUE, ROLES, ROOT, STEP
+from leadtime.server.ingest.emitters.common import QUEUE, ROLES, ROOT, STEP, TEST
 from leadtime.server.ingest.otlp import SpanRecord
 
 __all__ = ["ROLES", "adapt"]
 
 ADAPTERS = (jenkins, otel_cicd_action, gitlab_receiver, github_receiver)
 QUEUE_DURATION = "cicd.pipeline.run.queue.duration"
+TEST_CASE_NAME = "test.case.name"
+PYTEST_SPAN_TYPE = "pytest.span_type"  # pytest-opentelemetry: run, or test for a test case
 SERVER_KIND = 2
+
+
+def _is_test(span: SpanRecord) -> bool:
+    return TEST_CASE_NAME in span.attributes or span.attributes.get(PYTEST_SPAN_TYPE) == "test"
 
 
 def _general_role(span: SpanRecord, parents: set[tuple[str, str | None]]) -> str:
     if QUEUE_DURATION in span.attributes:
         return QUEUE
+    if _is_test(span):
+        return TEST
     if span.parent_span_id:
         return STEP
     has_children = (span.trace_id, span.span_id) in parents
@@ -60,5 +70,6 @@ def adapt(spans: list[SpanRecord]) -> list[tuple[SpanRecord, str]]:
     adapted: list[SpanRecord] = []
     for group in _by_resource(spans):
         adapted.extend(_adapted(group))
-    parents = {(span.trace_id, span.parent_span_id) for span in adapted}
+    # test cases under a lone step do not make it the run's root
+    parents = {(span.trace_id, span.parent_span_id) for span in adapted if not _is_test(span)}
     return [(span, span.role or _general_role(span, parents)) for span in adapted]

@@ -1,0 +1,164 @@
+"""Tests inside steps and caches, with known answers. Six runs on main, two attempts on each of
+three revisions; the `unit` step holds four test cases:
+- test_checkout passes in 10, 20, ... 60 s (p50 35 s, p95 57.5 s);
+- test_flaky fails in each first attempt and passes in the second: flaky on all three shas;
+- test_broken always fails; test_fast always passes in half a second.
+The `install` step hits its cache in four runs (30 s) and misses in two (150 s)."""
+
+from __future__ import annotations
+
+import statistics
+import sys
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from click.testing import CliRunner
+
+from leadtime.tracer.cli import cli
+from tests.conftest import clean_env, run_leadtime
+from tests.server import otlp_payloads as otlp
+
+SHAS = ("1" * 40, "2" * 40, "3" * 40)
+CHECKOUT = (10, 20, 30, 40, 50, 60)
+HIT, MISS = 30, 150
+MISSED_RUNS = (2, 5)
+
+
+def _run(client, number: int, sha: str, attempt: int, start: datetime) -> None:
+    trace = f"{number + 1:032x}"
+    run = {**otlp.ci("main", sha, 200 + SHAS.index(sha)), "cicd.pipeline.run.attempt": str(attempt)}
+    missed = number in MISSED_RUNS
+    install_end = start + timedelta(seconds=MISS if missed else HIT)
+    install = otlp.span(
+        trace,
+        f"{number:08x}00000001",
+        "install",
+        start,
+        install_end,
+        {**run, "leadtime.cache.hit": not missed},
+    )
+    cases = [
+        ("cart.test_checkout", CHECKOUT[number], "pass"),
+        ("cart.test_flaky", 1, "fail" if attempt == 1 else "pass"),
+        ("cart.test_broken", 2, "fail"),
+        ("cart.test_fast", 0.5, "pass"),
+    ]
+    unit_id = f"{number:08x}00000002"
+    cursor, tests = install_end, []
+    for index, (name, seconds, status) in enumerate(cases):
+        end = cursor + timedelta(seconds=seconds)
+        attributes = {"test.case.name": name, "test.case.result.status": status}
+        tests.append(
+            otlp.span(trace, f"{number:08x}1000000{index}", name, cursor, end, attributes, unit_id)
+        )
+        cursor = end
+    failed = any(status == "fail" for _, _, status in cases)
+    unit_attributes = {**run, "cicd.pipeline.task.run.result": "failure" if failed else "success"}
+    unit = otlp.span(trace, unit_id, "unit", install_end, cursor, unit_attributes)
+    body = otlp.request([install, unit, *tests])
+    posted = client.post("/v1/traces", content=body, headers={"content-type": "application/json"})
+    assert posted.status_code == 200, posted.text
+
+
+@pytest.fixture
+def history(client):
+    start = datetime.now(UTC) - timedelta(hours=12)
+    number = 0
+    for sha in SHAS:
+        for attempt in (1, 2):
+            _run(client, number, sha, attempt, start + timedelta(hours=number))
+            number += 1
+    return client
+
+
+def _tests(client, report: str) -> dict[str, dict]:
+    found = client.get(f"/api/reports/{report}", params={"repo": "acme/shop"})
+    assert found.status_code == 200, found.text
+    return found.json()
+
+
+def test_slowest_tests_have_their_p50_p95_and_failures(history):
+    report = _tests(history, "slowest-tests")
+    assert report["runs"] == 24
+    names = [test["name"] for test in report["tests"]]
+    assert names == ["cart.test_checkout", "cart.test_broken", "cart.test_flaky", "cart.test_fast"]
+    checkout = report["tests"][0]
+    assert (checkout["runs"], checkout["failures"]) == (6, 0)
+    assert checkout["p50"] == pytest.approx(35) and checkout["p95"] == pytest.approx(57.5)
+    assert checkout["trend"] is None  # nothing in the window before
+
+
+def test_a_test_failing_then_passing_on_three_shas_is_flaky_on_all_three(history):
+    (flaky,) = _tests(history, "flaky-tests")["tests"]  # test_broken never passed: not flaky
+    assert flaky["name"] == "cart.test_flaky"
+    assert (flaky["revisions"], flaky["flaky_revisions"]) == (3, 3)
+    assert (flaky["runs"], flaky["failures"]) == (6, 3)
+
+
+def test_the_suggested_order_is_likeliest_to_fail_then_fastest(history, live_server, monkeypatch):
+    expected = ["cart.test_broken", "cart.test_flaky", "cart.test_fast", "cart.test_checkout"]
+    assert [test["name"] for test in _tests(history, "test-order")["tests"]] == expected
+    monkeypatch.setenv("LEADTIME_URL", live_server.url)
+    shown = CliRunner().invoke(
+        cli, ["report", "tests", "--repo", "acme/shop", "--show", "order", "--names"]
+    )
+    assert shown.exit_code == 0, shown.output
+    assert shown.output.splitlines() == expected
+    table = CliRunner().invoke(cli, ["report", "tests", "--repo", "acme/shop", "--show", "flaky"])
+    assert "cart.test_flaky" in table.output and "3/3" in table.output
+    assert "cart.test_broken" not in table.output
+
+
+def test_test_cases_are_inside_their_step_not_steps(history):
+    report = history.get("/api/reports/slowest-steps", params={"repo": "acme/shop"}).json()
+    steps = {step["name"]: step for step in report["steps"]}
+    assert set(steps) == {"install", "unit"}
+    unit_seconds = [sum((CHECKOUT[n], 1, 2, 0.5)) for n in range(6)]
+    assert steps["unit"]["critical_p50"] == pytest.approx(statistics.median(unit_seconds))
+
+
+def test_cache_misses_split_the_p50_and_cost_a_week(history, live_server, monkeypatch):
+    report = history.get("/api/reports/slowest-steps", params={"repo": "acme/shop"}).json()
+    (install,) = report["caches"]
+    assert install["name"] == "install"
+    assert (install["hits"], install["misses"]) == (4, 2)
+    assert (install["hit_p50"], install["miss_p50"]) == (HIT, MISS)
+    assert install["miss_cost_per_week"] == pytest.approx(2 * (MISS - HIT))  # window 7d
+    fortnight = history.get(
+        "/api/reports/slowest-steps", params={"repo": "acme/shop", "window": "14d"}
+    ).json()
+    assert fortnight["caches"][0]["miss_cost_per_week"] == pytest.approx(MISS - HIT)
+    monkeypatch.setenv("LEADTIME_URL", live_server.url)
+    shown = CliRunner().invoke(cli, ["report", "slowest", "--repo", "acme/shop"])
+    assert "cache of install: 4 hits, 2 misses" in shown.output
+    assert "misses cost 4m00s a week" in shown.output
+
+
+def test_a_bad_window_is_a_clear_4xx(history):
+    bad = history.get("/api/reports/slowest-tests", params={"repo": "acme/shop", "window": "x"})
+    assert bad.status_code in (400, 422) and "window" in bad.json()["error"]["message"]
+
+
+def test_a_real_pytest_report_sent_by_the_tracer_is_in_the_reports(client, live_server, tmp_path):
+    (tmp_path / "test_tiny.py").write_text(
+        "import time\n\ndef test_slow():\n    time.sleep(0.3)\n\ndef test_quick():\n    pass\n"
+    )
+    env = clean_env(
+        tmp_path,
+        LEADTIME_URL=live_server.url,
+        GITHUB_ACTIONS="true",
+        GITHUB_RUN_ID="77",
+        GITHUB_REPOSITORY="acme/shop",
+        GITHUB_SERVER_URL="https://github.com",
+        GITHUB_REF_NAME="main",
+        GITHUB_SHA="4" * 40,
+    )
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--junitxml=r.xml"]
+    done = run_leadtime(
+        ["step", "unit", "--junit", "r.xml", "--", *command, "test_tiny.py"], env, cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    report = client.get("/api/reports/slowest-tests", params={"repo": "acme/shop"}).json()
+    names = [test["name"] for test in report["tests"]]
+    assert names == ["test_tiny.test_slow", "test_tiny.test_quick"]
+    assert report["tests"][0]["p50"] >= 0.3
