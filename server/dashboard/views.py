@@ -1,5 +1,7 @@
 """Dashboard pages. Each has a stable URL with its filters in the query string, and a JSON twin:
-`/` (overview: /api/summary, /api/mergesets), `/slowest` (/api/reports/slowest-steps),
+`/` (overview: /api/summary, /api/mergesets), `/slowest` (/api/reports/slowest-steps, with
+caches; and, at #flaky-steps, #slowest-tests and #flaky-tests, /api/reports/flaky-steps,
+slowest-tests and flaky-tests),
 `/mergesets/{sha}` (/api/mergesets/{sha}/breakdown), `/pipelines/{trace_id}`
 (/api/pipelines/{trace_id}). Charts are inline SVG and HTML drawn here: nothing is loaded from
 anywhere else, and Jinja2 escapes every value shown."""
@@ -17,7 +19,9 @@ from leadtime.server import store
 from leadtime.server.api.deps import Reader, SessionDep, SettingsDep, duration_param, now
 from leadtime.server.dashboard import csrf
 from leadtime.server.domain.budget import mergeset_breakdown, slowest_steps
+from leadtime.server.domain.flaky import flaky_steps
 from leadtime.server.domain.lead_time import budget_of, list_mergesets, repository_summary
+from leadtime.server.domain.tests import flaky_tests, test_report
 from leadtime.server.errors import NotFound
 from leadtime.server.headers import http_link
 from leadtime.server.notify import dispatch
@@ -33,6 +37,7 @@ router = APIRouter(include_in_schema=False, dependencies=[Reader])
 CHART_WIDTH, CHART_HEIGHT = 720, 220
 RESOLVED_SHOWN = timedelta(days=7)
 RECENT_DEPLOYS = 15
+SLOWEST_TESTS_SHOWN = 20
 
 
 templates.env.filters["duration"] = format_duration
@@ -154,10 +159,19 @@ def slowest(
     repo: str,
     window: str = Query("7d"),
 ) -> HTMLResponse:
-    report = slowest_steps(session, settings, now(), repo, duration_param(window, "window"))
-    return templates.TemplateResponse(
-        request, "slowest.html", {"report": report, "repo": repo, "window": window}
-    )
+    span = duration_param(window, "window")
+    moment = now()
+    report = slowest_steps(session, settings, moment, repo, span)
+    tests = test_report(session, settings, moment, repo, span)
+    shown = {
+        "report": report,
+        "repo": repo,
+        "window": window,
+        "flaky": flaky_steps(session, settings, moment, repo, span),
+        "slowest_tests": tests.tests[:SLOWEST_TESTS_SHOWN],
+        "flaky_tests": flaky_tests(tests),
+    }
+    return templates.TemplateResponse(request, "slowest.html", shown)
 
 
 @router.get("/mergesets/{sha}", response_class=HTMLResponse)

@@ -10,7 +10,13 @@ import pytest
 
 from tests.conftest import CHROMIUM
 from tests.factories import make_deploy, make_mergeset
-from tests.server.otlp_payloads import REPO, post_queued_run, post_run
+from tests.server.otlp_payloads import (
+    REPO,
+    SHAS,
+    post_queued_run,
+    post_run,
+    post_tested_run,
+)
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed")
 XSS = "<script>alert(1)</script>"
@@ -181,6 +187,26 @@ def test_time_queued_for_a_runner_shows_on_slowest_steps_and_the_mergeset(
     page.goto(f"{live_server.url}/mergesets/{1:040x}")
     assert "queued for a runner" in page.locator("table.parts").inner_text()
     page.screenshot(path=page.shots / "queued.png", full_page=True)
+
+
+def test_slowest_steps_shows_caches_flaky_steps_slowest_and_flaky_tests(client, live_server, page):
+    start = datetime.now(UTC) - timedelta(hours=12)
+    for number, (sha, attempt) in enumerate((sha, a) for sha in SHAS for a in (1, 2)):
+        post_tested_run(client, number, sha, attempt, start + timedelta(hours=number))
+    page.goto(live_server.url + "/slowest?repo=acme/shop&window=7d")
+    cache = page.locator("tr.cache")
+    assert cache.locator(".name").inner_text() == "install"
+    assert cache.locator(".cost").inner_text() == "4m00s"  # two misses, 2 min over a hit each
+    flaky = page.locator("tr.flaky-step")
+    assert flaky.count() == 1 and flaky.locator(".name").inner_text() == "e2e"
+    assert "3/3" in flaky.inner_text() and "flaky" in flaky.locator(".flag").inner_text()
+    assert flaky.locator(".lost-on-main").inner_text() == "1m00s"
+    tests = page.locator("table.tests tr.test .name").all_inner_texts()
+    assert tests[0] == "cart.test_checkout" and len(tests) == 4
+    assert page.locator("tr.flaky-test .name").all_inner_texts() == ["cart.test_flaky"]
+    page.goto(live_server.url + "/slowest?repo=acme/shop&window=7d#flaky-tests")
+    assert page.locator("#flaky-tests").is_visible()
+    page.screenshot(path=page.shots / "tests-and-caches.png", full_page=True)
 
 
 def test_overview_shows_a_firing_alert_and_links_to_it(client, live_server, page):

@@ -164,3 +164,55 @@ def post_queued_run(client, run: int, start: datetime, sha: str, deploy: bool = 
         "/v1/traces", content=request(spans), headers={"content-type": "application/json"}
     )
     assert answer.status_code == 200 and "partialSuccess" not in answer.json()
+
+
+SHAS = ("1" * 40, "2" * 40, "3" * 40)
+CHECKOUT = (10, 20, 30, 40, 50, 60)
+HIT, MISS = 30, 150
+MISSED_RUNS = (2, 5)
+E2E_SECONDS = 20
+
+
+def post_tested_run(client, number: int, sha: str, attempt: int, start: datetime) -> None:
+    """Run `number` of the tests-and-caches history (tests/server/test_tests_and_caches.py)."""
+    trace = f"{number + 1:032x}"
+    run = {**ci("main", sha, 200 + SHAS.index(sha)), "cicd.pipeline.run.attempt": str(attempt)}
+    missed = number in MISSED_RUNS
+    install_end = start + timedelta(seconds=MISS if missed else HIT)
+    install = span(
+        trace,
+        f"{number:08x}00000001",
+        "install",
+        start,
+        install_end,
+        {**run, "leadtime.cache.hit": not missed},
+    )
+    cases = [
+        ("cart.test_checkout", CHECKOUT[number], "pass"),
+        ("cart.test_flaky", 1, "fail" if attempt == 1 else "pass"),
+        ("cart.test_broken", 2, "fail"),
+        ("cart.test_fast", 0.5, "pass"),
+    ]
+    unit_id = f"{number:08x}00000002"
+    cursor, tests = install_end, []
+    for index, (name, seconds, status) in enumerate(cases):
+        end = cursor + timedelta(seconds=seconds)
+        attributes = {"test.case.name": name, "test.case.result.status": status}
+        tests.append(
+            span(trace, f"{number:08x}1000000{index}", name, cursor, end, attributes, unit_id)
+        )
+        cursor = end
+    failed = any(status == "fail" for _, _, status in cases)
+    unit_attributes = {**run, "cicd.pipeline.task.run.result": "failure" if failed else "success"}
+    unit = span(trace, unit_id, "unit", install_end, cursor, unit_attributes)
+    e2e = span(
+        trace,
+        f"{number:08x}00000003",
+        "e2e",
+        cursor,
+        cursor + timedelta(seconds=E2E_SECONDS),
+        {**run, "cicd.pipeline.task.run.result": "failure" if attempt == 1 else "success"},
+    )
+    body = request([install, unit, e2e, *tests])
+    posted = client.post("/v1/traces", content=body, headers={"content-type": "application/json"})
+    assert posted.status_code == 200, posted.text

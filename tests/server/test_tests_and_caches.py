@@ -3,7 +3,8 @@ three revisions; the `unit` step holds four test cases:
 - test_checkout passes in 10, 20, ... 60 s (p50 35 s, p95 57.5 s);
 - test_flaky fails in each first attempt and passes in the second: flaky on all three shas;
 - test_broken always fails; test_fast always passes in half a second.
-The `install` step hits its cache in four runs (30 s) and misses in two (150 s)."""
+The `install` step hits its cache in four runs (30 s) and misses in two (150 s); `e2e` fails in
+each first attempt (20 s) and passes in the second."""
 
 from __future__ import annotations
 
@@ -17,47 +18,7 @@ from click.testing import CliRunner
 from leadtime.tracer.cli import cli
 from tests.conftest import clean_env, run_leadtime
 from tests.server import otlp_payloads as otlp
-
-SHAS = ("1" * 40, "2" * 40, "3" * 40)
-CHECKOUT = (10, 20, 30, 40, 50, 60)
-HIT, MISS = 30, 150
-MISSED_RUNS = (2, 5)
-
-
-def _run(client, number: int, sha: str, attempt: int, start: datetime) -> None:
-    trace = f"{number + 1:032x}"
-    run = {**otlp.ci("main", sha, 200 + SHAS.index(sha)), "cicd.pipeline.run.attempt": str(attempt)}
-    missed = number in MISSED_RUNS
-    install_end = start + timedelta(seconds=MISS if missed else HIT)
-    install = otlp.span(
-        trace,
-        f"{number:08x}00000001",
-        "install",
-        start,
-        install_end,
-        {**run, "leadtime.cache.hit": not missed},
-    )
-    cases = [
-        ("cart.test_checkout", CHECKOUT[number], "pass"),
-        ("cart.test_flaky", 1, "fail" if attempt == 1 else "pass"),
-        ("cart.test_broken", 2, "fail"),
-        ("cart.test_fast", 0.5, "pass"),
-    ]
-    unit_id = f"{number:08x}00000002"
-    cursor, tests = install_end, []
-    for index, (name, seconds, status) in enumerate(cases):
-        end = cursor + timedelta(seconds=seconds)
-        attributes = {"test.case.name": name, "test.case.result.status": status}
-        tests.append(
-            otlp.span(trace, f"{number:08x}1000000{index}", name, cursor, end, attributes, unit_id)
-        )
-        cursor = end
-    failed = any(status == "fail" for _, _, status in cases)
-    unit_attributes = {**run, "cicd.pipeline.task.run.result": "failure" if failed else "success"}
-    unit = otlp.span(trace, unit_id, "unit", install_end, cursor, unit_attributes)
-    body = otlp.request([install, unit, *tests])
-    posted = client.post("/v1/traces", content=body, headers={"content-type": "application/json"})
-    assert posted.status_code == 200, posted.text
+from tests.server.otlp_payloads import CHECKOUT, HIT, MISS, SHAS
 
 
 @pytest.fixture
@@ -66,7 +27,7 @@ def history(client):
     number = 0
     for sha in SHAS:
         for attempt in (1, 2):
-            _run(client, number, sha, attempt, start + timedelta(hours=number))
+            otlp.post_tested_run(client, number, sha, attempt, start + timedelta(hours=number))
             number += 1
     return client
 
@@ -112,7 +73,7 @@ def test_the_suggested_order_is_likeliest_to_fail_then_fastest(history, live_ser
 def test_test_cases_are_inside_their_step_not_steps(history):
     report = history.get("/api/reports/slowest-steps", params={"repo": "acme/shop"}).json()
     steps = {step["name"]: step for step in report["steps"]}
-    assert set(steps) == {"install", "unit"}
+    assert set(steps) == {"install", "unit", "e2e"}
     unit_seconds = [sum((CHECKOUT[n], 1, 2, 0.5)) for n in range(6)]
     assert steps["unit"]["critical_p50"] == pytest.approx(statistics.median(unit_seconds))
 
@@ -162,3 +123,9 @@ def test_a_real_pytest_report_sent_by_the_tracer_is_in_the_reports(client, live_
     names = [test["name"] for test in report["tests"]]
     assert names == ["test_tiny.test_slow", "test_tiny.test_quick"]
     assert report["tests"][0]["p50"] >= 0.3
+
+
+def test_e2e_retried_on_three_shas_is_a_flaky_step_that_lost_a_minute_on_main(history):
+    (e2e,) = history.get("/api/reports/flaky-steps", params={"repo": "acme/shop"}).json()["steps"]
+    assert (e2e["name"], e2e["revisions"], e2e["flaky_revisions"]) == ("e2e", 3, 3)
+    assert e2e["retries"] == 3 and e2e["seconds_lost_on_main"] == 3 * otlp.E2E_SECONDS
