@@ -129,3 +129,39 @@ def test_e2e_retried_on_three_shas_is_a_flaky_step_that_lost_a_minute_on_main(hi
     (e2e,) = history.get("/api/reports/flaky-steps", params={"repo": "acme/shop"}).json()["steps"]
     assert (e2e["name"], e2e["revisions"], e2e["flaky_revisions"]) == ("e2e", 3, 3)
     assert e2e["retries"] == 3 and e2e["seconds_lost_on_main"] == 3 * otlp.E2E_SECONDS
+
+
+def test_pytest_opentelemetry_spans_under_a_step_count_as_tests(client):
+    """pytest-opentelemetry names a test's span by its node id and marks it `pytest.span_type`
+    test, under its session's `test run` span (`pytest.span_type` run), under the step."""
+    start = datetime.now(UTC) - timedelta(hours=1)
+    trace, run = f"{99:032x}", otlp.ci("main", "5" * 40, 300)
+    step_end, session_end = start + timedelta(seconds=40), start + timedelta(seconds=38)
+    spans = [
+        otlp.span(trace, "00000000000000a0", "RUN ci", start, step_end, run),
+        otlp.span(trace, "00000000000000a1", "unit", start, step_end, run, "00000000000000a0"),
+        otlp.span(
+            trace,
+            "00000000000000a2",
+            "test run",
+            start,
+            session_end,
+            {"pytest.span_type": "run"},
+            "00000000000000a1",
+        ),
+        otlp.span(
+            trace,
+            "00000000000000a3",
+            "tests/test_cart.py::test_total",
+            start,
+            start + timedelta(seconds=12),
+            {"pytest.span_type": "test", "pytest.nodeid": "x"},
+            "00000000000000a2",
+        ),
+    ]
+    body = otlp.request(spans)
+    assert client.post("/v1/traces", content=body, headers={"content-type": "application/json"})
+    tests = _tests(client, "slowest-tests")["tests"]
+    assert [(t["name"], t["p50"]) for t in tests] == [("tests/test_cart.py::test_total", 12)]
+    steps = client.get("/api/reports/slowest-steps", params={"repo": "acme/shop"}).json()["steps"]
+    assert {step["name"] for step in steps} == {"unit"}  # the session is a group, not a step

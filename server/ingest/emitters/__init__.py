@@ -7,7 +7,8 @@ that resource's spans. Spans no adapter claims (leadtime's own, anything followi
 conventions) keep their keys and get their role by the general rule:
 - a span with `cicd.pipeline.run.queue.duration` is waiting: a queue;
 - a span with `test.case.name` (leadtime's `--junit` spans, the test conventions) or
-  pytest-opentelemetry's `pytest.span_type` = test is a test case: a test;
+  pytest-opentelemetry's `pytest.span_type` = test is a test case: a test (its session's span,
+  `pytest.span_type` = run, is a group);
 - a span without a parent is the run's root when it is of kind SERVER or other spans of the
   delivery (test cases aside) hang under it, whatever its kind; a parentless span alone
   (`leadtime step` outside a pipeline run, spans of a run with no root) is a step;
@@ -22,7 +23,7 @@ from leadtime.server.ingest.emitters import (
     jenkins,
     otel_cicd_action,
 )
-from leadtime.server.ingest.emitters.common import QUEUE, ROLES, ROOT, STEP, TEST
+from leadtime.server.ingest.emitters.common import GROUP, QUEUE, ROLES, ROOT, STEP, TEST
 from leadtime.server.ingest.otlp import SpanRecord
 
 __all__ = ["ROLES", "adapt"]
@@ -43,6 +44,8 @@ def _general_role(span: SpanRecord, parents: set[tuple[str, str | None]]) -> str
         return QUEUE
     if _is_test(span):
         return TEST
+    if span.attributes.get(PYTEST_SPAN_TYPE) == "run":  # a pytest session around its tests
+        return GROUP
     if span.parent_span_id:
         return STEP
     has_children = (span.trace_id, span.span_id) in parents
