@@ -25,6 +25,7 @@ from typing import Any
 from defusedxml import ElementTree
 from junitparser import Attr, Error, Failure, JUnitXml, Skipped
 from junitparser import TestCase as JUnitCase
+from junitparser import TestSuite as JUnitSuite
 
 MAX_FILES = 200
 MAX_FILE_BYTES = 20 * 1024 * 1024
@@ -37,6 +38,10 @@ class WithFile(JUnitCase):
     file = Attr()  # pytest's xunit1 flavour and jest-junit name the test's file
 
 
+class Suite(JUnitSuite):
+    testcase = WithFile  # its cases read with their file
+
+
 @dataclass(frozen=True)
 class Case:
     name: str  # the fully qualified name: class (or file) and case
@@ -46,7 +51,6 @@ class Case:
     seconds: float
     status: str  # PASSED, FAILED or SKIPPED
     message: str | None = None
-    suite_timestamp: str | None = None
 
 
 @dataclass
@@ -97,7 +101,7 @@ def _seconds(case) -> float:
         return 0.0
 
 
-def _case(suite, case) -> Case:
+def _case(suite_name: str | None, case: WithFile) -> Case:
     results = case.result
     failure = next((r for r in results if isinstance(r, (Failure, Error))), None)
     skipped = not failure and any(isinstance(r, Skipped) for r in results)
@@ -111,13 +115,12 @@ def _case(suite, case) -> Case:
         message = _text(failure.message) or _text(failure.text)
     return Case(
         name=name[:500],
-        suite=_text(suite.name, 500),
+        suite=suite_name,
         classname=classname,
-        file=WithFile.fromelem(case).file,
+        file=case.file,
         seconds=_seconds(case),
         status=FAILED if failure is not None else SKIPPED if skipped else PASSED,
         message=message,
-        suite_timestamp=suite.timestamp,
     )
 
 
@@ -127,7 +130,12 @@ def parse_file(path: str) -> list[Case]:
     if size > MAX_FILE_BYTES:
         raise ValueError(f"{size} bytes, over the {MAX_FILE_BYTES}-byte bound")
     root: Any = ElementTree.parse(path, forbid_dtd=True).getroot()  # junitparser types lxml's
-    return [_case(suite, case) for suite in JUnitXml.fromroot(root) for case in suite]
+    cases: list[Case] = []
+    for found in JUnitXml.fromroot(root):
+        suite = Suite.fromelem(found)
+        name = _text(suite.name, 500)
+        cases.extend(_case(name, case) for case in suite)
+    return cases
 
 
 def kept(cases: list[Case], limit: int) -> list[Case]:

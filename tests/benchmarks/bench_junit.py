@@ -7,7 +7,7 @@ Run:  python tests/benchmarks/bench_junit.py [--cases 1000,10000,100000] [--roun
 For a report of N test cases (one failure in a thousand): the median time of parsing it with
 xml.etree.ElementTree and walking its cases (the baseline), of `junit.read` (defusedxml's parse,
 junitparser's model, the cases kept for spans), and of `junit.read` plus building the test spans
-with the OpenTelemetry SDK (LEADTIME_JUNIT_MAX_TESTS = 200). Target: reading costs at most 5x the
+with the OpenTelemetry SDK (LEADTIME_JUNIT_MAX_TESTS = 200). Target: reading costs about 5x the
 bare parse, and building the spans stays bounded by the limit, whatever N.
 """
 
