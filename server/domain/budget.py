@@ -4,7 +4,8 @@ split up, along each run's critical path (domain/critical_path.py).
 - A step is **slow** when its p50 time on the critical path is at least SLOW_SHARE of the budget
   (LEADTIME_SLOW_STEP_SHARE, default 20%), and a **budget breaker** when its p50 duration alone
   is over the budget.
-- Queued for a runner: the time of a run's queue spans (role queue), per job: the step the
+- Queued for a runner: the time of a run's queue spans (role queue, or inferred for its jobs
+  from the run's start where no source reports queues: domain/job_queues.py), per job: the step the
   queue span hangs under, else its name without `queue-` (`queue-build` is build's). Reported as
   a `queued: <job>` row beside the steps, with the p50 of each run's total time queued and its
   share of the budget; on a mergeset's breakdown, queue time on the critical path is "queued for
@@ -32,6 +33,7 @@ from leadtime.server.domain.critical_path import (
     critical_path,
     seconds_by_step,
 )
+from leadtime.server.domain.job_queues import with_job_queues
 from leadtime.server.domain.lead_time import (
     MergesetReport,
     budget_of,
@@ -41,6 +43,7 @@ from leadtime.server.domain.lead_time import (
 from leadtime.server.errors import BadPayload, Conflict, NotFound
 from leadtime.server.models import Mergeset, Step
 from leadtime.server.settings import Settings
+from leadtime.tracer.attributes import JOB_NAME
 
 SLOW_SHARE = 0.20
 # Slow steps ----------------------------------------------------------------------------------
@@ -109,19 +112,23 @@ def step_stats(
 
 
 def timings(steps: list[Step]) -> list[SpanTiming]:
-    return [
-        SpanTiming(
-            s.span_id,
-            s.parent_span_id,
-            s.name,
-            s.started_at,
-            s.finished_at,
-            s.kind,
-            s.result,
-            s.role,
-        )
-        for s in steps
-    ]
+    """A run's stored steps as timings, with the queues inferred for its jobs (job_queues)."""
+    return with_job_queues(
+        [
+            SpanTiming(
+                s.span_id,
+                s.parent_span_id,
+                s.name,
+                s.started_at,
+                s.finished_at,
+                s.kind,
+                s.result,
+                s.role,
+                (s.attributes or {}).get(JOB_NAME),
+            )
+            for s in steps
+        ]
+    )
 
 
 QUEUED_PREFIX = "queued: "
@@ -175,7 +182,7 @@ def summarize_run(spans: list[SpanTiming], trace_id: str | None = None) -> dict:
 def summarize_runs(session: Session, trace_ids: list[str]) -> dict[str, dict]:
     """The step summary (see summarize_run) of each of these runs, from its stored steps."""
     return {
-        trace_id: summarize_run([SpanTiming(*row) for row in rows], trace_id)
+        trace_id: summarize_run(with_job_queues([SpanTiming(*row) for row in rows]), trace_id)
         for trace_id, rows in store.steps_of_runs(session, trace_ids).items()
     }
 

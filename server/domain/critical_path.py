@@ -31,6 +31,7 @@ class SpanTiming:
     kind: int = 1
     result: str | None = None
     role: str | None = None  # ingest/emitters' roles; None: stored before roles were kept
+    job: str | None = None  # leadtime.job.name: the CI job `leadtime step` ran in
 
 
 def counts_own_time(span: SpanTiming) -> bool:

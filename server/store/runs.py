@@ -13,6 +13,7 @@ from leadtime.server.models import (
     Step,
 )
 from leadtime.server.store.rows import insert_if_new, insert_ignoring_duplicates, table_of
+from leadtime.tracer.attributes import JOB_NAME
 
 
 def insert_steps(session: Session, rows: list[dict]) -> None:
@@ -103,6 +104,7 @@ def steps_of_runs(session: Session, trace_ids: list[str]) -> dict[str, list[tupl
                 Step.kind,
                 Step.result,
                 Step.role,
+                Step.attributes[JOB_NAME].as_string(),
             ).where(Step.trace_id.in_(trace_ids[first : first + 500]))
         )
         for trace_id, *fields in rows:
