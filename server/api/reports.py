@@ -26,6 +26,7 @@ from leadtime.server.schemas import (
     FlakyStepOut,
     FlakyStepsOut,
     PartOut,
+    RetriedOut,
     SegmentOut,
     SlowStepsOut,
     StepStatsOut,
@@ -131,7 +132,7 @@ def get_breakdown(
     repo: str | None = Query(None, description="Repository, when the sha is ambiguous."),
 ) -> BreakdownOut:
     """A mergeset's lead time split into waiting and critical-path steps, largest first, and
-    the same as a waterfall in time order."""
+    the same as a waterfall in time order; and the steps and test cases retried on its sha."""
     breakdown = mergeset_breakdown(session, settings, now(), sha, repo)
     return BreakdownOut(
         mergeset=mergeset_out(breakdown.mergeset),
@@ -150,6 +151,7 @@ def get_breakdown(
         ],
         main_trace_id=breakdown.main_trace_id,
         deploy_trace_id=breakdown.deploy_trace_id,
+        retried=[RetriedOut(**retried.__dict__) for retried in breakdown.retried],
     )
 
 

@@ -233,6 +233,18 @@ def report_slowest(repo: str, window: str, output: str) -> None:
     show(output, report, lambda data: _slowest_table(data, window))
 
 
+def _retried_line(retried: dict) -> str:
+    on_main = (
+        f", {duration(retried['seconds_lost_on_main'])} of it on main"
+        if retried["seconds_lost_on_main"]
+        else ""
+    )
+    return (
+        f"retried {retried['kind']} {retried['name']}: {retried['retries']}x, "
+        f"{duration(retried['seconds_lost'])} lost{on_main}"
+    )
+
+
 def _breakdown_table(breakdown: dict) -> Table:
     mergeset = breakdown["mergeset"]
     lead = mergeset["lead_time_seconds"]
@@ -245,6 +257,7 @@ def _breakdown_table(breakdown: dict) -> Table:
     lines = [
         f"{mergeset['sha'][:10]} {mergeset['title'] or ''}".rstrip(),
         f"{status} (budget {duration(mergeset['budget_seconds'])}){flag}",
+        *map(_retried_line, breakdown.get("retried", [])),
     ]
     rows = [
         [
@@ -263,7 +276,8 @@ def _breakdown_table(breakdown: dict) -> Table:
 @click.option("--repo", help="Repository, when the sha is ambiguous.")
 @output_options
 def report_mergeset(sha: str, repo: str | None, output: str) -> None:
-    """One mergeset's lead time, split into waiting and critical-path steps, largest first.
+    """One mergeset's lead time, split into waiting and critical-path steps, largest first,
+    and the steps and tests retried on its sha (failed, then passed) with the time they lost.
 
     Example:
 

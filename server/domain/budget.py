@@ -33,6 +33,7 @@ from leadtime.server.domain.critical_path import (
     critical_path,
     seconds_by_step,
 )
+from leadtime.server.domain.flaky import Retried, retried_on
 from leadtime.server.domain.job_queues import with_job_queues
 from leadtime.server.domain.lead_time import (
     MergesetReport,
@@ -293,6 +294,7 @@ class Breakdown:
     parts: list[Part]
     main_trace_id: str | None
     deploy_trace_id: str | None
+    retried: list[Retried] = field(default_factory=list)  # domain/flaky.py, on its revision
 
 
 def split_lead_time(
@@ -374,8 +376,9 @@ def mergeset_breakdown(
         session, mergeset.repository_id, mergeset.sha, settings.main_branch_names
     )
     deploy = store.deploy_by_id(session, report.deploy_id) if report.deploy_id else None
+    retried = retried_on(session, settings, mergeset.repository_id, mergeset.sha)
     if report.context:  # history from before the adoption point: no lead time to split
-        return Breakdown(report, [], [], main_trace, None)
+        return Breakdown(report, [], [], main_trace, None, retried)
     end = report.deployed_at or now
     segments = split_lead_time(
         mergeset.merged_at,
@@ -389,4 +392,5 @@ def mergeset_breakdown(
         parts=parts_of(segments, budget_of(repo, settings)),
         main_trace_id=main_trace,
         deploy_trace_id=deploy.trace_id if deploy else None,
+        retried=retried,
     )

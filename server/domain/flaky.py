@@ -9,6 +9,8 @@
   (flaky revisions over revisions), retries, the seconds lost on main branches, and the flag
   `flaky` when the rate reaches LEADTIME_FLAKY_STEP_RATE (default 5%). A step that failed and
   never passed on a revision is broken there, not flaky.
+- On one revision (a mergeset's page): each step and test case that was retried there, with
+  the retries and the time they took (on main branches: inside the mergeset's lead time).
 """
 
 from __future__ import annotations
@@ -99,3 +101,41 @@ def flaky_steps(
     steps = [step for step in steps if step.flaky_revisions]
     steps.sort(key=lambda s: (s.flaky, s.flaky_rate, s.seconds_lost), reverse=True)
     return FlakyReport(repo.display_name, window, threshold, steps)
+
+
+@dataclass(frozen=True)
+class Retried:
+    """A step or test case that failed and then passed on one revision."""
+
+    name: str
+    kind: str  # "step" or "test"
+    retries: int
+    seconds_lost: float
+    seconds_lost_on_main: float
+
+
+TEST_ROLE = "test"
+
+
+def retried_on(session: Session, settings: Settings, repository_id: int, sha: str) -> list[Retried]:
+    """Every step, then every test case, retried on the revision (see the module), the most
+    time lost first."""
+    main = set(settings.main_branch_names)
+    executions: dict[tuple[str, str], list[Execution]] = defaultdict(list)
+    for branch, role, name, result, started, finished in store.revision_executions(
+        session, repository_id, sha
+    ):
+        if result in NOT_RUN:
+            continue
+        kind = "test" if role == TEST_ROLE else "step"
+        seconds = (finished - started).total_seconds()
+        executions[(kind, name)].append(
+            Execution(result == PASSED, started, seconds, branch in main)
+        )
+    retried = []
+    for (kind, name), runs in executions.items():
+        if retries := retries_of(runs):
+            lost_on_main = sum(retry.seconds for retry in retries if retry.on_main)
+            lost = sum(retry.seconds for retry in retries)
+            retried.append(Retried(name, kind, len(retries), lost, lost_on_main))
+    return sorted(retried, key=lambda r: (r.kind != "step", -r.seconds_lost, r.name))

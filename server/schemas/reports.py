@@ -107,12 +107,26 @@ class SegmentOut(BaseModel):
     trace_id: str | None
 
 
+class RetriedOut(BaseModel):
+    name: str
+    kind: str = Field(description="`step`, or `test`: a test case inside a step.")
+    retries: int = Field(description="Failed executions that a later pass on the sha followed.")
+    seconds_lost: float
+    seconds_lost_on_main: float = Field(
+        description="Of the lost time, that of main-branch runs: inside the lead time."
+    )
+
+
 class BreakdownOut(BaseModel):
     mergeset: MergesetOut
     parts: list[PartOut]
     segments: list[SegmentOut]
     main_trace_id: str | None
     deploy_trace_id: str | None
+    retried: list[RetriedOut] = Field(
+        default_factory=list,
+        description="Steps, then test cases, that failed and then passed on the mergeset's sha.",
+    )
 
 
 class BudgetIn(BaseModel):

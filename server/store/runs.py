@@ -156,13 +156,37 @@ def executions_query(columns: tuple, repository_id: int, since: datetime, until:
     )
 
 
+IS_STEP = or_(Step.role == "step", Step.role.is_(None) & (Step.kind != SERVER_KIND))
+
+
+def revision_executions(
+    session: Session, repository_id: int, sha: str
+) -> Iterator[tuple[str | None, str | None, str, str | None, datetime, datetime]]:
+    """(branch, role, name, result, started at, finished at) of every step and test case of the
+    repository's runs of `sha`, every attempt, oldest first."""
+    query = (
+        select(
+            PipelineRun.branch, Step.role, Step.name, Step.result, Step.started_at, Step.finished_at
+        )
+        .select_from(PipelineRun)
+        .join(Step, Step.trace_id == PipelineRun.trace_id)
+        .where(
+            PipelineRun.repository_id == repository_id,
+            PipelineRun.sha == sha,
+            or_(IS_STEP, Step.role == "test"),
+        )
+        .order_by(Step.started_at)
+    )
+    for row in session.execute(query):
+        yield row.tuple()
+
+
 def step_executions(
     session: Session, repository_id: int, since: datetime, until: datetime
 ) -> Iterator[tuple[str, str | None, str | None, str | None, str, str | None, datetime, datetime]]:
     """(trace id, run id, sha, branch, step name, result, started at, finished at) of every step
     of the repository's runs started in [since, until), oldest first: a span whose role is step,
     or one stored before roles that was not a SERVER span."""
-    is_step = or_(Step.role == "step", Step.role.is_(None) & (Step.kind != SERVER_KIND))
     columns = (
         PipelineRun.trace_id,
         PipelineRun.run_id,
@@ -173,6 +197,6 @@ def step_executions(
         Step.started_at,
         Step.finished_at,
     )
-    query = executions_query(columns, repository_id, since, until).where(is_step)
+    query = executions_query(columns, repository_id, since, until).where(IS_STEP)
     for row in session.execute(query):
         yield tuple(row)

@@ -207,6 +207,12 @@ def test_slowest_steps_shows_caches_flaky_steps_slowest_and_flaky_tests(client, 
     page.goto(live_server.url + "/slowest?repo=acme/shop&window=7d#flaky-tests")
     assert page.locator("#flaky-tests").is_visible()
     page.screenshot(path=page.shots / "tests-and-caches.png", full_page=True)
+    page.goto(f"{live_server.url}/mergesets/{SHAS[0]}#retries")
+    assert page.locator("#retries").is_visible()
+    step, test = page.locator("tr.retried-step"), page.locator("tr.retried-test")
+    assert step.locator(".name").all_inner_texts() == ["e2e"]
+    assert step.locator(".lost-on-main").inner_text() == "20s"  # its first attempt failed
+    assert test.locator(".name").all_inner_texts() == ["cart.test_flaky"]  # never test_broken
 
 
 def test_overview_shows_a_firing_alert_and_links_to_it(client, live_server, page):

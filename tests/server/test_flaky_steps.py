@@ -82,3 +82,12 @@ def test_the_cli_flags_the_flaky_step(history, live_server, monkeypatch):
     assert "1/2" in line and "FLAKY" in line and "9m" in line  # 540 s lost
     as_json = CliRunner().invoke(cli, ["report", "flaky", "--repo", "acme/shop", "--json"])
     assert json.loads(as_json.output)["steps"][0]["retries"] == 2
+
+
+def test_the_mergeset_shows_the_step_retried_twice_and_not_the_broken_one(history):
+    flaky = history.get(f"/api/mergesets/{FLAKY_SHA}/breakdown").json()["retried"]
+    assert [(r["name"], r["retries"], r["seconds_lost_on_main"]) for r in flaky] == [
+        ("e2e", 2, sum(E2E_FAILED))
+    ]
+    assert history.get(f"/api/mergesets/{BROKEN_SHA}/breakdown").json()["retried"] == []
+    assert history.get(f"/api/mergesets/{STEADY_SHA}/breakdown").json()["retried"] == []

@@ -165,3 +165,25 @@ def test_pytest_opentelemetry_spans_under_a_step_count_as_tests(client):
     assert [(t["name"], t["p50"]) for t in tests] == [("tests/test_cart.py::test_total", 12)]
     steps = client.get("/api/reports/slowest-steps", params={"repo": "acme/shop"}).json()["steps"]
     assert {step["name"] for step in steps} == {"unit"}  # the session is a group, not a step
+
+
+def test_the_mergeset_lists_the_step_and_the_test_retried_on_its_sha(history, live_server):
+    """On each sha, attempt 1 fails e2e (20 s) and test_flaky, attempt 2 passes both;
+    unit and test_broken fail in both attempts: broken, never retried."""
+    breakdown = history.get(f"/api/mergesets/{SHAS[0]}/breakdown").json()
+    retried = {(r["kind"], r["name"]): r for r in breakdown["retried"]}
+    assert set(retried) == {("step", "e2e"), ("test", "cart.test_flaky")}
+    e2e = retried[("step", "e2e")]
+    assert (e2e["retries"], e2e["seconds_lost"], e2e["seconds_lost_on_main"]) == (
+        1,
+        otlp.E2E_SECONDS,
+        otlp.E2E_SECONDS,
+    )
+    assert retried[("test", "cart.test_flaky")]["retries"] == 1
+    assert breakdown["retried"][0]["kind"] == "step"  # steps first, then test cases
+    shown = CliRunner().invoke(
+        cli, ["report", "mergeset", SHAS[0]], env={"LEADTIME_URL": live_server.url}
+    )
+    assert shown.exit_code == 0, shown.output
+    assert "retried step e2e: 1x, 20s lost, 20s of it on main" in shown.output
+    assert "retried test cart.test_flaky: 1x" in shown.output
