@@ -26,6 +26,7 @@ from leadtime.server.schemas import (
     FlakyStepOut,
     FlakyStepsOut,
     PartOut,
+    QueueBucketOut,
     RetriedOut,
     SegmentOut,
     SlowStepsOut,
@@ -58,6 +59,7 @@ def get_slowest_steps(
         steps=[StepStatsOut(**stats.__dict__) for stats in report.steps],
         queued_p50=report.queued_p50,
         queued_share_of_budget=report.queued_share,
+        queued_trend=[QueueBucketOut(**bucket.__dict__) for bucket in report.queued_trend],
         caches=[CacheStatsOut(**stats.__dict__) for stats in report.caches],
     )
 

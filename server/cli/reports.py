@@ -99,6 +99,10 @@ def _slowest_table(report: dict, window: str) -> Table:
             f"queued for runners: p50 {duration(report['queued_p50'])} a run, "
             f"{share(report['queued_share_of_budget'])} of the budget"
         )
+        trend = [
+            duration(b["p50"]) if b["p50"] is not None else "-" for b in report["queued_trend"]
+        ]
+        lines.append(f"queued, p50 a run, oldest first: {' '.join(trend)}")
     lines.extend(_cache_line(cache) for cache in report.get("caches", []))
     return Table([*headers, "trend", "flags"], rows, lines)
 

@@ -21,6 +21,7 @@ from leadtime.server.dashboard import csrf
 from leadtime.server.domain.budget import mergeset_breakdown, slowest_steps
 from leadtime.server.domain.flaky import flaky_steps
 from leadtime.server.domain.lead_time import budget_of, list_mergesets, repository_summary
+from leadtime.server.domain.queue_trend import QueueBucket, bucket_size
 from leadtime.server.domain.tests import flaky_tests, test_report
 from leadtime.server.errors import NotFound
 from leadtime.server.headers import http_link
@@ -69,6 +70,30 @@ def lead_time_chart(reports, budget: timedelta) -> dict:
         for r in deployed
     ]
     return {"dots": dots, "budget_y": y(budget.total_seconds())}
+
+
+QUEUE_CHART = (600, 90)  # the queue trend's viewBox: width, height
+
+
+def queue_bars(trend: list[QueueBucket]) -> list[dict]:
+    """A bar per bucket of the queue trend (domain/queue_trend.py), scaled into the SVG; a
+    bucket with no queue reported gets no bar, so the gap shows."""
+    width, height = QUEUE_CHART
+    top = max((bucket.p50 for bucket in trend if bucket.p50 is not None), default=0.0) or 1.0
+    step = width / max(len(trend), 1)
+    bars = []
+    for index, bucket in enumerate(trend):
+        tall = 0.0 if bucket.p50 is None else max(bucket.p50 / top * (height - 20), 1.0)
+        bars.append(
+            {
+                "x": round(index * step + step * 0.1, 1),
+                "width": round(step * 0.8, 1),
+                "y": round(height - tall, 1),
+                "height": round(tall, 1),
+                "bucket": bucket,
+            }
+        )
+    return bars
 
 
 def waterfall(items: list[dict], start: datetime, end: datetime) -> list[dict]:
@@ -170,6 +195,9 @@ def slowest(
         "flaky": flaky_steps(session, settings, moment, repo, span),
         "slowest_tests": tests.tests[:SLOWEST_TESTS_SHOWN],
         "flaky_tests": flaky_tests(tests),
+        "queue_bars": queue_bars(report.queued_trend),
+        "queue_chart": QUEUE_CHART,
+        "bucket": "day" if bucket_size(span) == timedelta(days=1) else "week",
     }
     return templates.TemplateResponse(request, "slowest.html", shown)
 

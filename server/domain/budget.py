@@ -41,6 +41,7 @@ from leadtime.server.domain.lead_time import (
     list_mergesets,
     percentile,
 )
+from leadtime.server.domain.queue_trend import QueueBucket, queue_trend
 from leadtime.server.errors import BadPayload, Conflict, NotFound
 from leadtime.server.models import Mergeset, Step
 from leadtime.server.settings import Settings
@@ -78,6 +79,7 @@ class SlowStepsReport:
     # p50 of each run's time queued for runners (runs that report queues), and its budget share
     queued_p50: float | None = None
     queued_share: float | None = None
+    queued_trend: list[QueueBucket] = field(default_factory=list)  # domain/queue_trend.py
     caches: list[CacheStats] = field(default_factory=list)  # domain/caches.py
 
 
@@ -133,6 +135,7 @@ def timings(steps: list[Step]) -> list[SpanTiming]:
 
 
 QUEUED_PREFIX = "queued: "
+STARTED_AT = "run_started_at"  # added to a summary as it is read: the run's start
 
 
 def _queued_job(span: SpanTiming, by_id: dict[str, SpanTiming]) -> str:
@@ -196,10 +199,14 @@ def run_step_summaries(
     branches: tuple[str, ...] | None = None,
 ) -> list[dict]:
     """Each run's step summary, kept since its steps arrived (worked out here, and not kept, for a
-    run stored before summaries were); runs on `branches` only when given."""
+    run stored before summaries were), with the run's start (STARTED_AT); runs on `branches`
+    only when given."""
     runs = store.run_summaries(session, repository_id, since, until, branches)
-    fresh = summarize_runs(session, [trace_id for trace_id, summary in runs if summary is None])
-    return [summary if summary is not None else fresh[trace_id] for trace_id, summary in runs]
+    fresh = summarize_runs(session, [trace_id for trace_id, _, summary in runs if summary is None])
+    return [
+        {**(summary if summary is not None else fresh[trace_id]), STARTED_AT: started}
+        for trace_id, started, summary in runs
+    ]
 
 
 def slowest_steps(
@@ -238,8 +245,10 @@ def slowest_steps(
         for name in durations
     ]
     stats.sort(key=lambda s: (s.critical_p50 if s.kind == "step" else s.p50, s.p50), reverse=True)
-    totals = [sum(run["queued_ms"]) / 1000 for run in current if run.get("queued_ms")]
-    queued_p50 = percentile(totals, 0.5)
+    queued = [
+        (run[STARTED_AT], sum(run["queued_ms"]) / 1000) for run in current if run.get("queued_ms")
+    ]
+    queued_p50 = percentile([seconds for _, seconds in queued], 0.5)
     return SlowStepsReport(
         repository=repo.display_name,
         window=window,
@@ -249,6 +258,7 @@ def slowest_steps(
         steps=stats,
         queued_p50=queued_p50,
         queued_share=queued_p50 / budget.total_seconds() if queued_p50 is not None else None,
+        queued_trend=queue_trend(queued, now, window),
         caches=cache_stats(session, repo.id, now, window),
     )
 

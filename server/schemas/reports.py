@@ -74,6 +74,12 @@ class CacheStatsOut(BaseModel):
     )
 
 
+class QueueBucketOut(BaseModel):
+    started_at: datetime
+    runs: int = Field(description="Runs of the bucket that reported a queue.")
+    p50: float | None
+
+
 class SlowStepsOut(BaseModel):
     repository: str
     window_seconds: float
@@ -85,6 +91,11 @@ class SlowStepsOut(BaseModel):
         None, description="p50 seconds a run spent queued for runners (runs that report queues)."
     )
     queued_share_of_budget: float | None = None
+    queued_trend: list[QueueBucketOut] = Field(
+        default_factory=list,
+        description="The p50 of a run's time queued per day (windows up to 14 days) or per week, "
+        "oldest first; null where no run of the bucket reported a queue.",
+    )
     caches: list[CacheStatsOut] = Field(
         default_factory=list, description="Steps' p50 split by cache hit and miss."
     )

@@ -76,17 +76,17 @@ def run_summaries(
     since: datetime,
     until: datetime,
     branches: Sequence[str] | None = None,
-) -> list[tuple[str, dict | None]]:
-    """(trace id, cached step summary or None) of the repository's runs started in the window,
-    on `branches` only when given."""
-    query = select(PipelineRun.trace_id, PipelineRun.step_summary).where(
+) -> list[tuple[str, datetime, dict | None]]:
+    """(trace id, start, cached step summary or None) of the repository's runs started in the
+    window, on `branches` only when given."""
+    query = select(PipelineRun.trace_id, PipelineRun.started_at, PipelineRun.step_summary).where(
         PipelineRun.repository_id == repository_id,
         PipelineRun.started_at >= since,
         PipelineRun.started_at < until,
     )
     if branches is not None:
         query = query.where(PipelineRun.branch.in_(branches))
-    return list(session.execute(query))
+    return [(trace_id, started, summary) for trace_id, started, summary in session.execute(query)]
 
 
 def steps_of_runs(session: Session, trace_ids: list[str]) -> dict[str, list[tuple]]:
@@ -177,8 +177,7 @@ def revision_executions(
         )
         .order_by(Step.started_at)
     )
-    for row in session.execute(query):
-        yield row.tuple()
+    yield from session.execute(query)
 
 
 def step_executions(

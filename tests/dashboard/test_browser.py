@@ -184,6 +184,10 @@ def test_time_queued_for_a_runner_shows_on_slowest_steps_and_the_mergeset(
     assert "queued" in queued.locator(".flag").inner_text()
     assert "3m" in page.locator(".queued-summary").inner_text()
     assert "20%" in page.locator(".queued-summary").inner_text()
+    buckets = page.locator("#queued-trend tr.queue-bucket .p50").all_inner_texts()
+    assert len(buckets) == 7 and buckets[-1] == "3m00s"  # by day, today's three runs
+    assert set(buckets[:-1]) == {"-"} and page.locator("svg.queue-chart rect").count() == 1
+    page.screenshot(path=page.shots / "queued-trend.png", full_page=True)
     page.goto(f"{live_server.url}/mergesets/{1:040x}")
     assert "queued for a runner" in page.locator("table.parts").inner_text()
     page.screenshot(path=page.shots / "queued.png", full_page=True)

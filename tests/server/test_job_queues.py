@@ -10,7 +10,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from click.testing import CliRunner
 
+from leadtime.tracer.cli import cli
 from tests.conftest import clean_env, run_leadtime
 from tests.server import otlp_payloads as otlp
 
@@ -133,3 +135,30 @@ def test_the_tracer_on_buildkite_with_a_pipeline_start_reports_the_wait(
     _, rows = _rows(client)
     waited = rows["queued: build"]["p50"]
     assert BUILD_WAIT <= waited < BUILD_WAIT + 120  # the tracer's own start-up is in it too
+
+
+def test_the_queue_trend_gives_each_week_its_p50_and_leaves_gaps_empty(client, live_server):
+    """A 30-day window is five weeks, the last ending now: two runs 15 days ago queued 60 and
+    120 s (p50 90 s), one an hour ago 180 s; the other weeks had no run."""
+    now = datetime.now(UTC)
+    for run, (age, wait) in enumerate(((timedelta(days=15), 60), (timedelta(days=15), 120)), 20):
+        post_buildkite_run(client, run, now - age, build_wait=wait, test_wait=0)
+    post_buildkite_run(client, 22, now - timedelta(hours=1), build_wait=180, test_wait=0)
+    params = {"repo": "acme/shop", "window": "30d"}
+    trend = client.get("/api/reports/slowest-steps", params=params).json()["queued_trend"]
+    assert [(bucket["runs"], bucket["p50"]) for bucket in trend] == [
+        (0, None),
+        (0, None),
+        (2, 90),  # days 35..28, 28..21, 21..14 ago: 15 days ago is in the third
+        (0, None),
+        (1, 180),
+    ]
+    oldest = datetime.fromisoformat(trend[0]["started_at"])
+    assert abs((now - timedelta(weeks=5) - oldest).total_seconds()) < 60
+    shown = CliRunner().invoke(
+        cli,
+        ["report", "slowest", "--repo", "acme/shop", "--window", "30d"],
+        env={"LEADTIME_URL": live_server.url},
+    )
+    assert shown.exit_code == 0, shown.output
+    assert "queued, p50 a run, oldest first: - - 1m30s - 3m00s" in shown.output
