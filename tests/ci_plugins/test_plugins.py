@@ -141,6 +141,48 @@ def test_github_action_without_leadtime_warns_and_passes(ci_env, tmp_path):
     assert "::warning title=leadtime::leadtime is not installed" in end.stdout
 
 
+def test_github_step_action_maps_cache_hit_and_junit_and_keeps_the_exit_code(
+    ci_env, receiver, tmp_path
+):
+    """actions/cache's `cache-hit` is "true" on a hit and "" on a miss; left out, nothing."""
+    env = ci_env("github")
+    step = PLUGINS / "github-actions" / "step.sh"
+    report = (
+        '<testsuite name="s" tests="1"><testcase classname="cart" name="test_total" '
+        'time="0.5"/></testsuite>'
+    )
+    runs = {
+        "hit": {"INPUT_CACHE_HIT": "true", "INPUT_RUN": "true"},
+        "miss": {"INPUT_CACHE_HIT": "", "INPUT_RUN": "echo built | tr a-z A-Z"},
+        "unit": {
+            "INPUT_CACHE_HIT": "not-given",
+            "INPUT_TYPE": "test",
+            "INPUT_JUNIT": "reports/*.xml\n",
+            "INPUT_RUN": f"mkdir -p reports; echo '{report}' > reports/unit.xml; exit 3",
+        },
+    }
+    done = {
+        name: run_file(step, {**env, "INPUT_NAME": name, **inputs}, tmp_path)
+        for name, inputs in runs.items()
+    }
+    assert [done[name].returncode for name in runs] == [0, 0, 3]
+    assert "BUILT" in done["miss"].stdout  # the command's output, through the wrapper
+    assert receiver.by_name("hit").attributes["leadtime.cache.hit"] is True
+    assert receiver.by_name("miss").attributes["leadtime.cache.hit"] is False
+    unit = receiver.by_name("unit")
+    assert "leadtime.cache.hit" not in unit.attributes
+    assert unit.attributes["cicd.pipeline.task.type"] == "test"
+    assert unit.attributes["leadtime.tests.total"] == 1
+    assert receiver.by_name("cart.test_total").parent_span_id == unit.span_id
+
+
+def test_github_step_action_without_leadtime_runs_the_command_with_a_warning(ci_env, tmp_path):
+    env = ci_env("github", INPUT_NAME="lint", INPUT_RUN="echo linted; exit 4", PATH="/usr/bin:/bin")
+    done = run_file(PLUGINS / "github-actions" / "step.sh", env, tmp_path)
+    assert done.returncode == 4 and "linted" in done.stdout
+    assert "::warning title=leadtime::leadtime is not installed" in done.stdout
+
+
 # GitLab CI/CD -----------------------------------------------------------------------------------
 
 
@@ -317,6 +359,7 @@ def test_buildkite_hooks_wrap_the_command_and_the_last_step_closes_the_build(
 SCHEMAS = [
     ("vendor.github-actions", "github-actions/action.yml"),
     ("vendor.github-actions", "github-actions/end/action.yml"),
+    ("vendor.github-actions", "github-actions/step/action.yml"),
     ("vendor.github-workflows", "github-actions/example-workflow.yml"),
     ("vendor.gitlab-ci", "gitlab/leadtime.gitlab-ci.yml"),
     ("vendor.gitlab-ci", "gitlab/example.gitlab-ci.yml"),
