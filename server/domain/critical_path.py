@@ -3,10 +3,10 @@ the span that ended last before it started, and so on; inside a span, the same a
 children, its own time filling the gaps. Steps running in parallel are not counted twice.
 
 Only a span whose role is step (ingest/emitters) fills a gap with its own time; test cases
-(role test) are inside their step's time and not walked. A queue span's
-own time is "queued for a runner"; a root's, a stage's or a phase's, and time no span covers
-(approvals, runner start-up) is "waiting". Spans stored before roles were kept: a SERVER span
-is the run's root, any other a step.
+and what happens inside them (roles test and detail) are inside their step's time and not
+walked. A queue span's own time is "queued for a runner"; a root's, a stage's or a phase's, and
+time no span covers (approvals, runner start-up) is "waiting". Spans stored before roles were
+kept: a SERVER span is the run's root, any other a step.
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from datetime import datetime
 WAITING = "waiting"
 QUEUED = "queued for a runner"
 SERVER_KIND = 2  # a pipeline run's root span (OTel SpanKind SERVER): its own time is waiting
-STEP_ROLE, QUEUE_ROLE, TEST_ROLE = "step", "queue", "test"
+STEP_ROLE, QUEUE_ROLE = "step", "queue"
+INSIDE_TESTS = ("test", "detail")  # test cases and their phases: inside their step's time
 
 
 @dataclass(frozen=True)
@@ -110,7 +111,7 @@ def critical_path(
     trace_id: str | None = None,
 ) -> list[Segment]:
     """The run's critical path in time order, within [start, end] (default: all its spans)."""
-    spans = [span for span in spans if span.role != TEST_ROLE]
+    spans = [span for span in spans if span.role not in INSIDE_TESTS]
     if not spans:
         return []
     ids = {span.span_id for span in spans}

@@ -100,20 +100,26 @@ def test_a_bad_window_is_a_clear_4xx(history):
     assert bad.status_code in (400, 422) and "window" in bad.json()["error"]["message"]
 
 
+def _github_main(tmp_path, url: str, run_id: str, sha: str, **extra: str) -> dict[str, str]:
+    """The environment of a GitHub Actions job on acme/shop's main branch, sending to `url`."""
+    return clean_env(
+        tmp_path,
+        LEADTIME_URL=url,
+        GITHUB_ACTIONS="true",
+        GITHUB_RUN_ID=run_id,
+        GITHUB_REPOSITORY="acme/shop",
+        GITHUB_SERVER_URL="https://github.com",
+        GITHUB_REF_NAME="main",
+        GITHUB_SHA=sha,
+        **extra,
+    )
+
+
 def test_a_real_pytest_report_sent_by_the_tracer_is_in_the_reports(client, live_server, tmp_path):
     (tmp_path / "test_tiny.py").write_text(
         "import time\n\ndef test_slow():\n    time.sleep(0.3)\n\ndef test_quick():\n    pass\n"
     )
-    env = clean_env(
-        tmp_path,
-        LEADTIME_URL=live_server.url,
-        GITHUB_ACTIONS="true",
-        GITHUB_RUN_ID="77",
-        GITHUB_REPOSITORY="acme/shop",
-        GITHUB_SERVER_URL="https://github.com",
-        GITHUB_REF_NAME="main",
-        GITHUB_SHA="4" * 40,
-    )
+    env = _github_main(tmp_path, live_server.url, "77", "4" * 40)
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--junitxml=r.xml"]
     done = run_leadtime(
         ["step", "unit", "--junit", "r.xml", "--", *command, "test_tiny.py"], env, cwd=tmp_path
@@ -133,8 +139,9 @@ def test_e2e_retried_on_three_shas_is_a_flaky_step_that_lost_a_minute_on_main(hi
 
 def test_pytest_opentelemetry_spans_under_a_step_count_as_tests(client):
     """pytest-opentelemetry names a test's span by its node id and marks it `pytest.span_type`
-    test, under its session's `test run` span (`pytest.span_type` run), under the step."""
-    start = datetime.now(UTC) - timedelta(hours=1)
+    test, under its session's `test run` span (`pytest.span_type` run), under the step; its
+    phases carry the same attributes, its fixtures `pytest.span_type` fixture."""
+    start, node = datetime.now(UTC) - timedelta(hours=1), "tests/test_cart.py::test_total"
     trace, run = f"{99:032x}", otlp.ci("main", "5" * 40, 300)
     step_end, session_end = start + timedelta(seconds=40), start + timedelta(seconds=38)
     spans = [
@@ -152,11 +159,30 @@ def test_pytest_opentelemetry_spans_under_a_step_count_as_tests(client):
         otlp.span(
             trace,
             "00000000000000a3",
-            "tests/test_cart.py::test_total",
+            node,
             start,
             start + timedelta(seconds=12),
-            {"pytest.span_type": "test", "pytest.nodeid": "x"},
+            {"pytest.span_type": "test", "pytest.nodeid": node},
             "00000000000000a2",
+            status=1,
+        ),
+        otlp.span(  # a phase of the test, with the test's own attributes
+            trace,
+            "00000000000000a4",
+            f"{node}::call",
+            start + timedelta(seconds=1),
+            start + timedelta(seconds=11),
+            {"pytest.span_type": "test", "pytest.nodeid": node},
+            "00000000000000a3",
+        ),
+        otlp.span(
+            trace,
+            "00000000000000a5",
+            "cart setup",
+            start,
+            start + timedelta(seconds=1),
+            {"pytest.span_type": "fixture"},
+            "00000000000000a4",
         ),
     ]
     body = otlp.request(spans)
@@ -165,6 +191,68 @@ def test_pytest_opentelemetry_spans_under_a_step_count_as_tests(client):
     assert [(t["name"], t["p50"]) for t in tests] == [("tests/test_cart.py::test_total", 12)]
     steps = client.get("/api/reports/slowest-steps", params={"repo": "acme/shop"}).json()["steps"]
     assert {step["name"] for step in steps} == {"unit"}  # the session is a group, not a step
+    spans = _span_list(client.get(f"/api/pipelines/{trace}").json())
+    roles = {span["name"]: span["role"] for span in spans}
+    assert roles[f"{node}::call"] == roles["cart setup"] == "detail"
+
+
+def _span_list(run: dict) -> list[dict]:
+    found, todo = [], list(run["steps"])
+    while todo:
+        span = todo.pop()
+        found.append(span)
+        todo.extend(span.get("children", []))
+    return found
+
+
+def test_a_real_pytest_opentelemetry_run_under_a_step_counts_each_test_once(
+    client, live_server, tmp_path
+):
+    """pytest with pytest-opentelemetry, run by `leadtime step`, exports its spans to the server
+    under the step (TRACEPARENT): three test cases (one slow, one failing, one skipped) with
+    their phases and a fixture; each test case counts once, no phase or fixture is a step."""
+    (tmp_path / "test_tiny.py").write_text(TINY_SUITE)
+    env = _github_main(
+        tmp_path,
+        live_server.url,
+        "78",
+        "6" * 40,
+        OTEL_EXPORTER_OTLP_ENDPOINT=live_server.url,
+        OTEL_TRACES_EXPORTER="otlp_proto_http",
+    )
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--export-traces"]
+    done = run_leadtime(["step", "unit", "--", *command, "test_tiny.py"], env, cwd=tmp_path)
+    assert done.returncode == 1, done.stderr  # pytest's own exit code: a test failed
+    report = _tests(client, "slowest-tests")
+    found = {test["name"]: test for test in report["tests"]}
+    assert set(found) == {"test_tiny.py::test_slow", "test_tiny.py::test_fails"}  # skipped: out
+    assert found["test_tiny.py::test_slow"]["p50"] >= 0.3
+    assert (found["test_tiny.py::test_fails"]["failures"], report["runs"]) == (1, 2)
+    steps = client.get("/api/reports/slowest-steps", params={"repo": "acme/shop"}).json()["steps"]
+    assert [step["name"] for step in steps] == ["unit"]
+
+
+TINY_SUITE = """import time
+import pytest
+
+
+@pytest.fixture
+def cart():
+    return 3
+
+
+def test_slow(cart):
+    time.sleep(0.3)
+
+
+def test_fails():
+    assert 1 == 2
+
+
+@pytest.mark.skip(reason="later")
+def test_skipped():
+    pass
+"""
 
 
 def test_the_mergeset_lists_the_step_and_the_test_retried_on_its_sha(history, live_server):

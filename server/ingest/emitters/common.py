@@ -17,7 +17,8 @@ ROOT = "root"  # the pipeline run itself: its own time is waiting
 QUEUE = "queue"  # waiting for a runner or an agent: waiting, never a step
 GROUP = "group"  # a stage or phase around steps: its own time is waiting, never a step
 TEST = "test"  # a test case inside a step: its time is the step's, never a step of its own
-ROLES = (STEP, ROOT, QUEUE, GROUP, TEST)
+DETAIL = "detail"  # inside a test case (its phases, fixtures): kept, never a step or a test
+ROLES = (STEP, ROOT, QUEUE, GROUP, TEST, DETAIL)
 
 # A forge's run or job page: https://host/owner/name/actions/runs/N[...] (GitHub) or
 # https://host/group/sub/name/-/pipelines/N (GitLab). What comes before is the repository's page.
