@@ -23,6 +23,7 @@ from leadtime.server.schemas import (
     BudgetIn,
     BudgetOut,
     CacheStatsOut,
+    CacheUseOut,
     FlakyStepOut,
     FlakyStepsOut,
     PartOut,
@@ -154,6 +155,7 @@ def get_breakdown(
         main_trace_id=breakdown.main_trace_id,
         deploy_trace_id=breakdown.deploy_trace_id,
         retried=[RetriedOut(**retried.__dict__) for retried in breakdown.retried],
+        caches=[CacheUseOut(**use.__dict__) for use in breakdown.caches],
     )
 
 

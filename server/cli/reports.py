@@ -262,6 +262,10 @@ def _breakdown_table(breakdown: dict) -> Table:
         f"{mergeset['sha'][:10]} {mergeset['title'] or ''}".rstrip(),
         f"{status} (budget {duration(mergeset['budget_seconds'])}){flag}",
         *map(_retried_line, breakdown.get("retried", [])),
+        *(
+            f"cache of {use['name']}: {'hit' if use['hit'] else 'miss'}, {duration(use['seconds'])}"
+            for use in breakdown.get("caches", [])
+        ),
     ]
     rows = [
         [

@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from leadtime.server import store
-from leadtime.server.domain.caches import CacheStats, cache_stats
+from leadtime.server.domain.caches import CacheStats, CacheUse, cache_stats, cache_uses
 from leadtime.server.domain.critical_path import (
     QUEUE_ROLE,
     WAITING,
@@ -305,6 +305,7 @@ class Breakdown:
     main_trace_id: str | None
     deploy_trace_id: str | None
     retried: list[Retried] = field(default_factory=list)  # domain/flaky.py, on its revision
+    caches: list[CacheUse] = field(default_factory=list)  # domain/caches.py, in its runs
 
 
 def split_lead_time(
@@ -346,10 +347,12 @@ def parts_of(segments: list[Segment], budget: timedelta) -> list[Part]:
     return sorted(parts, key=lambda part: part.seconds, reverse=True)
 
 
-def _run_spans(session: Session, trace_id: str | None) -> tuple[str, list[SpanTiming]] | None:
-    if not trace_id:
-        return None
-    return trace_id, timings(store.steps_of(session, trace_id))
+def _run_steps(session: Session, trace_id: str | None) -> tuple[str, list[Step]] | None:
+    return (trace_id, store.steps_of(session, trace_id)) if trace_id else None
+
+
+def _spans(run: tuple[str, list[Step]] | None) -> tuple[str, list[SpanTiming]] | None:
+    return (run[0], timings(run[1])) if run else None
 
 
 SHORTEST_PREFIX = 7  # git's own default abbreviation
@@ -390,12 +393,11 @@ def mergeset_breakdown(
     if report.context:  # history from before the adoption point: no lead time to split
         return Breakdown(report, [], [], main_trace, None, retried)
     end = report.deployed_at or now
-    segments = split_lead_time(
-        mergeset.merged_at,
-        end,
-        _run_spans(session, main_trace),
-        _run_spans(session, deploy.trace_id if deploy else None),
-    )
+    main_run = _run_steps(session, main_trace)
+    deploy_trace = deploy.trace_id if deploy else None
+    deploy_run = main_run if deploy_trace == main_trace else _run_steps(session, deploy_trace)
+    segments = split_lead_time(mergeset.merged_at, end, _spans(main_run), _spans(deploy_run))
+    runs = [run for run in (main_run, deploy_run if deploy_run is not main_run else None) if run]
     return Breakdown(
         mergeset=report,
         segments=segments,
@@ -403,4 +405,5 @@ def mergeset_breakdown(
         main_trace_id=main_trace,
         deploy_trace_id=deploy.trace_id if deploy else None,
         retried=retried,
+        caches=cache_uses([step for _, steps in runs for step in steps]),
     )

@@ -4,7 +4,7 @@ Steps say whether their cache was hit (`leadtime.cache.hit`: `leadtime step --ca
 GitHub Action's `cache-hit` input from actions/cache). Per step name over the window: hits,
 misses, the hit rate, the p50 of each, and the **cost of misses per week**: what each miss took
 over the hit p50, times the misses, scaled to seven days. Without a hit to compare to, the cost
-is unknown (None).
+is unknown (None). A mergeset's page lists each cache use of its runs, hit or miss.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from leadtime.server import store
 from leadtime.server.domain.stats import percentile
+from leadtime.server.models import Step
 
 WEEK = timedelta(days=7)
 
@@ -61,3 +62,27 @@ def cache_stats(
     stats = [_stats(name, found[True], found[False], window) for name, found in seconds.items()]
     stats.sort(key=lambda s: (s.miss_cost_per_week or 0.0, s.misses), reverse=True)
     return stats
+
+
+@dataclass(frozen=True)
+class CacheUse:
+    """One step of a run that said whether its cache was hit (a mergeset's runs)."""
+
+    name: str
+    hit: bool
+    seconds: float
+    trace_id: str
+
+
+def cache_uses(steps: list[Step]) -> list[CacheUse]:
+    """The steps that said whether their cache was hit, in the order they ran."""
+    return [
+        CacheUse(
+            step.name,
+            step.cache_hit,
+            (step.finished_at - step.started_at).total_seconds(),
+            step.trace_id,
+        )
+        for step in sorted(steps, key=lambda s: s.started_at)
+        if step.cache_hit is not None
+    ]

@@ -128,6 +128,13 @@ class RetriedOut(BaseModel):
     )
 
 
+class CacheUseOut(BaseModel):
+    name: str
+    hit: bool
+    seconds: float
+    trace_id: str
+
+
 class BreakdownOut(BaseModel):
     mergeset: MergesetOut
     parts: list[PartOut]
@@ -137,6 +144,11 @@ class BreakdownOut(BaseModel):
     retried: list[RetriedOut] = Field(
         default_factory=list,
         description="Steps, then test cases, that failed and then passed on the mergeset's sha.",
+    )
+    caches: list[CacheUseOut] = Field(
+        default_factory=list,
+        description="The steps of its main-branch and deploy runs that said whether their cache "
+        "was hit (`--cache-hit`), in the order they ran.",
     )
 
 

@@ -217,6 +217,9 @@ def test_slowest_steps_shows_caches_flaky_steps_slowest_and_flaky_tests(client, 
     assert step.locator(".name").all_inner_texts() == ["e2e"]
     assert step.locator(".lost-on-main").inner_text() == "20s"  # its first attempt failed
     assert test.locator(".name").all_inner_texts() == ["cart.test_flaky"]  # never test_broken
+    assert page.locator("tr.cache-hit .time").all_inner_texts() == ["30s"]
+    page.goto(f"{live_server.url}/mergesets/{SHAS[1]}#caches")
+    assert page.locator("tr.cache-miss .time").all_inner_texts() == ["2m30s"]
 
 
 def test_overview_shows_a_firing_alert_and_links_to_it(client, live_server, page):

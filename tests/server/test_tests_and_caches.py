@@ -275,3 +275,16 @@ def test_the_mergeset_lists_the_step_and_the_test_retried_on_its_sha(history, li
     assert shown.exit_code == 0, shown.output
     assert "retried step e2e: 1x, 20s lost, 20s of it on main" in shown.output
     assert "retried test cart.test_flaky: 1x" in shown.output
+
+
+def test_each_mergeset_shows_whether_its_run_hit_the_cache(history, live_server):
+    """A mergeset's main-branch run is the first run of its sha: run 0 (SHAS[0]) hit, run 2
+    (SHAS[1]) missed."""
+    for sha, hit, seconds in ((SHAS[0], True, HIT), (SHAS[1], False, MISS)):
+        caches = history.get(f"/api/mergesets/{sha}/breakdown").json()["caches"]
+        assert [(c["name"], c["hit"], c["seconds"]) for c in caches] == [("install", hit, seconds)]
+    shown = CliRunner().invoke(
+        cli, ["report", "mergeset", SHAS[1]], env={"LEADTIME_URL": live_server.url}
+    )
+    assert shown.exit_code == 0, shown.output
+    assert "cache of install: miss, 2m30s" in shown.output
