@@ -1,30 +1,89 @@
 """What the checkout says when the CI environment does not: sha, branch, remote, commit facts,
 and the first-parent history of a revision (the mergesets a deploy may contain).
 
-GitPython is imported here only, and only when a fact is missing, since it costs about 75 ms.
-Every function returns what it could read and never raises: a missing repository, a detached
-HEAD or a shallow clone only means fewer facts.
+Read with the `git` command itself, in as few calls as the facts allow (two for a checkout's
+facts), since a step waits for them: GitPython costs about 75 ms to import and runs `git` five
+times for the same facts. Every function returns what it could read and never raises: a missing
+repository or git, a detached HEAD or a shallow clone only means fewer facts.
 """
 
 from __future__ import annotations
 
 import os
+import subprocess
 from datetime import UTC, datetime
 
 SUBJECT_MAX_CHARS = 200
+GIT_TIMEOUT_SECONDS = 10  # a git read that hangs (a network filesystem) costs facts, not the step
+FIELD = "\x1f"  # between the fields of one commit in `git log --format`
+COMMIT_FORMAT = FIELD.join(("%H", "%ct", "%ae"))
 
 
-def _open(path: str):
+def _git(args: list[str], path: str | None) -> str | None:
+    """git's output, or None when git is missing, fails or hangs."""
     try:
-        import git
-
-        return git.Repo(path, search_parent_directories=True)
-    except Exception:  # not a repository, or no git executable: fewer facts, not an error
+        done = subprocess.run(
+            ["git", "-C", path or os.getcwd(), *args],
+            capture_output=True,
+            text=True,
+            errors="replace",
+            timeout=GIT_TIMEOUT_SECONDS,
+            env={**os.environ, "GIT_OPTIONAL_LOCKS": "0", "LC_ALL": "C"},
+            stdin=subprocess.DEVNULL,
+        )
+    except (OSError, subprocess.SubprocessError):
         return None
+    return done.stdout if done.returncode == 0 else None
 
 
 def _iso(epoch_seconds: int) -> str:
     return datetime.fromtimestamp(epoch_seconds, UTC).isoformat()
+
+
+def _commit_facts(line: str) -> dict[str, str]:
+    sha, committed, author, *_ = [*line.split(FIELD), "", ""]
+    facts = {"sha": sha, "committed_at": _iso(int(committed))}
+    if author:
+        facts["author"] = author
+    return facts
+
+
+def _branch(decorations: str) -> str | None:
+    """The branch HEAD is on, from `%D` ("HEAD -> main, origin/main"); None when detached."""
+    for name in decorations.split(", "):
+        if name.startswith("HEAD -> "):
+            return name.removeprefix("HEAD -> ")
+    return None
+
+
+def _head_facts(path: str | None, revision: str | None) -> dict[str, str]:
+    """The commit facts of `revision` (default HEAD) and HEAD's branch, in one `git log`: the
+    revision first, then HEAD with its decorations (one line when they are the same commit)."""
+    wanted = [revision] if revision and revision != "HEAD" else []
+    listed = _git(
+        ["log", "--no-walk=unsorted", f"--format={COMMIT_FORMAT}{FIELD}%D", *wanted, "HEAD", "--"],
+        path,
+    )
+    if listed is None and wanted:  # a revision the checkout lacks: HEAD's branch still counts
+        branch = _head_facts(path, None).get("branch")
+        return {"branch": branch} if branch else {}
+    if listed is None:  # no commit yet (a new repository): only the branch
+        branch = (_git(["symbolic-ref", "-q", "--short", "HEAD"], path) or "").strip()
+        return {"branch": branch} if branch else {}
+    lines = listed.splitlines()
+    facts = _commit_facts(lines[0]) if lines else {}
+    for line in lines:
+        branch = _branch(line.split(FIELD)[-1])
+        if branch:
+            facts["branch"] = branch
+    return facts
+
+
+def _remote_url(path: str | None) -> str | None:
+    """origin's URL, else the first remote's."""
+    listed = _git(["config", "--get-regexp", r"^remote\..*\.url$"], path)
+    urls = dict(line.split(" ", 1) for line in (listed or "").splitlines() if " " in line)
+    return urls.get("remote.origin.url") or next(iter(urls.values()), None)
 
 
 def read_checkout(path: str | None = None, revision: str | None = None) -> dict[str, str]:
@@ -33,28 +92,10 @@ def read_checkout(path: str | None = None, revision: str | None = None) -> dict[
     Keys: sha, branch, repo_url, committed_at (ISO 8601 UTC), author (email). A key is absent
     when the checkout cannot tell it.
     """
-    repo = _open(path or os.getcwd())
-    if repo is None:
-        return {}
-    facts: dict[str, str] = {}
-    try:
-        commit = repo.commit(revision or "HEAD")
-        facts["sha"] = commit.hexsha
-        facts["committed_at"] = _iso(commit.committed_date)
-        if commit.author.email:
-            facts["author"] = commit.author.email
-    except Exception:  # an empty repository has no HEAD commit
-        pass
-    try:
-        if not repo.head.is_detached:
-            facts["branch"] = repo.active_branch.name
-    except Exception:
-        pass
-    try:
-        remote = repo.remote("origin") if "origin" in repo.remotes else next(iter(repo.remotes))
-        facts["repo_url"] = next(iter(remote.urls))
-    except Exception:
-        pass
+    facts = _head_facts(path, revision)
+    url = _remote_url(path) if facts else None  # nothing at all: no repository here
+    if url:
+        facts["repo_url"] = url
     return facts
 
 
@@ -86,24 +127,52 @@ def first_commit_times(
     return found
 
 
-def _branch_starts(repo, revision: str, history: list[dict[str, str]]) -> dict[str, str]:
+def _branch_starts(path: str | None, revision: str, history: list[dict[str, str]]):
     """sha -> ISO time of the first commit of the branch each merge in `history` merged: one
     `git log` over what the history spans, however many merges it holds."""
-    try:
-        listed = repo.git.log(
+    listed = _git(
+        [
+            "log",
             "--format=%H %at %P",
             f"--max-count={BRANCH_COMMITS_MAX}",
             revision,
             f"^{history[-1]['sha']}",
-        )
-    except Exception:  # a shallow or odd repository: no branch starts, nothing else lost
-        return {}
+            "--",
+        ],
+        path,
+    )
     commits = {}
-    for line in listed.splitlines():
+    for line in (listed or "").splitlines():  # a shallow or odd repository: no branch starts
         sha, authored, *parents = line.split()
         commits[sha] = (parents, int(authored))
     times = first_commit_times([commit["sha"] for commit in history], commits)
     return {sha: _iso(seconds) for sha, seconds in times.items()}
+
+
+def _first_parents(revision: str, count: int, path: str | None) -> list[dict[str, str]]:
+    listed = _git(
+        [
+            "log",
+            "--first-parent",
+            f"--max-count={count}",
+            f"--format={COMMIT_FORMAT}{FIELD}%s",
+            revision,
+            "--",
+        ],
+        path,
+    )
+    history = []
+    for line in (listed or "").splitlines():  # unknown revision: nothing read
+        facts = _commit_facts(line)
+        history.append(
+            {
+                "sha": facts["sha"],
+                "committed_at": facts["committed_at"],
+                "author": facts.get("author", ""),
+                "subject": line.split(FIELD, 3)[3][:SUBJECT_MAX_CHARS],
+            }
+        )
+    return history
 
 
 def first_parent_history(
@@ -113,36 +182,23 @@ def first_parent_history(
     went on beyond the limit; and whether a shallow clone cut it (its oldest commit read is a
     shallow boundary: git knows it has parents it did not fetch). Each: sha, committed_at,
     author, subject, first_commit_at (the merged branch's first commit, "" when unknown)."""
-    repo = _open(path or os.getcwd())
-    if repo is None:
-        return [], False, False
-    history = []
-    try:
-        for commit in repo.iter_commits(revision, first_parent=True, max_count=limit + 1):
-            history.append(
-                {
-                    "sha": commit.hexsha,
-                    "committed_at": _iso(commit.committed_date),
-                    "author": commit.author.email or "",
-                    "subject": commit.summary[:SUBJECT_MAX_CHARS]
-                    if isinstance(commit.summary, str)
-                    else "",
-                }
-            )
-    except Exception:  # unknown revision, or a shallow clone cut short: keep what was read
-        pass
+    history = _first_parents(revision, limit + 1, path)
     kept = history[:limit]
-    starts = _branch_starts(repo, revision, kept) if kept else {}
+    starts = _branch_starts(path, revision, kept) if kept else {}
     for commit in kept:
         commit["first_commit_at"] = starts.get(commit["sha"], "")
-    shallow = bool(kept) and len(history) <= limit and kept[-1]["sha"] in _shallow_boundary(repo)
+    ended = bool(kept) and len(history) <= limit
+    shallow = ended and kept[-1]["sha"] in _shallow_boundary(path)
     return kept, len(history) > limit, shallow
 
 
-def _shallow_boundary(repo) -> set[str]:
+def _shallow_boundary(path: str | None) -> set[str]:
     """The commits a shallow clone stops at (git's `shallow` file), none for a full clone."""
+    where = (_git(["rev-parse", "--git-path", "shallow"], path) or "").strip()
+    if not where:
+        return set()
     try:
-        with open(os.path.join(repo.git_dir, "shallow")) as listed:
+        with open(os.path.join(path or os.getcwd(), where)) as listed:
             return {line.strip() for line in listed if line.strip()}
     except OSError:
         return set()

@@ -2,8 +2,8 @@
 
 `leadtime step` and `leadtime deploy` in their usual form (`... NAME [options] -- COMMAND`) are
 parsed from the option table by hand and the command is started at once; the click application
-(cli.py), the OpenTelemetry SDK and GitPython load while it runs. Every other call, and anything
-the hand parser is unsure of (--help, a typo), goes to click.
+(cli.py), the OpenTelemetry SDK and git's facts load while it runs. Every other call, and
+anything the hand parser is unsure of (--help, a typo), goes to click.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """Turn a finished step or pipeline run into a span and deliver it within the export bound.
 
 Loaded while the step's command runs (it pulls in the OpenTelemetry SDK and, when facts are
-missing, GitPython), and `prepare_step` does all it can before the command exits. Deploys also
-carry the deployed revision's first-parent history, bounded by `LEADTIME_HISTORY_LIMIT` (default
-100 commits), so a server can work out their mergesets.
+missing, reads git with a call or two), and `prepare_step` does all it can before the command
+exits. Deploys also carry the deployed revision's first-parent history, bounded by
+`LEADTIME_HISTORY_LIMIT` (default 100 commits), so a server can work out their mergesets.
 """
 
 from __future__ import annotations

@@ -2,9 +2,9 @@
 the span while it runs, then record it within the export bound and exit as the command did.
 
 The order matters for speed: only this module, run.py, providers.py and traceid.py are loaded
-before the command starts; the OpenTelemetry SDK, GitPython and the exporter are imported while
-it runs. Nothing after the start can change the exit code: every telemetry failure becomes one
-warning line.
+before the command starts; the OpenTelemetry SDK and the exporter are imported, and git is read,
+while it runs. Nothing after the start can change the exit code: every telemetry failure becomes
+one warning line.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ wheel never pay), starts a local OTLP/HTTP sink, a refusing port and a hanging p
 the median wall time of each variant and what it adds over its baseline. Targets (issue 2):
 `sleep 1` +25 ms at most, `true` +200 ms at most, a dead endpoint within the export bound (2 s).
 The environment is a GitHub Actions job on a feature branch, outside any checkout, so no git
-read is needed; one more row runs inside a real checkout with no CI variables (GitPython path).
+read is needed; one more row runs inside a real checkout with no CI variables (git read).
 """
 
 from __future__ import annotations
@@ -164,7 +164,7 @@ def main() -> None:
                 "true",
             ),
             (
-                "  same, in a checkout, no CI variables (GitPython)",
+                "  same, in a checkout, no CI variables (git read)",
                 [leadtime, "step", "x", "--", "true"],
                 runs,
                 local,
