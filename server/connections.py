@@ -50,3 +50,13 @@ def protocol_with_header_timeout(seconds: float) -> type[HttpToolsProtocol]:
                 self.transport.close()
 
     return HeaderTimeoutProtocol
+
+
+def __getattr__(name: str) -> type[HttpToolsProtocol]:
+    """`SettingsHeaderTimeoutProtocol`: the protocol with the timeout the settings in the
+    environment give, for uvicorn's worker processes, which import their protocol by name."""
+    if name == "SettingsHeaderTimeoutProtocol":
+        from leadtime.server.settings import Settings
+
+        return protocol_with_header_timeout(Settings().header_timeout_seconds)
+    raise AttributeError(name)

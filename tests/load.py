@@ -39,8 +39,14 @@ def free_port() -> int:
 class Server:
     """One `leadtime serve` process on a loopback port."""
 
-    def __init__(self, database_url: str, port: int | None = None, **settings: str) -> None:
-        self.database_url, self.port = database_url, port or free_port()
+    def __init__(
+        self,
+        database_url: str,
+        port: int | None = None,
+        args: tuple[str, ...] = (),
+        **settings: str,
+    ) -> None:
+        self.database_url, self.port, self.args = database_url, port or free_port(), args
         self.url = f"http://127.0.0.1:{self.port}"
         self.settings = settings
         self.process: subprocess.Popen | None = None
@@ -66,6 +72,7 @@ class Server:
                 str(self.port),
                 "--db",
                 self.database_url,
+                *self.args,
             ],
             env=env,
             stdout=subprocess.DEVNULL,

@@ -58,20 +58,27 @@ def _setting_problem(item: Any) -> str:
     help="SQLAlchemy database URL (LEADTIME_DATABASE_URL).  [default: SQLite in the "
     "user data directory]",
 )
-def serve(host: str | None, port: int | None, database_url: str | None) -> None:
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Server processes sharing the port. The database is migrated once before they start.",
+)
+def serve(host: str | None, port: int | None, database_url: str | None, workers: int) -> None:
     """Run the leadtime server: OTLP at /v1/traces, the API at /api, docs at /docs.
 
     Migrates the database first. On a loopback address writes need no token unless
-    LEADTIME_AUTH=on; elsewhere they need one (`leadtime token create`).
+    LEADTIME_AUTH=on; elsewhere they need one (`leadtime token create`). With --workers N,
+    N processes serve the port (PostgreSQL; SQLite takes one writer at a time).
 
     Example:
 
     \b
-        leadtime serve --port 8000 --db postgresql+psycopg://leadtime@db/leadtime
+        leadtime serve --port 8000 --workers 2 --db postgresql+psycopg://leadtime@db/leadtime
     """
     import uvicorn
 
-    from leadtime.server.app import create_app
     from leadtime.server.connections import protocol_with_header_timeout
 
     settings = _settings(host=host, port=port, database_url=database_url)
@@ -79,16 +86,51 @@ def serve(host: str | None, port: int | None, database_url: str | None) -> None:
         f"leadtime: serving on http://{settings.host}:{settings.port} "
         f"(writes {_writes(settings)}; reads "
         f"{'need a token' if settings.reads_need_token else 'open'}; "
-        f"database {settings.database_url.split('://', 1)[0]})",
+        f"database {settings.database_url.split('://', 1)[0]}"
+        f"{f'; {workers} workers' if workers > 1 else ''})",
         err=True,
     )
+    common: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": "warning",
+        "timeout_keep_alive": 5,  # an idle connection between requests is closed after 5 s
+    }
+    if workers > 1:
+        _migrate_then_hand_over(settings)
+        uvicorn.run(
+            "leadtime.server.app:create_app",
+            factory=True,
+            workers=workers,
+            http="leadtime.server.connections:SettingsHeaderTimeoutProtocol",
+            **common,
+        )
+        return
+    from leadtime.server.app import create_app
+
     uvicorn.run(
         create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_level="warning",
         http=protocol_with_header_timeout(settings.header_timeout_seconds),
-        timeout_keep_alive=5,  # an idle connection between requests is closed after 5 s
+        **common,
+    )
+
+
+def _migrate_then_hand_over(settings: Any) -> None:
+    """Migrate once here, so workers never race in Alembic on a new database, and give the
+    workers this command's settings through their environment (they read it afresh)."""
+    import os
+
+    from leadtime.server import db
+
+    if settings.migrate_on_start:
+        engine = db.make_engine(settings.database_url)
+        db.upgrade(engine)
+        engine.dispose()
+    os.environ.update(
+        LEADTIME_HOST=settings.host,
+        LEADTIME_PORT=str(settings.port),
+        LEADTIME_DATABASE_URL=settings.database_url,
+        LEADTIME_MIGRATE_ON_START="false",
     )
 
 
