@@ -40,6 +40,7 @@ from leadtime.tracer.spool import Spool
 
 RETRYABLE_CLIENT_ERRORS = (408, 429)  # a 4xx worth sending again (OTLP/HTTP's rules)
 MAX_RESPONSE_BYTES = 64 * 1024
+GROUP_BYTES = 1024 * 1024  # spooled requests sent in one body, well under a server's body limit
 
 
 @dataclass(frozen=True)
@@ -274,6 +275,9 @@ def flush_target(
 def _send_entries(
     spool: Spool, target: Target, deadline: float, report: FlushReport, label: str
 ) -> None:
+    """The entries oldest first, several to a request (up to GROUP_BYTES): a backlog goes over
+    a few connections, not one per entry."""
+    group: list[tuple[Path, bytes]] = []
     for entry in spool.pending(target.spool_key):
         try:
             body = entry.read_bytes()
@@ -283,18 +287,40 @@ def _send_entries(
             spool.set_aside(entry)
             report.count(report.set_aside, label)
             continue
-        result = send(target, body, deadline - time.monotonic())
-        if result.accepted:
+        if group and sum(len(queued) for _, queued in group) + len(body) > GROUP_BYTES:
+            if not _send_group(spool, target, group, deadline, report, label):
+                return
+            group = []
+        group.append((entry, body))
+    if group:
+        _send_group(spool, target, group, deadline, report, label)
+
+
+def _send_group(
+    spool: Spool,
+    target: Target,
+    group: list[tuple[Path, bytes]],
+    deadline: float,
+    report: FlushReport,
+    label: str,
+) -> bool:
+    """Send spooled entries as one request: serialized OTLP requests concatenate into one whose
+    resource spans are all of theirs. False when the target is away (stop for now)."""
+    result = send(target, b"".join(body for _, body in group), deadline - time.monotonic())
+    if result.accepted:
+        for entry, _ in group:
             report.count(report.sent, label)
             spool.remove(entry)
-        elif not result.retryable:
-            report.count(report.dropped, label)
-            report.errors[label] = result.message
-            spool.remove(entry)
-        else:
-            report.errors[label] = result.message
-            if result.target_away:
-                break  # kept; an entry answered 5xx is kept too, without blocking the rest
+        return True
+    if not result.retryable and len(group) > 1:
+        # One entry the target refuses must not take the others with it: find it alone.
+        return all(_send_group(spool, target, [item], deadline, report, label) for item in group)
+    report.errors[label] = result.message
+    if not result.retryable:
+        report.count(report.dropped, label)
+        spool.remove(group[0][0])
+        return True
+    return not result.target_away  # kept; an entry answered 5xx is kept without blocking the rest
 
 
 def flush(config: TracerConfig, deadline: float) -> FlushReport:

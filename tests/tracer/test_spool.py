@@ -141,3 +141,25 @@ def test_a_full_disk_leaves_no_temporary_or_partial_entry(tmp_path, free_port):
     assert done.returncode == 4
     assert "the spool is not writable" in done.stderr
     assert [path for path in (tmp_path / "spool").rglob("*") if path.is_file()] == []
+
+
+def test_a_backlog_of_300_entries_goes_in_a_few_requests_and_each_span_once(tmp_path, free_port):
+    """Serialized OTLP requests concatenate into one: 300 spooled entries (two real ones, each
+    copied 149 times under later names) go over a connection or two, not 300."""
+    env = _server_env(tmp_path, free_port)
+    _spool_steps(env, "build", "test")
+    for original in _entries(tmp_path):
+        stamp, rest = original.name.split("-", 1)
+        for copy in range(1, 150):
+            (original.parent / f"{int(stamp) + copy:020d}-{rest}").write_bytes(
+                original.read_bytes()
+            )
+    assert len(_entries(tmp_path)) == 300
+    with RunningReceiver(port=free_port) as server:
+        done = run_leadtime(["flush", "--json"], env)
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)["sent"] == {"leadtime": 300}
+        assert len(server.spans) == 300 and len(server.requests) <= 2
+        names = [span.name for span in server.spans]
+        assert names.count("build") == names.count("test") == 150
+    assert _entries(tmp_path) == []
