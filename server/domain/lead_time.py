@@ -88,9 +88,10 @@ def summarize(
     lead_times: list[timedelta],
     over_budget: list[bool],
     deploy_sizes: list[int],
-    waiting: list[timedelta],
+    waiting: tuple[int, timedelta | None],
     window: timedelta,
 ) -> Summary:
+    """The summary's figures; `waiting` is (how many mergesets wait, the longest wait)."""
     seconds = [lead_time.total_seconds() for lead_time in lead_times]
     median, p90 = percentile(seconds, 0.5), percentile(seconds, 0.9)
     return Summary(
@@ -106,8 +107,8 @@ def summarize(
             if deploy_sizes
             else None
         ),
-        mergesets_waiting=len(waiting),
-        longest_wait=max(waiting) if waiting else None,
+        mergesets_waiting=waiting[0],
+        longest_wait=waiting[1],
     )
 
 
@@ -203,14 +204,13 @@ def repository_summary(
     repository_id = store.find_repository(session, repository).id if repository else None
 
     deployed = store.deployed_mergesets(session, environment, since, repository_id)
-    waiting = store.waiting_mergesets(session, environment, repository_id)
+    count, oldest = store.waiting_count_and_oldest(session, environment, repository_id)
     deployed_reports = _reports(session, deployed, settings, now)
-    waiting_reports = _reports(session, waiting, settings, now)
     summary = summarize(
         [r.lead_time for r in deployed_reports if r.lead_time is not None],
         [r.over_budget for r in deployed_reports],
         store.deploy_sizes(session, environment, since, repository_id),
-        [r.waiting for r in waiting_reports if r.waiting is not None],
+        (count, now - oldest if oldest is not None else None),
         window,
     )
     changes = [r.change_lead_time.total_seconds() for r in deployed_reports if r.change_lead_time]

@@ -76,6 +76,7 @@ from leadtime.server.store.mergesets import (
     undeployed_mergesets,
     upsert_mergeset,
     upsert_mergesets,
+    waiting_count_and_oldest,
     waiting_mergesets,
 )
 from leadtime.server.store.merging import (
@@ -265,5 +266,6 @@ __all__ = [
     "upsert_mergesets",
     "upsert_pipeline_run",
     "upsert_service_mapping",
+    "waiting_count_and_oldest",
     "waiting_mergesets",
 ]

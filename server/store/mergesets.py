@@ -198,6 +198,22 @@ def waiting_mergesets(
     return [(mergeset, repository) for mergeset, repository in session.execute(query)]
 
 
+def waiting_count_and_oldest(
+    session: Session, environment: str, repository_id: int | None
+) -> tuple[int, datetime | None]:
+    """How many counted mergesets no deploy to `environment` contains yet, and the oldest one's
+    merge time: what a summary says of waiting mergesets, counted in the database."""
+    query = (
+        select(func.count(Mergeset.id), func.min(Mergeset.merged_at))
+        .outerjoin(DeployMergeset, _shipped_to(environment))
+        .where(DeployMergeset.deploy_id.is_(None), Mergeset.context.is_(False))
+    )
+    if repository_id is not None:
+        query = query.where(Mergeset.repository_id == repository_id)
+    count, oldest = session.execute(query).one()
+    return count, oldest  # min() keeps the column's type: aware UTC
+
+
 def set_adoption(
     session: Session, repository_id: int, adopted_at: datetime | None, context: set[str]
 ) -> None:

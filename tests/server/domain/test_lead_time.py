@@ -55,7 +55,7 @@ def test_summary_numbers():
         lead_times=minutes,
         over_budget=[m > BUDGET for m in minutes],
         deploy_sizes=[1, 1, 2],
-        waiting=[timedelta(minutes=40), timedelta(minutes=3)],
+        waiting=(2, timedelta(minutes=40)),
         window=timedelta(days=7),
     )
     assert summary.deploys == 3
@@ -69,7 +69,7 @@ def test_summary_numbers():
 
 
 def test_empty_summary_has_no_numbers_to_invent():
-    summary = summarize([], [], [], [], timedelta(days=7))
+    summary = summarize([], [], [], (0, None), timedelta(days=7))
     assert (summary.lead_time_median, summary.share_over_budget, summary.share_batched_deploys) == (
         None,
         None,
