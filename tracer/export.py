@@ -278,6 +278,7 @@ def _send_entries(
     """The entries oldest first, several to a request (up to GROUP_BYTES): a backlog goes over
     a few connections, not one per entry."""
     group: list[tuple[Path, bytes]] = []
+    size = 0
     for entry in spool.pending(target.spool_key):
         try:
             body = entry.read_bytes()
@@ -287,11 +288,12 @@ def _send_entries(
             spool.set_aside(entry)
             report.count(report.set_aside, label)
             continue
-        if group and sum(len(queued) for _, queued in group) + len(body) > GROUP_BYTES:
+        if group and size + len(body) > GROUP_BYTES:
             if not _send_group(spool, target, group, deadline, report, label):
                 return
-            group = []
+            group, size = [], 0
         group.append((entry, body))
+        size += len(body)
     if group:
         _send_group(spool, target, group, deadline, report, label)
 

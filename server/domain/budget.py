@@ -397,7 +397,7 @@ def mergeset_breakdown(
     deploy_trace = deploy.trace_id if deploy else None
     deploy_run = main_run if deploy_trace == main_trace else _run_steps(session, deploy_trace)
     segments = split_lead_time(mergeset.merged_at, end, _spans(main_run), _spans(deploy_run))
-    runs = [run for run in (main_run, deploy_run if deploy_run is not main_run else None) if run]
+    runs = [main_run] if deploy_run is main_run else [main_run, deploy_run]
     return Breakdown(
         mergeset=report,
         segments=segments,
@@ -405,5 +405,5 @@ def mergeset_breakdown(
         main_trace_id=main_trace,
         deploy_trace_id=deploy.trace_id if deploy else None,
         retried=retried,
-        caches=cache_uses([step for _, steps in runs for step in steps]),
+        caches=cache_uses([step for run in runs if run for step in run[1]]),
     )
