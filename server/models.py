@@ -129,6 +129,8 @@ class Mergeset(Base):
     __table_args__ = (
         UniqueConstraint("repository_id", "sha", name="uq_mergesets_sha"),
         Index("ix_mergesets_repo_merged", "repository_id", "merged_at"),
+        Index("ix_mergesets_repo_position", "repository_id", "position"),
+        Index("ix_mergesets_repo_parent", "repository_id", "parent_sha"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -153,12 +155,18 @@ class Mergeset(Base):
     first_commit_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The mergeset this one reverts (domain/reverts.py), where its title says so.
     reverts_id: Mapped[int | None] = mapped_column(Integer)
+    # Its place in the repository's first-parent order (domain/chain.py): only the order of two
+    # positions means anything; null until placed.
+    position: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Deploy(Base):
     __tablename__ = "deploys"
-    __table_args__ = (Index("ix_deploys_repo_env_finished", "repository_id", "environment"),)
+    __table_args__ = (
+        Index("ix_deploys_repo_env_finished", "repository_id", "environment"),
+        Index("ix_deploys_repo_env_done", "repository_id", "environment", "finished_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     # What makes two reports the same deploy: source + its id, else service, environment,

@@ -10,9 +10,10 @@ from sqlalchemy.orm import Session
 from leadtime.server import store
 from leadtime.server.domain import suspects
 from leadtime.server.domain.budget import summarize_runs
-from leadtime.server.domain.containment import recompute_containment, recompute_repository
+from leadtime.server.domain.chain import deploys_move_adoption, place_mergesets
 from leadtime.server.domain.deploy_rules import ruled_deploys
 from leadtime.server.domain.run_join import join_runs
+from leadtime.server.domain.shipping import recompute_repository, update_containment
 from leadtime.server.ingest.facts import (
     ACKNOWLEDGE,
     REOPEN,
@@ -25,21 +26,56 @@ from leadtime.server.ingest.facts import (
 )
 from leadtime.server.models import Deploy, Page, Repository
 from leadtime.server.settings import Settings
+from leadtime.server.store.deploys import DeployState
+from leadtime.server.store.shipping import SUCCEEDED, DeployKey
 
 
 class _Changes:
-    """Which repositories (all environments) and which (repository, environment) to redo."""
+    """What a delivery changed that containment depends on, worked out once at its end: whole
+    repositories, mergesets to place after the others, and environments from a deploy point on
+    (domain/shipping.py)."""
 
     def __init__(self) -> None:
         self.repositories: set[int] = set()
-        self.environments: set[tuple[int, str]] = set()
+        self.mergesets: dict[int, set[str]] = {}
+        self.deployed: dict[int, set[str]] = {}  # the shas of successful deploys stored
+        self.environments: dict[tuple[int, str], DeployKey] = {}
+
+    def from_point(self, repository_id: int, environment: str, point: DeployKey) -> None:
+        key = (repository_id, environment)
+        earlier = self.environments.get(key)
+        self.environments[key] = point if earlier is None else min(earlier, point)
+
+    def deploy(self, row: Deploy, before: DeployState | None) -> None:
+        """A deploy stored or changed: from its point on, and from where it was before."""
+        if row.repository_id is None:
+            return
+        if before is not None and before.status == SUCCEEDED:
+            if before.sha != row.sha or row.status != SUCCEEDED:
+                self.repositories.add(row.repository_id)  # a deployed sha may stop being one
+            if before.finished_at is not None:
+                self.from_point(row.repository_id, before.environment, (before.finished_at, row.id))
+        if row.status == SUCCEEDED and row.finished_at is not None:
+            self.from_point(row.repository_id, row.environment, (row.finished_at, row.id))
+            self.deployed.setdefault(row.repository_id, set()).add(row.sha)
 
     def apply(self, session: Session) -> None:
+        for repository_id, shas in self.mergesets.items():
+            if repository_id in self.repositories:
+                continue
+            touched = place_mergesets(session, repository_id, shas)
+            if touched is None:
+                self.repositories.add(repository_id)
+            for environment, point in touched or ():
+                self.from_point(repository_id, environment, point)
+        for repository_id, shas in self.deployed.items():
+            if deploys_move_adoption(session, repository_id, shas):
+                self.repositories.add(repository_id)
         for repository_id in self.repositories:
             recompute_repository(session, repository_id)
-        for repository_id, environment in self.environments:
+        for (repository_id, environment), point in self.environments.items():
             if repository_id not in self.repositories:
-                recompute_containment(session, repository_id, environment)
+                update_containment(session, repository_id, environment, point)
 
 
 def _absorb_twins(session: Session, repository: Repository | None) -> bool:
@@ -86,16 +122,15 @@ def record_facts(session: Session, facts: Facts, settings: Settings) -> list[Pag
         if found:
             reported.setdefault(found.id, []).append(mergeset.columns())
     for repository_id, reports in reported.items():
-        if store.upsert_mergesets(session, repository_id, reports):
-            changes.repositories.add(repository_id)
+        if shas := store.upsert_mergesets(session, repository_id, reports):
+            changes.mergesets.setdefault(repository_id, set()).update(shas)
     # Deploys a repository's deploy rule names join the delivery's own (the caller sees them).
     facts.deploys.extend(ruled_deploys(session, facts.deploy_candidates, repositories))
     for deploy in facts.deploys:
         found = repositories[deploy.repo]
-        row, changed = _store_deploy(session, deploy, found.id if found else None)
-        if changed and row.repository_id is not None:
-            changes.environments.add((row.repository_id, row.environment))
+        row, changed, before = _store_deploy(session, deploy, found.id if found else None)
         if changed:
+            changes.deploy(row, before)
             suspects.relink_after_deploy(session, row, settings)
     changes.apply(session)
     # Each run's step summary is kept as its steps arrive, so reports never write.
@@ -112,20 +147,21 @@ def record_deploy(
         repository = store.resolve_repository(session, repository_reference, create=True)
     else:
         repository = store.repository_for_service(session, deploy.service)
-    absorbed = _absorb_twins(session, repository)
+    changes = _Changes()
+    if _absorb_twins(session, repository):
+        changes.repositories.add(repository.id)
     store.lock_repository(session, repository.id)
-    row, _ = _store_deploy(session, deploy, repository.id)
-    if absorbed:
-        recompute_repository(session, repository.id)
-    else:
-        recompute_containment(session, repository.id, row.environment)
+    row, changed, before = _store_deploy(session, deploy, repository.id)
+    if changed:
+        changes.deploy(row, before)
+    changes.apply(session)
     suspects.relink_after_deploy(session, row, settings)
     return row
 
 
 def _store_deploy(
     session: Session, deploy: DeployFact, repository_id: int | None
-) -> tuple[Deploy, bool]:
+) -> tuple[Deploy, bool, DeployState | None]:
     values = {**deploy.columns(), "repository_id": repository_id}
     identity = store.deploy_identity(
         deploy.source,

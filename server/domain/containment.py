@@ -5,8 +5,15 @@ earlier mergeset of that repository not contained by an earlier successful deplo
 environment. "Earlier" among mergesets is first-parent order where known (each mergeset after its
 first parent), else `merged_at`; among deploys it is `finished_at`. A failed deploy contains
 nothing. A deploy that lists the shas it ships contains exactly those (and its own), less what an
-earlier deploy already shipped. Deploys reported late or out of order are handled because the
-whole containment of a repository and environment is worked out again from what is stored.
+earlier deploy already shipped.
+
+Deploys reported late or out of order are handled by working containment out again from the
+earliest deploy a report affects (domain/shipping.py): what a deploy contains depends only on the
+deploys before it, so those stay as they are. A deploy that finishes after every other one, at a
+sha after the last shipped one, ships exactly the uncontained mergesets up to its sha; a mergeset
+merged after every other one changes no stored link (domain/chain.py keeps each mergeset's place
+in the order). Only a report that may change the order before the newest mergeset, or move the
+adoption point, works the whole repository out again.
 
 The adoption point (DESIGN.md): leadtime measures a repository from the first mergeset it knew of
 directly (a merge event, a main-branch pipeline, an API client, a backfill) or deployed, whichever
@@ -36,12 +43,6 @@ from bisect import bisect_right
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-
-from sqlalchemy.orm import Session
-
-from leadtime.server import store
-from leadtime.server.domain.reverts import Change, revert_links
-from leadtime.server.models import Mergeset
 
 
 @dataclass(frozen=True)
@@ -123,13 +124,15 @@ DEPLOY, REDEPLOY, ROLLBACK = "deploy", "redeploy", "rollback"
 
 
 def deploy_kinds(
-    deploys: list[tuple[int, str]], rank: Mapping[str, int]
+    deploys: list[tuple[int, str]],
+    rank: Mapping[str, int],
+    current: tuple[int, str] | None = None,
 ) -> tuple[dict[int, str], dict[int, int]]:
     """For successful deploys in order, (id, sha): each one's kind, and for each deploy rolled
-    back, the rollback that undid it."""
+    back, the rollback that undid it. `current`: (the deploy that brought the sha deployed
+    before the first of them, that sha), where there was one."""
     kinds: dict[int, str] = {}
     undone: dict[int, int] = {}
-    current: tuple[int, str] | None = None  # (the deploy that brought it, the sha)
     for deploy_id, sha in deploys:
         if current is not None and sha == current[1]:
             kinds[deploy_id] = REDEPLOY
@@ -149,101 +152,31 @@ def compute_containment(
 ) -> dict[int, list[str]]:
     """For deploys in order (successful ones only), the shas each one contains."""
     rank = {sha: index for index, sha in enumerate(ordered_shas)}
-    uncontained = list(range(len(ordered_shas)))  # ranks not shipped yet, ascending
+    return contain(list(enumerate(ordered_shas)), rank, deploys)
+
+
+def contain(
+    unshipped: list[tuple[int, str]], positions: Mapping[str, int], deploys: list[DeployPoint]
+) -> dict[int, list[str]]:
+    """For deploys in order (successful ones only), the shas each one contains, given the
+    counted mergesets no deploy before the first of them shipped ((position, sha), ascending)
+    and the position of every counted mergeset the deploys name."""
+    uncontained = [position for position, _ in unshipped]
+    sha_at = dict(unshipped)
     contains: dict[int, list[str]] = {}
     for deploy in deploys:
         if deploy.listed_shas is not None:
-            wanted = sorted({rank[s] for s in (*deploy.listed_shas, deploy.sha) if s in rank})
+            named = (*deploy.listed_shas, deploy.sha)
+            wanted = sorted({positions[s] for s in named if s in positions})
             taken = []
             for r in wanted:
                 index = bisect_right(uncontained, r) - 1
                 if index >= 0 and uncontained[index] == r:
                     taken.append(uncontained.pop(index))
-        elif deploy.sha in rank:
-            cut = bisect_right(uncontained, rank[deploy.sha])
+        elif deploy.sha in positions:
+            cut = bisect_right(uncontained, positions[deploy.sha])
             taken, uncontained = uncontained[:cut], uncontained[cut:]
         else:
             taken = []  # a sha that is no mergeset of this repository: nothing we can place
-        contains[deploy.id] = [ordered_shas[r] for r in taken]
+        contains[deploy.id] = [sha_at[r] for r in taken]
     return contains
-
-
-@dataclass(frozen=True)
-class _Chain:
-    ordered: list[str]  # every mergeset, context too, in order
-    counted: list[str]  # in order
-    ids: dict[str, int]
-    parents: dict[str, str | None]
-
-
-def _chain(session: Session, repository_id: int) -> _Chain:
-    """The repository's counted shas in order, every mergeset's id and first parent; the
-    adoption point and the context flags stored on the way."""
-    mergesets = store.mergesets_of(session, repository_id)
-    ordered = order_mergesets([MergesetPoint(m.sha, m.merged_at, m.parent_sha) for m in mergesets])
-    anchors = {m.sha for m in mergesets if m.source != store.HISTORY}
-    anchors |= store.deployed_shas(session, repository_id) & {m.sha for m in mergesets}
-    counted, context = split_context(ordered, anchors)
-    by_sha = {m.sha: m for m in mergesets}
-    adopted_at = by_sha[counted[0]].merged_at if anchors and counted else None
-    store.set_adoption(session, repository_id, adopted_at, context)
-    _link_reverts(ordered, by_sha)
-    return _Chain(
-        ordered,
-        counted,
-        {m.sha: m.id for m in mergesets},
-        {m.sha: m.parent_sha for m in mergesets},
-    )
-
-
-def _link_reverts(ordered: list[str], by_sha: Mapping[str, Mergeset]) -> None:
-    """Point each revert at the mergeset it reverts (domain/reverts.py)."""
-    changes = [
-        Change(sha, by_sha[sha].title, by_sha[sha].pr_title, by_sha[sha].pr_number)
-        for sha in ordered
-    ]
-    links = revert_links(changes)
-    for sha, mergeset in by_sha.items():
-        wanted = by_sha[links[sha]].id if sha in links else None
-        if mergeset.reverts_id != wanted:
-            mergeset.reverts_id = wanted
-
-
-def recompute_containment(
-    session: Session, repository_id: int, environment: str, chain: _Chain | None = None
-) -> None:
-    """Work out and store the containment of one repository's deploys to one environment
-    (`chain`: the repository's mergesets in order, when the caller worked them out already)."""
-    store.lock_repository(session, repository_id)
-    chain = chain or _chain(session, repository_id)
-    successful = store.successful_deploys(session, repository_id, environment)
-    deploys = [
-        DeployPoint(d.id, d.sha, tuple(d.listed_shas) if d.listed_shas is not None else None)
-        for d in successful
-    ]
-    contains = compute_containment(chain.counted, deploys)
-    links = [(deploy_id, chain.ids[sha]) for deploy_id, shas in contains.items() for sha in shas]
-    store.replace_containment(session, repository_id, environment, links)
-    start = chain.counted[0] if chain.counted else None
-    cut = [(d.id, d.sha, bool(d.history_cut)) for d in successful]
-    complete = completeness(cut, start, chain.parents)
-    rank = {sha: index for index, sha in enumerate(chain.ordered)}
-    kinds, undone = deploy_kinds([(d.id, d.sha) for d in successful], rank)
-    for deploy in successful:
-        changes = {
-            # A redeploy or rollback ships nothing new: there is nothing it could under-count.
-            "history_complete": complete[deploy.id] or kinds[deploy.id] != DEPLOY,
-            "kind": kinds[deploy.id],
-            "rolled_back_by_id": undone.get(deploy.id),
-        }
-        for name, value in changes.items():
-            if getattr(deploy, name) != value:
-                setattr(deploy, name, value)
-
-
-def recompute_repository(session: Session, repository_id: int) -> None:
-    """Every environment's containment, from one reading of the repository's mergesets."""
-    store.lock_repository(session, repository_id)
-    chain = _chain(session, repository_id)
-    for environment in store.environments_of(session, repository_id):
-        recompute_containment(session, repository_id, environment, chain)

@@ -28,7 +28,7 @@ def _names(change: Change) -> set[str]:
     """What a revert may quote of this change: its subject and its pull request's title, with
     and without a squash merge's ` (#N)`."""
     names = {text for text in (change.title, change.pr_title) if text}
-    return names | {_SQUASHED.sub("", name) for name in names}
+    return names | {unsquashed(name) for name in names}
 
 
 def reverted_by_name(change: Change) -> tuple[str | None, int | None]:
@@ -42,6 +42,11 @@ def reverted_by_name(change: Change) -> tuple[str | None, int | None]:
     return None, None
 
 
+def unsquashed(title: str) -> str:
+    """A title without a squash merge's ` (#N)`."""
+    return _SQUASHED.sub("", title)
+
+
 def revert_links(ordered: Iterable[Change]) -> dict[str, str]:
     """For changes in first-parent order: the sha of each revert -> the sha it reverts."""
     by_name: dict[str, str] = {}
@@ -49,7 +54,7 @@ def revert_links(ordered: Iterable[Change]) -> dict[str, str]:
     links: dict[str, str] = {}
     for change in ordered:
         quoted, number = reverted_by_name(change)
-        target = by_name.get(_SQUASHED.sub("", quoted)) if quoted else None
+        target = by_name.get(unsquashed(quoted)) if quoted else None
         if target is None and number is not None:
             target = by_number.get(number)
         if target is not None and target != change.sha:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
+from typing import NamedTuple
 
-from sqlalchemy import Select, delete, func, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from leadtime.server.models import (
@@ -47,21 +47,33 @@ def _stale(row: Deploy, values: dict) -> bool:
     return finished is not None and row.finished_at is not None and finished < row.finished_at
 
 
-def upsert_deploy(session: Session, values: dict) -> tuple[Deploy, bool]:
-    """Insert or update the deploy with this identity; (the deploy, whether it changed). A
-    stale report (see _stale) changes nothing."""
+class DeployState(NamedTuple):
+    """What containment reads of a deploy, as it was before a report changed it."""
+
+    environment: str
+    sha: str
+    status: str
+    finished_at: datetime | None
+
+
+def upsert_deploy(session: Session, values: dict) -> tuple[Deploy, bool, DeployState | None]:
+    """Insert or update the deploy with this identity; (the deploy, whether it changed, what
+    it was before: None when new). A stale report (see _stale) changes nothing."""
     inserted = insert_if_new(session, Deploy, values, ["identity"])
     row = session.scalars(
         select(Deploy).where(Deploy.identity == values["identity"]).with_for_update()
     ).one()
+    before = (
+        None if inserted else DeployState(row.environment, row.sha, row.status, row.finished_at)
+    )
     if not inserted and _stale(row, values):
-        return row, False
+        return row, False, before
     changed = inserted
     for name, value in values.items():
         if value is not None and getattr(row, name) != value:
             setattr(row, name, value)
             changed = True
-    return row, changed
+    return row, changed, before
 
 
 def open_deploy(session: Session, service: str, environment: str, sha: str) -> Deploy | None:
@@ -79,48 +91,12 @@ def open_deploy(session: Session, service: str, environment: str, sha: str) -> D
     )
 
 
-def successful_deploys(session: Session, repository_id: int, environment: str) -> list[Deploy]:
-    return list(
-        session.scalars(
-            select(Deploy)
-            .where(
-                Deploy.repository_id == repository_id,
-                Deploy.environment == environment,
-                Deploy.status == "succeeded",
-                Deploy.finished_at.is_not(None),
-            )
-            .order_by(Deploy.finished_at, Deploy.id)
-        )
-    )
-
-
 def environments_of(session: Session, repository_id: int) -> list[str]:
     return list(
         session.scalars(
             select(Deploy.environment).where(Deploy.repository_id == repository_id).distinct()
         )
     )
-
-
-def replace_containment(
-    session: Session, repository_id: int, environment: str, links: Iterable[tuple[int, int]]
-) -> None:
-    """Make (deploy id, mergeset id) `links` the whole containment of this repository and
-    environment."""
-    deploy_ids = select(Deploy.id).where(
-        Deploy.repository_id == repository_id, Deploy.environment == environment
-    )
-    session.execute(
-        delete(DeployMergeset).where(
-            DeployMergeset.environment == environment, DeployMergeset.deploy_id.in_(deploy_ids)
-        )
-    )
-    rows = [
-        {"deploy_id": deploy_id, "mergeset_id": mergeset_id, "environment": environment}
-        for deploy_id, mergeset_id in links
-    ]
-    if rows:
-        session.execute(table_of(DeployMergeset).insert(), rows)
 
 
 def deploys_query(

@@ -27,7 +27,8 @@ PULL_REQUEST = ("pr_number", "pr_title", "pr_author", "pr_url")  # the newest re
 
 def upsert_mergeset(session: Session, repository_id: int, values: dict) -> bool:
     """Store a mergeset once (`values`: Mergeset columns); better facts (a PR's merge time, a
-    known parent) update it. True when anything changed that containment depends on."""
+    known parent) update it. True when anything changed that its order, the adoption point,
+    containment or revert links depend on."""
     new = {name: value for name, value in values.items() if name not in PULL_REQUEST}
     inserted = insert_if_new(
         session, Mergeset, {**new, "repository_id": repository_id}, ["repository_id", "sha"]
@@ -46,11 +47,13 @@ def upsert_mergeset(session: Session, repository_id: int, values: dict) -> bool:
     if row.source == HISTORY and values["source"] != HISTORY:
         row.source = values["source"]  # now known directly: it may be the adoption point
         changed = True
+    changed = changed or (row.title is None and bool(values.get("title")))  # a revert's name
     for name in KEPT_FIRST:
         setattr(row, name, getattr(row, name) or values.get(name))
     for name in PULL_REQUEST:
-        if values.get(name) not in (None, ""):
+        if values.get(name) not in (None, "") and getattr(row, name) != values[name]:
             setattr(row, name, values[name])
+            changed = changed or name in ("pr_title", "pr_number")  # what a revert names
     return changed
 
 
@@ -77,10 +80,10 @@ def _knows_better(row: Mergeset, values: dict) -> bool:
     )
 
 
-def upsert_mergesets(session: Session, repository_id: int, reports: list[dict]) -> bool:
+def upsert_mergesets(session: Session, repository_id: int, reports: list[dict]) -> set[str]:
     """Many mergesets of one repository at once, by upsert_mergeset's rules: the new ones
-    inserted in one statement, a known one touched only where a report knows better. True when
-    anything changed that containment depends on."""
+    inserted in one statement, a known one touched only where a report knows better. The shas
+    that are new or changed in what their order, containment or revert links depend on."""
     shas = sorted({values["sha"] for values in reports})
     known: dict[str, Mergeset] = {}
     for first in range(0, len(shas), CHUNK):
@@ -97,11 +100,13 @@ def upsert_mergesets(session: Session, repository_id: int, reports: list[dict]) 
             new[values["sha"]] = values
     rows = [values | {"repository_id": repository_id} for values in new.values()]
     insert_ignoring_duplicates(session, Mergeset, rows, ["repository_id", "sha"])
-    changed = bool(new)
+    changed = set(new)
     for values in again:
         row = known.get(values["sha"])
-        if row is None or _knows_better(row, values):
-            changed = upsert_mergeset(session, repository_id, values) or changed
+        if (row is None or _knows_better(row, values)) and upsert_mergeset(
+            session, repository_id, values
+        ):
+            changed.add(values["sha"])
     return changed
 
 

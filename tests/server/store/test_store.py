@@ -83,14 +83,16 @@ def test_deploy_identity_and_updates(session, engine):
         "sha": "c" * 40,
         "status": "in_progress",
     }
-    first, inserted = store.upsert_deploy(session, values)
-    again, changed = store.upsert_deploy(session, values)
+    first, inserted, before = store.upsert_deploy(session, values)
+    assert before is None  # new
+    again, changed, before = store.upsert_deploy(session, values)
     assert inserted is True and changed is False and first.id == again.id
-    done, changed = store.upsert_deploy(
+    done, changed, before = store.upsert_deploy(
         session, {**values, "status": "succeeded", "finished_at": T0}
     )
     session.commit()
     assert changed is True and done.id == first.id and done.finished_at == T0
+    assert before == ("production", "c" * 40, "in_progress", None)  # what it was
     assert count_rows(engine)["deploys"] == 1
     assert store.deploy_identity("api", None, "shop", "production", "c" * 40, T0) == (
         "api:shop|production|" + "c" * 40 + "|2026-11-20T10:00:00+00:00"
