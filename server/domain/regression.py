@@ -336,8 +336,9 @@ def evaluate_repository(
 ) -> list[Change]:
     """Apply the rule to one repository: open, update and resolve its alerts, and queue a
     notification on each of `channels` for each alert fired or resolved. Evaluations of one
-    repository take turns (its row lock, across servers), each reading what the last stored."""
-    store.lock_repository(session, repository.id)
+    repository take turns (across servers), each reading what the last stored; merges and
+    deploys of the repository go on meanwhile (store.lock_evaluation)."""
+    store.lock_evaluation(session, repository.id)
     existing = store.open_alerts(session, repository.id)
     changes = []
     for finding in findings_for(session, repository, settings, now, set(existing)):

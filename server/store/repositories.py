@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from leadtime.server.errors import BadPayload, UnknownService
@@ -146,6 +146,21 @@ def lock_repository(session: Session, repository_id: int) -> None:
     containment take turns, the second seeing what the first stored (no-op on SQLite, whose
     writers take turns anyway)."""
     lock_repositories(session, [repository_id])
+
+
+EVALUATION_LOCKS = 0x1EAD  # the namespace of the advisory locks of repositories' evaluations
+
+
+def lock_evaluation(session: Session, repository_id: int) -> None:
+    """Hold the turn to evaluate this repository's alerts until commit: two servers evaluating
+    it take turns, the second reading what the first stored. An advisory lock, not the
+    repository's row: merges and deploys of the repository do not wait for an evaluation (on
+    SQLite, whose writers take turns anyway, one process evaluates at a time: alerting.py)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(:namespace, :repository)"),
+            {"namespace": EVALUATION_LOCKS, "repository": repository_id},
+        )
 
 
 def lock_repositories(session: Session, repository_ids: Iterable[int]) -> None:
