@@ -41,7 +41,7 @@ def rebuild_chain(session: Session, repository_id: int) -> None:
         {"id": by_sha[sha].id, "position": position, "reverts_id": reverts.get(sha)}
         for position, sha in enumerate(ordered)
     ]
-    store.update_by_id(session, Mergeset, _store_changes(by_sha, changes))
+    store.update_changed(session, Mergeset, by_sha.values(), changes)
 
 
 def place_mergesets(
@@ -67,7 +67,7 @@ def place_mergesets(
         }
         for offset, sha in enumerate(ordered)
     ]
-    store.update_by_id(session, Mergeset, _store_changes(by_sha, changes))
+    store.update_changed(session, Mergeset, by_sha.values(), changes)
     return store.deploys_touching(session, repository_id, wanted, [row.id for row in rows])
 
 
@@ -120,16 +120,6 @@ def _position(row: ChainRow) -> int:
 
 def _change(row: ChainRow) -> Change:
     return Change(row.sha, row.title, row.pr_title, row.pr_number)
-
-
-def _store_changes(by_sha: Mapping[str, ChainRow], changes: list[dict]) -> list[dict]:
-    """The changes that differ from what is stored."""
-    stored = {row.id: row._asdict() for row in by_sha.values()}
-    return [
-        change
-        for change in changes
-        if any(stored[change["id"]][name] != value for name, value in change.items())
-    ]
 
 
 def deploys_move_adoption(session: Session, repository_id: int, shas: Collection[str]) -> bool:

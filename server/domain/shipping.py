@@ -77,20 +77,8 @@ def update_containment(
     }
     if bringer is not None:
         changes[bringer.id] = {"rolled_back_by_id": undone.get(bringer.id)}
-    _store_deploy_changes(session, [*tail, *([bringer] if bringer else [])], changes)
-
-
-def _store_deploy_changes(
-    session: Session, rows: list[DeployRow], changes: dict[int, dict]
-) -> None:
-    """Write the values that differ from what the rows hold."""
-    stored = {row.id: row._asdict() for row in rows}
-    differing = [
-        {"id": deploy_id, **values}
-        for deploy_id, values in changes.items()
-        if any(stored[deploy_id][name] != value for name, value in values.items())
-    ]
-    store.update_by_id(session, Deploy, differing)
+    stored = [*tail, *([bringer] if bringer else [])]
+    store.update_changed(session, Deploy, stored, [{"id": i, **v} for i, v in changes.items()])
 
 
 def _ship(

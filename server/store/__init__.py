@@ -41,7 +41,7 @@ from leadtime.server.store.chain import (
     newest_other,
     reverts_any,
     titled,
-    update_by_id,
+    update_changed,
 )
 from leadtime.server.store.deploy_rules import (
     delete_deploy_rule,
@@ -294,7 +294,7 @@ __all__ = [
     "undeployed_mergesets",
     "unsettled_mergesets",
     "update_alert",
-    "update_by_id",
+    "update_changed",
     "upsert_deploy",
     "upsert_mergeset",
     "upsert_mergesets",

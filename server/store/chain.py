@@ -10,6 +10,7 @@ from typing import NamedTuple
 
 from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from leadtime.server.models import Base, Mergeset
 
@@ -139,14 +140,23 @@ def titled(
     return [ChainRow(*row) for row in session.execute(query)]
 
 
-def update_by_id(session: Session, model: type[Base], rows: list[dict]) -> None:
-    """Write these column values, each row by its `id`, in one executemany; objects of those
-    rows already in the session are expired, so they read what was written."""
+def update_changed(
+    session: Session, model: type[Base], stored: Iterable[NamedTuple], changes: Iterable[dict]
+) -> None:
+    """Write, each row by its `id`, the `changes` whose values differ from the `stored` rows
+    (plain rows read before), in one executemany; objects of those rows already in the session
+    are expired, so they read what was written."""
+    held = {row.id: row._asdict() for row in stored}  # type: ignore[attr-defined]
+    rows = [
+        change
+        for change in changes
+        if any(held[change["id"]][name] != value for name, value in change.items())
+    ]
     if not rows:
         return
     session.flush()
     session.execute(update(model).execution_options(synchronize_session=False), rows)
-    changed = {row["id"] for row in rows}
-    for instance in list(session.identity_map.values()):
-        if isinstance(instance, model) and getattr(instance, "id", None) in changed:
+    for row in rows:
+        instance = session.identity_map.get(identity_key(model, row["id"]))
+        if instance is not None:
             session.expire(instance)
