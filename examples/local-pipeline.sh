@@ -25,5 +25,5 @@ leadtime deploy local --service example -- sh -c 'echo "deployed $(git -C "$0" r
 trap - ERR
 leadtime pipeline end --result success
 if [ -n "${LEADTIME_TRACE_FILE:-}" ]; then
-  echo "$(wc -l < "$LEADTIME_TRACE_FILE") spans in $LEADTIME_TRACE_FILE (OTLP/JSON, one request a line)"
+  echo "$(grep -o '"spanId"' "$LEADTIME_TRACE_FILE" | wc -l) spans in $LEADTIME_TRACE_FILE (OTLP/JSON, one request a line)"
 fi

@@ -5,6 +5,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -40,10 +41,28 @@ def clean_env(tmp_path: Path, **extra: str) -> dict[str, str]:
 
 
 def run_leadtime(args, env, **kwargs) -> subprocess.CompletedProcess:
+    """Run leadtime; after `leadtime step`, also wait for the sender it started (its spans are
+    sent, or spooled for good reason, when this returns)."""
     kwargs.setdefault("capture_output", True)
     kwargs.setdefault("text", True)
     kwargs.setdefault("timeout", 60)
-    return subprocess.run([*LEADTIME, *args], env=env, **kwargs)
+    done = subprocess.run([*LEADTIME, *args], env=env, **kwargs)
+    if args and args[0] == "step":
+        wait_for_senders(env)
+    return done
+
+
+def wait_for_senders(env: dict[str, str], timeout: float = 60.0) -> None:
+    """Wait until no detached sender holds a lock in the spool of `env`: a finished step hands
+    its locks to its sender, so once each lock is free again its span has been dealt with."""
+    from leadtime.tracer.config import TracerConfig
+    from leadtime.tracer.spool import Spool
+
+    spool = Spool(TracerConfig.from_env(env).spool_dir)
+    deadline = time.monotonic() + timeout
+    for key in spool.folders():
+        with spool.locked(key, deadline) as free:
+            assert free, f"a sender still holds the lock of {key} after {timeout} s"
 
 
 @pytest.fixture

@@ -3,13 +3,15 @@
 Decodes what arrives with opentelemetry-proto (protobuf, gzip or not) and keeps every span as a
 plain dict. Its `mode` says how it answers: "ok" (200), "error" (500), "hang" (reads the
 request, never answers until it is closed); `statuses` answers a request holding a span of a
-given name with that status instead (and keeps nothing of it unless the status is a 2xx).
+given name with that status instead (and keeps nothing of it unless the status is a 2xx);
+`delay` holds each answer back that many seconds.
 """
 
 from __future__ import annotations
 
 import gzip
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -49,6 +51,7 @@ class Receiver:
     port: int = 0
     statuses: dict[str, int] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    delay: float = 0.0  # seconds each answer is held back: a slow server
 
     @property
     def endpoint(self) -> str:
@@ -112,6 +115,7 @@ def _handler(receiver: Receiver):
                 self._answer(500, b"internal error")
                 return
             headers = {k.lower(): v for k, v in self.headers.items()}
+            time.sleep(receiver.delay)
             status = receiver.status_for(body, headers)
             if 200 <= status < 300:
                 receiver.accept(body, headers)

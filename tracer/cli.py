@@ -192,7 +192,7 @@ def _pipeline_ids_or_fail():
     import os
 
     from leadtime.tracer import providers
-    from leadtime.tracer.record import pipeline_ids
+    from leadtime.tracer.facts import pipeline_ids
 
     ids = pipeline_ids(providers.detect(os.environ))
     if ids is None:

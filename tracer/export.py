@@ -8,7 +8,8 @@ costs at most the bound (`LEADTIME_EXPORT_TIMEOUT`, default 2 s) and never the s
 target did not accept goes to the spool, in the target's own folder. Retry rules follow the OTLP
 spec: a 4xx other than 408 and 429 is permanent (the data is dropped with a warning), anything
 else is kept for the next try; a spooled entry answered 5xx waits for a later try without
-holding up the entries behind it.
+holding up the entries behind it. A step's document in the spool (facts.py) is built into its
+request when it is sent (replay.py).
 This module knows nothing of attributes; `send` returns a result instead of raising.
 """
 
@@ -16,47 +17,27 @@ from __future__ import annotations
 
 import base64
 import gzip
-import hashlib
 import http.client
 import json
+import os
 import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from google.protobuf import json_format
-from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from leadtime.tracer import __version__
-
-if TYPE_CHECKING:
-    from opentelemetry.sdk.trace import ReadableSpan
+from leadtime.tracer import __version__, replay
 from leadtime.tracer.config import TracerConfig
-from leadtime.tracer.spool import Spool
+from leadtime.tracer.spool import DOCUMENT_SUFFIX, Spool
+from leadtime.tracer.targets import Target, targets_from
 
 RETRYABLE_CLIENT_ERRORS = (408, 429)  # a 4xx worth sending again (OTLP/HTTP's rules)
 MAX_RESPONSE_BYTES = 64 * 1024
 GROUP_BYTES = 1024 * 1024  # spooled requests sent in one body, well under a server's body limit
-
-
-@dataclass(frozen=True)
-class Target:
-    kind: str
-    location: str
-    headers: dict[str, str] = field(default_factory=dict)
-    gzip: bool = False
-    timeout_cap: float | None = None
-
-    @property
-    def spool_key(self) -> str:
-        """The spool folder of this target: its kind and a hash of where it is and of the
-        credentials it is sent with, so an entry is never delivered to another target."""
-        identity = json.dumps([self.kind, self.location, sorted(self.headers.items())])
-        return f"{self.kind}-{hashlib.sha256(identity.encode()).hexdigest()[:16]}"
 
 
 @dataclass(frozen=True)
@@ -91,33 +72,6 @@ class FlushReport:
         for label, aside in sorted(self.set_aside.items()):
             phrases.append(f"{aside} unreadable spooled request(s) for {label} moved to .corrupt/")
         return phrases
-
-
-def targets_from(config: TracerConfig) -> list[Target]:
-    targets = []
-    if config.otlp_endpoint:
-        targets.append(
-            Target(
-                "otlp",
-                config.otlp_endpoint,
-                dict(config.otlp_headers),
-                config.otlp_gzip,
-                config.otlp_timeout,
-            )
-        )
-    if config.leadtime_url:
-        headers = (
-            {"authorization": f"Bearer {config.leadtime_token}"} if config.leadtime_token else {}
-        )
-        targets.append(Target("leadtime", f"{config.leadtime_url}/v1/traces", headers, gzip=True))
-    if config.trace_file:
-        targets.append(Target("file", str(config.trace_file)))
-    return targets
-
-
-def encode(spans: Sequence[ReadableSpan]) -> bytes:
-    """The OTLP ExportTraceServiceRequest for `spans`, as protobuf bytes."""
-    return encode_spans(spans).SerializeToString()
 
 
 def to_otlp_json(body: bytes) -> str:
@@ -215,12 +169,9 @@ def _send_all(targets: Sequence[Target], body: bytes, deadline: float) -> list[S
 def deliver(body: bytes, config: TracerConfig, deadline: float, sampled: bool = True) -> list[str]:
     """Export `body` to every target by `deadline`; spool what was not accepted, then use any
     time left to send older spooled entries to the targets that just worked. Returns problems,
-    each one short phrase, for the caller's single warning line.
-
-    Spans of a trace the caller did not sample (TRACEPARENT `-00`) go to the leadtime server
-    only: what it records (a step's duration, a deploy) is a fact, not a sample, while an OTLP
-    backend or a trace file gets what sampling allows."""
-    targets = [target for target in targets_from(config) if sampled or target.kind == "leadtime"]
+    each one short phrase, for the caller's single warning line. An unsampled trace goes to
+    the leadtime server only (targets.targets_from)."""
+    targets = targets_from(config, sampled)
     spool = Spool(config.spool_dir)
     problems = []
     working = []
@@ -246,11 +197,15 @@ def _spool_or_say(spool: Spool, target: Target, body: bytes, result: SendResult)
     return f"{target.kind} failed ({result.message}); spooled for `leadtime flush`"
 
 
-def _readable(body: bytes) -> bool:
+def _request_of(entry: Path, raw: bytes) -> bytes | None:
+    """The OTLP request an entry holds (a step's document is built into one); None when it
+    cannot be read as one."""
     try:
-        return bool(ExportTraceServiceRequest.FromString(body).resource_spans)
-    except Exception:  # protobuf's DecodeError, or anything a damaged file provokes
-        return False
+        if entry.name.endswith(DOCUMENT_SUFFIX):
+            return replay.request_of(json.loads(raw))
+        return raw if ExportTraceServiceRequest.FromString(raw).resource_spans else None
+    except Exception:  # protobuf's DecodeError, bad JSON, or anything a damaged file provokes
+        return None
 
 
 def flush_target(
@@ -260,42 +215,89 @@ def flush_target(
     report: FlushReport,
     label: str | None = None,
     wait: bool = True,
+    held: int | None = None,
 ) -> None:
     """Send `target`'s spooled entries oldest first, under its lock, until time runs out or the
-    target does not answer at all."""
+    target does not answer at all. `held`: the descriptor of the lock, already taken (closed
+    once the first round is sent).
+
+    A step writes its entry before it tries the lock, and gives up at once when another
+    process holds it; so whoever holds it looks again after letting go, and takes another
+    round for entries that arrived meanwhile, unless the lock is someone else's by then."""
     label, key = label or target.kind, target.spool_key
-    with spool.locked(key, deadline if wait else None) as mine:
-        if not mine:
-            report.errors[label] = "another leadtime is sending them"
+    tried: set[str] = set()
+    waiting = deadline if wait else None
+    while True:
+        if held is not None:
+            away = _send_entries(spool, target, deadline, report, label, tried)
+            os.close(held)
+            held = None
         else:
-            _send_entries(spool, target, deadline, report, label)
-    report.remaining[label] = report.remaining.get(label, 0) + len(spool.pending(key))
+            with spool.locked(key, waiting) as mine:
+                if not mine:
+                    if not tried:
+                        report.errors[label] = "another leadtime is sending them"
+                    break
+                away = _send_entries(spool, target, deadline, report, label, tried)
+        waiting = None
+        if away or time.monotonic() >= deadline:
+            break
+        if all(entry.name in tried for entry in spool.pending(key)):
+            break
+    left = len(spool.pending(key))
+    report.remaining[label] = report.remaining.get(label, 0) + left
+    if tried or not left:
+        spool.note_problem(key, _problem(report, label, target.kind, left))
+
+
+def _problem(report: FlushReport, label: str, kind: str, left: int) -> str | None:
+    """What the next step should say about this try (spool.note_problem); None: all went."""
+    phrases = []
+    error = report.errors.get(label)
+    if report.dropped.get(label):
+        phrases.append(
+            f"{kind} rejected {report.dropped[label]} span request(s) for good ({error}), dropped"
+        )
+    if left and error:
+        phrases.append(
+            f"{left} span request(s) wait in the spool for {kind}: the last try failed ({error})"
+            "; the next step or `leadtime flush` sends them"
+        )
+    return "; ".join(phrases) or None
 
 
 def _send_entries(
-    spool: Spool, target: Target, deadline: float, report: FlushReport, label: str
-) -> None:
-    """The entries oldest first, several to a request (up to GROUP_BYTES): a backlog goes over
-    a few connections, not one per entry."""
+    spool: Spool,
+    target: Target,
+    deadline: float,
+    report: FlushReport,
+    label: str,
+    tried: set[str],
+) -> bool:
+    """The entries not tried yet, oldest first, several to a request (up to GROUP_BYTES): a
+    backlog goes over a few connections, not one per entry. True when the target is away."""
     group: list[tuple[Path, bytes]] = []
     size = 0
     for entry in spool.pending(target.spool_key):
+        if entry.name in tried:
+            continue
+        tried.add(entry.name)
         try:
-            body = entry.read_bytes()
+            raw = entry.read_bytes()
         except OSError:
             continue  # gone (removed by hand) or unreadable now: the next run looks again
-        if not _readable(body):
+        body = _request_of(entry, raw)
+        if body is None:
             spool.set_aside(entry)
             report.count(report.set_aside, label)
             continue
         if group and size + len(body) > GROUP_BYTES:
             if not _send_group(spool, target, group, deadline, report, label):
-                return
+                return True
             group, size = [], 0
         group.append((entry, body))
         size += len(body)
-    if group:
-        _send_group(spool, target, group, deadline, report, label)
+    return bool(group) and not _send_group(spool, target, group, deadline, report, label)
 
 
 def _send_group(

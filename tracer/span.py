@@ -10,7 +10,6 @@ processes or exporters.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, cast
 
 from opentelemetry import trace
@@ -23,38 +22,12 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from leadtime.tracer import __version__
 from leadtime.tracer import attributes as attr
 from leadtime.tracer.context import CIContext
+from leadtime.tracer.facts import AttributeValue, SpanIds, StepFacts, Timing
 
 if TYPE_CHECKING:
     from leadtime.tracer.junit import Case
 
-AttributeValue = str | bool | int | float | Sequence[str] | Sequence[int]
 FAILED_RESULTS = (attr.RESULT_FAILURE, attr.RESULT_TIMEOUT, attr.RESULT_ERROR)
-
-
-@dataclass(frozen=True)
-class SpanIds:
-    trace_id: int
-    span_id: int
-    parent_span_id: int | None = None
-    sampled: bool = True
-
-
-@dataclass(frozen=True)
-class Timing:
-    started_ns: int
-    ended_ns: int
-
-
-@dataclass
-class StepFacts:
-    """What a finished step tells the span, beyond its CI context."""
-
-    name: str
-    result: str
-    exit_code: int | None = None
-    task_type: str | None = None
-    command: Sequence[str] = ()
-    extra: Mapping[str, AttributeValue] = field(default_factory=dict)
 
 
 class _PresetIds(IdGenerator):

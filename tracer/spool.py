@@ -3,12 +3,15 @@
 One folder per target under the spool directory (`LEADTIME_SPOOL_DIR`, default the user cache
 directory), named by the target's kind and a hash of its address and credentials
 (`leadtime-3f9a...`): an entry goes only to the target it was meant for, never to another team's
-server that a later step on the same runner reports to. Files hold the encoded OTLP request
-only, never headers or tokens. An entry is written atomically (temporary name, then rename; the
-temporary file is removed when the disk is full) and removed only after the endpoint accepted it
-or refused it for good; read back by the next `leadtime step` and by `leadtime flush`, oldest
-first, under a lock per target so parallel runs send each entry once. An entry that cannot be
-read as a request is moved aside to `.corrupt/`.
+server that a later step on the same runner reports to. Files hold spans only, never headers
+or tokens: an encoded OTLP request (`.otlp`), or a finished step's document (`.step.json`,
+facts.py) that a sender turns into its request. An entry is written atomically (temporary name,
+then rename; the temporary file is removed when the disk is full) and removed only after the
+endpoint accepted it or refused it for good; read back by the step's detached sender, the next
+`leadtime step`, `leadtime pipeline end` and `leadtime flush`, oldest first, under a lock per
+target so parallel runs send each entry once. An entry that cannot be read as a request is
+moved aside to `.corrupt/`. What a try could not do (entries dropped or left behind) is noted
+in the folder (`.problem`) for the next step to report.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 SUFFIX = ".otlp"
+DOCUMENT_SUFFIX = ".step.json"
+PROBLEM = ".problem"
 CORRUPT = ".corrupt"
 
 
@@ -28,7 +33,7 @@ class Spool:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
 
-    def put(self, key: str, body: bytes) -> Path:
+    def put(self, key: str, body: bytes, suffix: str = SUFFIX) -> Path:
         folder = self.directory / key
         folder.mkdir(parents=True, exist_ok=True)
         name = f"{time.time_ns():020d}-{os.getpid()}-{os.urandom(4).hex()}"
@@ -38,7 +43,7 @@ class Spool:
         except OSError:
             temporary.unlink(missing_ok=True)  # a full disk must not leave a stub behind
             raise
-        final = folder / f"{name}{SUFFIX}"
+        final = folder / f"{name}{suffix}"
         os.replace(temporary, final)
         return final
 
@@ -46,7 +51,9 @@ class Spool:
         folder = self.directory / key
         if not folder.is_dir():
             return []
-        return sorted(path for path in folder.iterdir() if path.name.endswith(SUFFIX))
+        return sorted(
+            path for path in folder.iterdir() if path.name.endswith((SUFFIX, DOCUMENT_SUFFIX))
+        )
 
     def folders(self) -> list[str]:
         if not self.directory.is_dir():
@@ -68,6 +75,39 @@ class Spool:
         aside = folder / f"{entry.parent.name}-{entry.stem}.bin"  # no longer pending
         os.replace(entry, aside)
         return aside
+
+    def note_problem(self, key: str, problem: str | None) -> None:
+        """Keep what the last try could not do, for the next step to say (None: nothing)."""
+        path = self.directory / key / PROBLEM
+        with contextlib.suppress(OSError):  # only a report: never worth a failure
+            if problem:  # whole or not at all: a step may read it at any moment
+                temporary = path.with_name(f"{PROBLEM}.{os.getpid()}.tmp")
+                temporary.write_text(problem[:600])
+                os.replace(temporary, path)
+            else:
+                path.unlink(missing_ok=True)
+
+    def take_problem(self, key: str) -> str | None:
+        """The last try's problem, forgotten once read (the next try notes its own)."""
+        path = self.directory / key / PROBLEM
+        try:
+            problem = path.read_text().strip()
+            path.unlink()
+        except OSError:
+            return None
+        return problem or None
+
+    def try_lock(self, key: str) -> int | None:
+        """Take `key`'s lock without waiting and hand over the open descriptor that holds it
+        (closing it releases the lock); None when another process holds it."""
+        folder = self.directory / key
+        descriptor = os.open(folder / ".lock", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(descriptor)
+            return None
+        return descriptor
 
     @contextlib.contextmanager
     def locked(self, key: str, deadline: float | None = None) -> Iterator[bool]:

@@ -1,10 +1,13 @@
-"""`leadtime step` and `leadtime deploy` from start to finish: start the command first, prepare
-the span while it runs, then record it within the export bound and exit as the command did.
+"""`leadtime step` and `leadtime deploy` from start to finish: start the command first, gather
+the span's facts while it runs, then hand the span over and exit as the command did.
 
 The order matters for speed: only this module, run.py, providers.py and traceid.py are loaded
-before the command starts; the OpenTelemetry SDK and the exporter are imported, and git is read,
-while it runs. Nothing after the start can change the exit code: every telemetry failure becomes
-one warning line.
+before the command starts; the facts (git read if need be) are gathered while it runs. A step
+then writes its span to the spool and leaves the sending to a detached sender (handoff.py), so
+the OpenTelemetry SDK costs it nothing; a deploy imports the SDK while it runs and confirms its
+own span within the export bound before it exits, as the server must know of every deploy.
+Nothing after the start can change the exit code: every telemetry failure becomes one warning
+line.
 """
 
 from __future__ import annotations
@@ -71,22 +74,20 @@ def run_step(
     child = run.start(list(command), env, own_group=timeout is not None)
     run.fill_closed_standard_fds()
 
-    # The command runs from here on; everything below only prepares and sends its span.
+    # The command runs from here on; everything below only prepares and hands over its span.
     prepared = None
     try:
-        from leadtime.tracer import record
-
-        prepared = record.prepare_step(
-            found, service=service, environment=environment, revision=revision
-        )
+        prepared = _prepare(found, service, environment, revision)
     except Exception as error:  # telemetry must not fail the step; say so once and go on
         warn(f"could not prepare the span: {type(error).__name__}: {error}")
 
     outcome = child if isinstance(child, run.Outcome) else child.wait(timeout, kill_after)
     if prepared is not None:
         try:
-            prepared.finish(
-                ids=record.SpanIds(trace_id, span_id, parent_span_id, sampled),
+            from leadtime.tracer.facts import SpanIds
+
+            document = prepared.document(
+                ids=SpanIds(trace_id, span_id, parent_span_id, sampled),
                 started_ns=started_ns,
                 outcome=outcome,
                 result=result_of(outcome),
@@ -98,6 +99,39 @@ def run_step(
                 cache_hit=cache_hit,
                 junit=junit,
             )
+            _deliver(document, prepared.config, confirm=bool(environment))
         except Exception as error:  # same promise as above: a warning, never a changed exit
             warn(f"could not record the span: {type(error).__name__}: {error}")
     return outcome.exit_code
+
+
+def _prepare(
+    found: dict[str, str], service: str | None, environment: str | None, revision: str | None
+):
+    """The step's facts, and what delivering them needs, loaded while its command runs: for a
+    step the spool (no SDK: a sender builds the span later), for a deploy the SDK as well, as
+    a deploy confirms its own span before it exits."""
+    from leadtime.tracer import facts
+
+    prepared = facts.prepare_step(
+        found, service=service, environment=environment, revision=revision
+    )
+    if environment:
+        from leadtime.tracer import record  # noqa: F401  (the SDK, imported while the deploy runs)
+    else:
+        from leadtime.tracer import handoff
+
+        for phrase in handoff.earlier_problems(prepared.config):
+            warn(phrase)
+    return prepared
+
+
+def _deliver(document: dict, config, confirm: bool) -> None:
+    if not confirm:
+        from leadtime.tracer import handoff
+
+        if handoff.hand_off(document, config):
+            return
+    from leadtime.tracer import record
+
+    record.send_document(document, config)

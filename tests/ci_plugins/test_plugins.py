@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from leadtime.tracer import __version__, traceid
-from tests.conftest import clean_env
+from tests.conftest import clean_env, wait_for_senders
 from tests.gitrepos import History
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,7 +42,8 @@ def ci_env(tmp_path, receiver):
 
 
 def bash(script: str, env: dict[str, str], cwd: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
+    """Run a script as the CI system would, then wait for the senders its steps started."""
+    done = subprocess.run(
         ["bash", "-c", script, "bash", *args],
         env=env,
         cwd=cwd,
@@ -50,12 +51,16 @@ def bash(script: str, env: dict[str, str], cwd: Path, *args: str) -> subprocess.
         text=True,
         timeout=120,
     )
+    wait_for_senders(env)
+    return done
 
 
 def run_file(path: Path, env, cwd, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
+    done = subprocess.run(
         [str(path), *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=120
     )
+    wait_for_senders(env)
+    return done
 
 
 def trace_of(provider: str, run_id: str, attempt: str | None = None) -> str:

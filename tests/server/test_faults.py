@@ -56,7 +56,8 @@ def tracer_env(tmp_path: Path, endpoint: str, spool: Path) -> dict[str, str]:
 
 
 def spooled(spool: Path) -> list[Path]:
-    return sorted(spool.rglob("*.otlp"))
+    """The entries waiting: encoded requests, and the steps' documents their senders kept."""
+    return sorted([*spool.rglob("*.otlp"), *spool.rglob("*.step.json")])
 
 
 def flush(env: dict[str, str]) -> dict:

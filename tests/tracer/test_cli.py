@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -10,7 +11,7 @@ from click.testing import CliRunner
 
 from leadtime.tracer import launch, options
 from leadtime.tracer.cli import cli, step_call
-from tests.conftest import clean_env, run_leadtime
+from tests.conftest import clean_env, run_leadtime, wait_for_senders
 
 
 @pytest.mark.parametrize("command", [[], ["step"], ["deploy"], ["pipeline"], ["flush"]])
@@ -117,4 +118,39 @@ def test_step_never_loads_the_server(tmp_path):
     env = clean_env(tmp_path, LEADTIME_TRACE_FILE=str(tmp_path / "spans.jsonl"))
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert done.stdout.strip() == "[]", done.stderr
+    wait_for_senders(env)
     assert (tmp_path / "spans.jsonl").exists()
+
+
+def test_a_step_leaves_the_sdk_to_its_sender_and_a_deploy_loads_it(tmp_path):
+    """The OpenTelemetry SDK and protobuf cost a short step 150 ms: a step never imports them
+    (its sender builds the span), a deploy does, as it confirms its own span."""
+    code = (
+        "import sys\n"
+        "from leadtime.tracer.step import run_step\n"
+        "run_step('s', ['true'], environment=sys.argv[1] or None)\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules"
+        " if m.startswith(('opentelemetry', 'google.protobuf', 'git.'))}))\n"
+    )
+    env = clean_env(tmp_path, LEADTIME_TRACE_FILE=str(tmp_path / "spans.jsonl"))
+    for environment, loaded in (("", "[]"), ("staging", "['google', 'opentelemetry']")):
+        done = subprocess.run(
+            [sys.executable, "-c", code, environment],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+        )
+        assert done.stdout.strip() == loaded, done.stderr
+        wait_for_senders(env)
+    environments = [
+        {
+            item["value"]["stringValue"]
+            for item in json.loads(line)["resourceSpans"][0]["scopeSpans"][0]["spans"][0][
+                "attributes"
+            ]
+            if item["key"] == "deployment.environment.name"
+        }
+        for line in (tmp_path / "spans.jsonl").read_text().splitlines()
+    ]
+    assert environments == [set(), {"staging"}]  # both spans written, in the order run

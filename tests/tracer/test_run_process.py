@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from tests.conftest import LEADTIME, clean_env, run_leadtime
+from tests.conftest import LEADTIME, clean_env, run_leadtime, wait_for_senders
 
 
 @pytest.fixture
@@ -170,6 +170,7 @@ def test_signals_are_forwarded_to_the_command(env, receiver, tmp_path, signum):
     assert process.stdout.readline().strip() == "ready"
     process.send_signal(signum)
     assert process.wait(timeout=20) == 7
+    wait_for_senders(env)
     assert marker.read_text() == str(int(signum))
     assert receiver.by_name("s").attributes["process.exit.code"] == 7
 
@@ -188,6 +189,7 @@ def test_a_hangup_ignored_by_nohup_stays_ignored(env, receiver, tmp_path):
     assert process.stdout.readline().strip() == str(int(signal.SIG_IGN))
     process.send_signal(signal.SIGHUP)
     assert process.wait(timeout=20) == 0
+    wait_for_senders(env)
     assert receiver.by_name("s").attributes["cicd.pipeline.task.run.result"] == "success"
 
 
@@ -198,4 +200,5 @@ def test_leadtime_killed_with_its_command_when_term_is_not_handled(env, receiver
     assert process.stdout.readline().strip() == "ready"
     os.kill(process.pid, signal.SIGTERM)
     assert process.wait(timeout=20) == 128 + signal.SIGTERM
+    wait_for_senders(env)
     assert receiver.by_name("s").attributes["cicd.pipeline.task.run.result"] == "cancellation"

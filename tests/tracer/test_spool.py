@@ -7,13 +7,16 @@ from __future__ import annotations
 import json
 import resource
 import subprocess
+from pathlib import Path
 
 from tests.conftest import LEADTIME, clean_env, run_leadtime
 from tests.otlp import RunningReceiver
 
 
 def _entries(tmp_path) -> list:
-    return sorted((tmp_path / "spool").rglob("*.otlp"))
+    """The entries waiting in the spool: encoded requests and steps' documents alike."""
+    spool = tmp_path / "spool"
+    return sorted([*spool.rglob("*.otlp"), *spool.rglob("*.step.json")])
 
 
 def _server_env(tmp_path, port: int, token: str = "") -> dict[str, str]:
@@ -24,9 +27,13 @@ def _server_env(tmp_path, port: int, token: str = "") -> dict[str, str]:
 
 
 def _spool_steps(env, *names: str) -> None:
+    """Steps whose target is down: each one's span stays in the spool, once its sender tried."""
+    spool = Path(env["LEADTIME_SPOOL_DIR"])
     for name in names:
+        before = len(list(spool.rglob("*.step.json")))
         done = run_leadtime(["step", name, "--", "true"], env)
-        assert done.returncode == 0 and "spooled" in done.stderr, done.stderr
+        assert done.returncode == 0, done.stderr
+        assert len(list(spool.rglob("*.step.json"))) == before + 1
 
 
 def test_a_span_spooled_for_one_server_never_goes_to_another(tmp_path, free_port):
@@ -99,11 +106,12 @@ def test_a_live_413_is_not_spooled_and_a_202_or_204_is_success(tmp_path):
     with RunningReceiver() as server:
         server.statuses = {"huge": 413, "accepted": 202, "no-content": 204}
         env = _server_env(tmp_path, server.port)
-        huge = run_leadtime(["step", "huge", "--", "true"], env)
-        assert "rejected the spans for good (HTTP 413" in huge.stderr
-        for name in ("accepted", "no-content"):
-            done = run_leadtime(["step", name, "--", "true"], env)
-            assert done.returncode == 0 and done.stderr == "", done.stderr
+        assert run_leadtime(["step", "huge", "--", "true"], env).stderr == ""
+        accepted = run_leadtime(["step", "accepted", "--", "true"], env)
+        assert "leadtime rejected 1 span request(s) for good (HTTP 413" in accepted.stderr
+        done = run_leadtime(["step", "no-content", "--", "true"], env)
+        assert done.returncode == 0 and done.stderr == "", done.stderr
+        assert sorted(span.name for span in server.spans) == ["accepted", "no-content"]
     assert _entries(tmp_path) == []
 
 
