@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from _collections_abc import Mapping
 from pathlib import Path
 
 from leadtime.tracer import warn
+from leadtime.tracer.record_type import Record
 
 DEFAULT_EXPORT_TIMEOUT_SECONDS = 2.0
 DEFAULT_HISTORY_LIMIT = 100
@@ -20,13 +20,12 @@ DEFAULT_MAIN_BRANCHES = ("main", "master")
 DEFAULT_JUNIT_MAX_TESTS = 200
 
 
-@dataclass(frozen=True)
-class TracerConfig:
+class TracerConfig(Record):
     export_timeout: float = DEFAULT_EXPORT_TIMEOUT_SECONDS
     leadtime_url: str | None = None
     leadtime_token: str | None = None
     otlp_endpoint: str | None = None
-    otlp_headers: dict[str, str] = field(default_factory=dict)
+    otlp_headers: dict[str, str] = {}  # noqa: RUF012 (copied for each record)
     otlp_timeout: float | None = None
     otlp_gzip: bool = False
     trace_file: Path | None = None

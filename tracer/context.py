@@ -9,10 +9,10 @@ only where the server needs them: deploys, pipeline roots, and steps on a main b
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
+from _collections_abc import Mapping
 
 from leadtime.tracer import gitinfo, providers
+from leadtime.tracer.record_type import Record
 
 CHECKOUT_FACTS = ("sha", "branch", "repo_url")
 COMMIT_FACTS = ("committed_at", "author")
@@ -25,8 +25,7 @@ _SHA = re.compile(r"[0-9a-fA-F]{7,64}")
 _KNOWN_FORGES = ("github", "gitlab", "bitbucket", "gitea")
 
 
-@dataclass(frozen=True)
-class CIContext:
+class CIContext(Record):
     provider: str = "local"
     run_id: str | None = None
     attempt: str | None = None

@@ -10,7 +10,6 @@ repository or git, a detached HEAD or a shallow clone only means fewer facts.
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime
 
 SUBJECT_MAX_CHARS = 200
 GIT_TIMEOUT_SECONDS = 10  # a git read that hangs (a network filesystem) costs facts, not the step
@@ -38,6 +37,8 @@ def _git(args: list[str], path: str | None) -> str | None:
 
 
 def _iso(epoch_seconds: int) -> str:
+    from datetime import UTC, datetime  # only once git was read: a step without it never pays
+
     return datetime.fromtimestamp(epoch_seconds, UTC).isoformat()
 
 

@@ -17,12 +17,15 @@ import json
 import os
 import sys
 import time
-from collections.abc import Mapping
-from typing import Any
+from _collections_abc import Mapping
 
 from leadtime.tracer.config import TracerConfig
 from leadtime.tracer.spool import DOCUMENT_SUFFIX, Spool
 from leadtime.tracer.targets import targets_from
+
+TYPE_CHECKING = False  # typing costs a step 12 M instructions; type checkers know this name
+if TYPE_CHECKING:
+    from typing import Any
 
 SENDER_MODULE = "leadtime.tracer.sender"
 

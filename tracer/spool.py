@@ -20,7 +20,7 @@ import contextlib
 import fcntl
 import os
 import time
-from collections.abc import Iterator
+from _collections_abc import Iterator
 from pathlib import Path
 
 SUFFIX = ".otlp"

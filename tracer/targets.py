@@ -7,9 +7,9 @@ with it before anything heavy is loaded.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 
 from leadtime.tracer.config import TracerConfig
+from leadtime.tracer.record_type import Record
 
 try:  # the C module behind hashlib's sha256 (Python 3.11; 3.12 names it _sha2): hashlib itself
     # loads OpenSSL, about 7 ms
@@ -18,11 +18,10 @@ except ImportError:
     from hashlib import sha256
 
 
-@dataclass(frozen=True)
-class Target:
+class Target(Record):
     kind: str
     location: str
-    headers: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = {}  # noqa: RUF012 (copied for each record)
     gzip: bool = False
     timeout_cap: float | None = None
 

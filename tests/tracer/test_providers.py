@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
 from pathlib import Path
 
 import pytest
@@ -77,7 +76,7 @@ def test_missing_facts_come_from_the_checkout(tmp_path, monkeypatch):
     history = History(tmp_path / "repo", remote="https://gitlab.com/acme/shop.git")
     sha = history.squash("b")
     monkeypatch.chdir(history.path)
-    gathered = asdict(context.gather({}, main_branches=("main",)))
+    gathered = context.gather({}, main_branches=("main",)).as_dict()
     assert (
         gathered
         | {
