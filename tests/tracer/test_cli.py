@@ -122,6 +122,41 @@ def test_step_never_loads_the_server(tmp_path):
     assert (tmp_path / "spans.jsonl").exists()
 
 
+def test_a_main_branch_step_on_github_loads_nothing_heavy(tmp_path):
+    """With the variables and the push event file a GitHub runner provides, a step on main
+    needs no git read and none of the modules that cost most to import."""
+    sha = "8f2d6c1e0b9a4d7c3e5f1a2b6c8d0e4f7a9b1c3d"
+    event = tmp_path / "event.json"
+    head = {"id": sha, "timestamp": "2026-12-01T10:00:00Z", "author": {"email": "a@example.com"}}
+    event.write_text(json.dumps({"head_commit": head}))
+    env = clean_env(
+        tmp_path,
+        GITHUB_ACTIONS="true",
+        GITHUB_RUN_ID="1",
+        GITHUB_SERVER_URL="https://github.com",
+        GITHUB_REPOSITORY="acme/shop",
+        GITHUB_REF="refs/heads/main",
+        GITHUB_REF_NAME="main",
+        GITHUB_SHA=sha,
+        GITHUB_EVENT_PATH=str(event),
+        LEADTIME_TRACE_FILE=str(tmp_path / "spans.jsonl"),
+    )
+    heavy = ("dataclasses", "typing", "inspect", "subprocess", "datetime", "click", "git")
+    code = (
+        "import sys\n"
+        "from leadtime.tracer.step import run_step\n"
+        "run_step('s', ['true'])\n"
+        f"print(sorted(m for m in {heavy!r} if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path
+    )
+    assert done.stdout.strip() == "[]", done.stdout + done.stderr
+    wait_for_senders(env)
+    (line,) = (tmp_path / "spans.jsonl").read_text().splitlines()
+    assert "a@example.com" in line  # the commit's author, from the event file
+
+
 def test_a_step_leaves_the_sdk_to_its_sender_and_a_deploy_loads_it(tmp_path):
     """The OpenTelemetry SDK and protobuf cost a short step 150 ms: a step never imports them
     (its sender builds the span), a deploy does, as it confirms its own span."""
