@@ -92,8 +92,11 @@ def _absorb_twins(session: Session, repository: Repository | None) -> bool:
 def _repositories(
     session: Session, facts: Facts, changes: _Changes
 ) -> dict[RepoRef, Repository | None]:
-    """The repository of every reference the facts make, created on first sight, each locked
-    (in id order) before anything is stored: see store.lock_repositories. URLs come first, so a
+    """The repository of every reference the facts make, created on first sight. A delivery
+    that reports mergesets or deploys locks them (in id order) before anything is stored (see
+    store.lock_repositories): their containment is worked out in turns. Runs and steps alone
+    need no such turn (their runs' own locks join them: domain/run_join.py), so a feature
+    branch's spans never wait for a merge or deploy of the repository. URLs come first, so a
     name in the same delivery finds the repository its URL named."""
     named = [item.repo for group in (facts.runs, facts.mergesets, facts.deploys) for item in group]
     named += [candidate.deploy.repo for candidate in facts.deploy_candidates]
@@ -103,7 +106,8 @@ def _repositories(
         if repository is not None and _absorb_twins(session, repository):
             changes.repositories.add(repository.id)
         found[ref] = repository
-    store.lock_repositories(session, [row.id for row in found.values() if row])
+    if facts.mergesets or facts.deploys or facts.deploy_candidates:
+        store.lock_repositories(session, [row.id for row in found.values() if row])
     return found
 
 
@@ -111,7 +115,7 @@ def record_facts(session: Session, facts: Facts, settings: Settings) -> list[Pag
     """Store one delivery's facts and what follows from them; the pages its events were on."""
     changes = _Changes()
     repositories = _repositories(session, facts, changes)
-    join_runs(session, facts)  # after the repositories' locks: two tools' runs meet in order
+    join_runs(session, facts)  # after the repositories' locks, which it never waits for
     store.insert_steps(session, facts.steps)
     for run in facts.runs:
         found = repositories[run.repo]

@@ -6,6 +6,10 @@ run, deploys and deploy candidates of a later trace id are recorded under it.
 
 `LEADTIME_TRACE_IDS=github-receiver` makes the tracer derive the receiver's own ids, so its
 steps also nest under the receiver's job spans; this join is for everyone else.
+
+Two deliveries of one run take turns on the run's own lock (store.lock_runs), not on its
+repository's: a delivery of runs and steps alone never waits for a merge or deploy of the
+repository being worked out.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ def _key(run: RunFact) -> tuple[str, str, str] | None:
 
 def _renames(session: Session, runs: list[RunFact]) -> dict[str, str]:
     """trace id -> the trace id its run was first stored (or, in this delivery, seen) under."""
+    store.lock_runs(session, ["\x1f".join(key) for run in runs if (key := _key(run))])
     first: dict[tuple[str, str, str], str] = {}
     renames: dict[str, str] = {}
     for run in runs:

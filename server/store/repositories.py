@@ -163,13 +163,34 @@ def lock_evaluation(session: Session, repository_id: int) -> None:
         )
 
 
+RUN_LOCKS = 0x1EAE  # the namespace of the advisory locks of pipeline runs being joined
+
+
+def lock_runs(session: Session, keys: Iterable[str]) -> None:
+    """Hold these pipeline runs (by their provider, run id and attempt) until commit: two
+    deliveries of one run under two trace ids take turns, the second finding the first's trace
+    (domain/run_join.py), without either waiting for the repository's row. In sorted order, so
+    two deliveries never wait for each other's (no-op on SQLite, whose writers take turns)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for key in sorted(set(keys)):
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(:namespace, hashtext(:key))"),
+            {"namespace": RUN_LOCKS, "key": key},
+        )
+
+
 def lock_repositories(session: Session, repository_ids: Iterable[int]) -> None:
     """Lock these repositories' rows, in id order. A write takes them before it stores
     anything: were it to insert a row first, a duplicate of the same write on another server
     would wait for that row while holding the repository this write needs (a deadlock)."""
+    # FOR NO KEY UPDATE: writers of the repository take turns, while rows that only refer to it
+    # (a run's, a step's foreign key check takes FOR KEY SHARE) are stored without waiting.
     for repository_id in sorted(set(repository_ids)):
         session.execute(
-            select(Repository.id).where(Repository.id == repository_id).with_for_update()
+            select(Repository.id)
+            .where(Repository.id == repository_id)
+            .with_for_update(key_share=True)
         )
 
 
