@@ -97,6 +97,8 @@ class PipelineRun(Base):
     # Per step name: durations, failures and time on the critical path, worked out once by the
     # slow-steps report and cleared whenever more spans of the run arrive.
     step_summary: Mapped[dict | None] = mapped_column(JSON)
+    # The run-level keys its first spans gave; its steps keep only what differs (0017).
+    attributes: Mapped[dict | None] = mapped_column(JSON)
 
 
 class Step(Base):

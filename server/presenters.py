@@ -79,8 +79,9 @@ def mergeset_out(report: MergesetReport) -> MergesetOut:
     )
 
 
-def step_tree(steps: list[Step]) -> list[StepOut]:
-    """Steps nested under their parents; a step whose parent never arrived is a top step."""
+def step_tree(steps: list[Step], run_attributes: dict | None) -> list[StepOut]:
+    """Steps nested under their parents, each with its attributes as sent (its run's beneath
+    its own: store.step_attributes); a step whose parent never arrived is a top step."""
     nodes = {
         step.span_id: StepOut(
             span_id=step.span_id,
@@ -94,7 +95,7 @@ def step_tree(steps: list[Step]) -> list[StepOut]:
             task_type=step.task_type,
             service=step.service,
             role=step.role,
-            attributes=step.attributes,
+            attributes=store.step_attributes(step, run_attributes),
             children=[],
         )
         for step in steps

@@ -116,10 +116,11 @@ def record_facts(session: Session, facts: Facts, settings: Settings) -> list[Pag
     changes = _Changes()
     repositories = _repositories(session, facts, changes)
     join_runs(session, facts)  # after the repositories' locks, which it never waits for
-    store.insert_steps(session, facts.steps)
-    for run in facts.runs:
-        found = repositories[run.repo]
-        store.upsert_pipeline_run(session, run.columns(), found.id if found else None)
+    runs = [
+        {**run.columns(), "repository_id": found.id if (found := repositories[run.repo]) else None}
+        for run in facts.runs
+    ]
+    store.insert_steps(session, facts.steps, store.upsert_pipeline_runs(session, runs))
     reported: dict[int, list[dict]] = {}
     for mergeset in facts.mergesets:
         found = repositories[mergeset.repo]

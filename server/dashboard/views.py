@@ -249,7 +249,6 @@ def pipeline(request: Request, trace_id: str, session: SessionDep) -> HTMLRespon
     run = store.pipeline_run(session, trace_id.lower())
     if run is None:
         raise NotFound(f"no pipeline run with trace id {trace_id!r}")
-    rows = waterfall(
-        _flatten(step_tree(store.steps_of(session, run.trace_id))), run.started_at, run.finished_at
-    )
+    steps = step_tree(store.steps_of(session, run.trace_id), run.attributes)
+    rows = waterfall(_flatten(steps), run.started_at, run.finished_at)
     return templates.TemplateResponse(request, "pipeline.html", {"run": run, "rows": rows})

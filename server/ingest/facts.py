@@ -44,6 +44,8 @@ class RunFact:
     sha: str | None = None
     url: str | None = None
     result: str | None = None
+    # The run-level keys (ingest/traces.RUN_KEYS) as its first span with each gave them.
+    attributes: dict = field(default_factory=dict)
 
     def columns(self) -> dict:
         return {name: value for name, value in vars(self).items() if name != "repo"}

@@ -55,6 +55,11 @@ RUN_LEVEL = (
 )
 
 
+# Held once on the run (pipeline_runs.attributes); a step keeps them only where its value is
+# another (store/runs.own_attributes), and is read back with its run's beneath its own.
+RUN_KEYS = (*RUN_LEVEL, attr.VCS_PROVIDER, attr.CHANGE_ID)
+
+
 def _with_resource(span: SpanRecord, role: str) -> dict:
     """The span's attributes with the run-level keys its resource carries and it does not; the
     root also takes the run's result from there."""
@@ -132,6 +137,10 @@ def _merge_run(runs: dict[str, RunFact], span: SpanRecord) -> None:
     run_result = results.normalized(results.first(a, results.RUN_ALIASES))
     if run_result:
         run.result = run_result
+    for key in RUN_KEYS:
+        own_revision = is_deploy and key in _OF_THE_REVISION
+        if key not in run.attributes and a.get(key) not in (None, "") and not own_revision:
+            run.attributes[key] = a[key]
 
 
 def _text(value) -> str | None:

@@ -2,44 +2,82 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 
-from sqlalchemy import bindparam, func, or_, select
+from sqlalchemy import bindparam, func, null, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from leadtime.server.models import (
     PipelineRun,
     Step,
 )
-from leadtime.server.store.rows import insert_if_new, insert_ignoring_duplicates, table_of
+from leadtime.server.store.rows import insert_ignoring_duplicates, table_of
 from leadtime.tracer.attributes import JOB_NAME
 
 
-def insert_steps(session: Session, rows: list[dict]) -> None:
+def insert_steps(session: Session, rows: list[dict], runs: Mapping[str, dict | None]) -> None:
+    """Insert the new steps, each with only the attributes its run (`runs`: trace id -> the
+    run's stored attributes) does not hold already."""
+    for row in rows:
+        row["attributes"] = own_attributes(row["attributes"], runs.get(row["trace_id"]))
     insert_ignoring_duplicates(session, Step, rows, ["trace_id", "span_id"])
+
+
+def own_attributes(attributes: dict, run: Mapping | None) -> dict:
+    """What a step says that its run does not: keys the run lacks, or holds another value of
+    (or a value of another type: 1 is not True once read back as JSON)."""
+    if not run:
+        return attributes
+    return {
+        key: value
+        for key, value in attributes.items()
+        if key not in run or run[key] != value or type(run[key]) is not type(value)
+    }
+
+
+def step_attributes(step: Step, run_attributes: Mapping | None) -> dict:
+    """A stored step's attributes as it was sent: its run's beneath its own."""
+    return {**run_attributes, **step.attributes} if run_attributes else step.attributes
 
 
 RUN_FIELDS = ("provider", "run_id", "attempt", "name", "branch", "sha", "url")
 
 
-def upsert_pipeline_run(session: Session, values: dict, repository_id: int | None) -> None:
-    """Store a run once (`values`: PipelineRun columns); later reports widen its times and fill
-    what it did not know yet; a result, once known, is the newest report's."""
-    times = {name: values[name] for name in ("trace_id", "started_at", "finished_at")}
-    insert_if_new(session, PipelineRun, times, ["trace_id"])
-    row = session.scalars(
-        select(PipelineRun).where(PipelineRun.trace_id == values["trace_id"]).with_for_update()
-    ).one()
-    row.started_at = min(row.started_at, values["started_at"])
-    row.finished_at = max(row.finished_at, values["finished_at"])
-    row.step_summary = None  # more spans: the summary is worked out again (recording)
-    row.repository_id = row.repository_id or repository_id
-    for name in RUN_FIELDS:
-        if getattr(row, name) is None and values.get(name) is not None:
-            setattr(row, name, values[name])
-    if values.get("result"):
-        row.result = values["result"]
+def upsert_pipeline_runs(session: Session, rows: list[dict]) -> dict[str, dict | None]:
+    """Store each run once (`rows`: PipelineRun columns) in one statement per 500 runs, in
+    trace id order (so two deliveries lock the rows they share in the same order). A later
+    report widens the run's times, fills what it did not know yet, and clears its step summary
+    (recording works it out again); a result, once known, is the newest report's; the run's
+    attributes are the first report's. Returns each run's stored attributes, by trace id."""
+    table = table_of(PipelineRun)
+    postgres = session.get_bind().dialect.name == "postgresql"
+    insert = postgresql.insert if postgres else sqlite.insert
+    earliest, latest = (func.least, func.greatest) if postgres else (func.min, func.max)
+    stored: dict[str, dict | None] = {}
+    ordered = sorted(rows, key=lambda row: row["trace_id"])
+    for first in range(0, len(ordered), 500):
+        statement = insert(table).values(
+            [{**row, "step_summary": null()} for row in ordered[first : first + 500]]
+        )
+        new = statement.excluded
+        kept = {name: func.coalesce(table.c[name], new[name]) for name in RUN_KEEPS}
+        upsert = statement.on_conflict_do_update(
+            index_elements=["trace_id"],
+            set_={
+                **kept,
+                "started_at": earliest(table.c.started_at, new.started_at),
+                "finished_at": latest(table.c.finished_at, new.finished_at),
+                "step_summary": null(),
+                "result": func.coalesce(new.result, table.c.result),
+            },
+        ).returning(table.c.trace_id, table.c.attributes)
+        stored.update((trace_id, held) for trace_id, held in session.execute(upsert))
+    return stored
+
+
+RUN_KEEPS = (*RUN_FIELDS, "repository_id", "attributes")  # what the first report said wins
 
 
 SERVER_KIND = 2  # spans stored before roles were kept: a SERVER span was the run's root
