@@ -7,6 +7,7 @@ forges); nothing is ever half stored, since each request is one transaction.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from contextlib import asynccontextmanager
 from urllib.parse import quote
@@ -164,6 +165,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = db.session_factory(engine)
+    app.state.write_turns = asyncio.Lock() if engine.dialect.name == "sqlite" else None
     app.state.alerts = AlertWorker(app.state.sessions, settings)
     install_error_handlers(app)
     # Innermost first: the deadline counts from a body fully read, so a slow upload is not a

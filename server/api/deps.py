@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -19,7 +19,23 @@ from leadtime.server.timeparse import parse_duration, parse_time
 READ_METHODS = ("GET", "HEAD")
 
 
-def get_session(request: Request) -> Iterator[Session]:
+async def write_turn(request: Request) -> AsyncIterator[None]:
+    """On SQLite, a write request's turn: one writer at a time per process, in the order they
+    came, from before its first statement until after its commit. SQLite lets one writer in at a
+    time anyway; without turns the others poll the file lock with growing sleeps (up to 100 ms
+    each), and a read that turns into a write may fail at once. The wait is on the event loop,
+    never in a worker thread, so a writer that holds the turn always finds a thread to finish."""
+    turns = request.app.state.write_turns
+    if turns is None or request.method in READ_METHODS:
+        yield
+        return
+    async with turns:
+        yield
+
+
+def get_session(
+    request: Request, _turn: Annotated[None, Depends(write_turn, scope="function")]
+) -> Iterator[Session]:
     """The request's unit of work: a write route's is committed when the route returns (before
     the answer leaves, so a failed commit is the client's error or a 503, never a lost 2xx); one
     that raises is rolled back; a read route's is never committed (reads never write)."""
