@@ -47,6 +47,7 @@ from leadtime.server.dashboard.csrf import CsrfCookie
 from leadtime.server.domain.service_map import load_service_map
 from leadtime.server.errors import LeadtimeError, Unavailable
 from leadtime.server.headers import SecurityHeaders
+from leadtime.server.housekeeping import Housekeeping
 from leadtime.server.limits import BodyLimit, Deadline
 from leadtime.server.origins import RequestShape
 from leadtime.server.settings import Settings
@@ -150,7 +151,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 load_service_map(session, settings.service_map_file, settings)
         if settings.alerts_enabled:
             app.state.alerts.start()
+        app.state.housekeeping.start()
         yield
+        app.state.housekeeping.stop()
         app.state.alerts.stop()
         engine.dispose()
 
@@ -167,6 +170,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessions = db.session_factory(engine)
     app.state.write_turns = asyncio.Lock() if engine.dialect.name == "sqlite" else None
     app.state.alerts = AlertWorker(app.state.sessions, settings)
+    app.state.housekeeping = Housekeeping(app.state.sessions, settings.step_retention_days)
     install_error_handlers(app)
     # Innermost first: the deadline counts from a body fully read, so a slow upload is not a
     # hanging database.

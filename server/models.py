@@ -79,7 +79,10 @@ class Repository(Base):
 class PipelineRun(Base):
     __tablename__ = "pipeline_runs"
     # One run sent by two tools under two trace ids is found by what the CI calls it.
-    __table_args__ = (Index("ix_pipeline_runs_identity", "provider", "run_id"),)
+    __table_args__ = (
+        Index("ix_pipeline_runs_identity", "provider", "run_id"),
+        Index("ix_pipeline_runs_started_at", "started_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     trace_id: Mapped[str] = mapped_column(String(32), unique=True)
@@ -99,6 +102,8 @@ class PipelineRun(Base):
     step_summary: Mapped[dict | None] = mapped_column(JSON)
     # The run-level keys its first spans gave; its steps keep only what differs (0017).
     attributes: Mapped[dict | None] = mapped_column(JSON)
+    # When its raw steps were removed under the retention (domain/retention.py; 0018).
+    steps_pruned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Step(Base):

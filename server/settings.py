@@ -101,6 +101,12 @@ class Settings(BaseSettings):
     alert_interval_seconds: float = Field(
         300.0, description="How often the server evaluates regressions (and after each deploy)."
     )
+    step_retention_days: int = Field(
+        90,
+        ge=0,
+        description="Days a run's raw step spans are kept (its step summary, mergesets, "
+        "deploys and pages are kept for good); 0 keeps them for ever.",
+    )
     slack_webhook_url: SecretStr | None = Field(
         None, description="Slack incoming webhook for every repository's alerts (a secret)."
     )

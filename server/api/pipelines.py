@@ -32,4 +32,5 @@ def get_pipeline(trace_id: str, session: SessionDep) -> PipelineOut:
         finished_at=run.finished_at,
         duration_seconds=(run.finished_at - run.started_at).total_seconds(),
         steps=step_tree(store.steps_of(session, run.trace_id), run.attributes),
+        steps_pruned_at=run.steps_pruned_at,
     )

@@ -169,6 +169,43 @@ def db_upgrade(database_url: str | None) -> None:
     click.echo("database is up to date")
 
 
+@db_group.command("prune")
+@click.option(
+    "--days",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Keep raw steps of runs started in the last DAYS days (LEADTIME_STEP_RETENTION_DAYS; "
+    "default 90; 0 keeps everything).",
+)
+@db_option
+def db_prune(days: int | None, database_url: str | None) -> None:
+    """Remove raw step spans past the retention now (the server does it every hour).
+
+    Each run keeps its step summary (the slowest-steps report and regression alerts read it),
+    and every mergeset, deploy and page stays; what needs each span (a pipeline's waterfall, a
+    mergeset's breakdown, flaky steps, tests, caches) then covers the retention only. On SQLite
+    the file keeps its size and reuses the freed pages.
+
+    \b
+    Example:
+      leadtime db prune --days 30 --db sqlite:///leadtime.db
+    """
+    from datetime import UTC, datetime
+
+    from leadtime.server import db
+    from leadtime.server.housekeeping import prune
+
+    settings = _settings(database_url=database_url)
+    engine = db.make_engine(settings.database_url)
+    db.upgrade(engine)
+    keep = settings.step_retention_days if days is None else days
+    if keep == 0:
+        click.echo("retention is 0 days: every step is kept")
+        return
+    runs, steps = prune(db.session_factory(engine), datetime.now(UTC), keep)
+    click.echo(f"removed {steps} steps of {runs} runs started over {keep} days ago")
+
+
 @click.group("token")
 def token_group() -> None:
     """Create, list and revoke API tokens, each with its scopes (ingest, read, admin)."""

@@ -195,3 +195,8 @@ class PipelineOut(BaseModel):
     finished_at: datetime
     duration_seconds: float
     steps: list[StepOut]
+    steps_pruned_at: datetime | None = Field(
+        None,
+        description="When the run's raw steps were removed under the retention "
+        "(LEADTIME_STEP_RETENTION_DAYS); its step summary is kept.",
+    )

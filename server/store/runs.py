@@ -13,7 +13,7 @@ from leadtime.server.models import (
     PipelineRun,
     Step,
 )
-from leadtime.server.store.rows import insert_ignoring_duplicates, table_of
+from leadtime.server.store.rows import insert_ignoring_duplicates, rows_changed, table_of
 from leadtime.tracer.attributes import JOB_NAME
 
 
@@ -237,3 +237,23 @@ def step_executions(
     query = executions_query(columns, repository_id, since, until).where(IS_STEP)
     for row in session.execute(query):
         yield tuple(row)
+
+
+def runs_past(session: Session, before: datetime, limit: int) -> list[tuple[str, bool]]:
+    """(trace id, whether its step summary is kept) of up to `limit` runs started before
+    `before` whose steps are still stored, oldest first."""
+    query = (
+        select(PipelineRun.trace_id, PipelineRun.step_summary.is_not(None))
+        .where(PipelineRun.started_at < before, PipelineRun.steps_pruned_at.is_(None))
+        .order_by(PipelineRun.started_at)
+        .limit(limit)
+    )
+    return [(trace_id, bool(kept)) for trace_id, kept in session.execute(query)]
+
+
+def prune_steps(session: Session, trace_ids: list[str], now: datetime) -> int:
+    """Remove these runs' steps and mark the runs pruned; how many steps went."""
+    steps, runs = table_of(Step), table_of(PipelineRun)
+    removed = rows_changed(session.execute(steps.delete().where(steps.c.trace_id.in_(trace_ids))))
+    session.execute(runs.update().where(runs.c.trace_id.in_(trace_ids)).values(steps_pruned_at=now))
+    return removed
