@@ -151,7 +151,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 load_service_map(session, settings.service_map_file, settings)
         if settings.alerts_enabled:
             app.state.alerts.start()
-        app.state.housekeeping.start()
+        if settings.housekeeping_enabled:
+            app.state.housekeeping.start()
         yield
         app.state.housekeeping.stop()
         app.state.alerts.stop()

@@ -1,21 +1,25 @@
-"""The server's housekeeping in the background: raw step spans past the retention removed
-(domain/retention.py) soon after start and then every hour, a batch of runs per unit of work.
-Several replicas may do it at once: removing what is gone already removes nothing."""
+"""The server's housekeeping in the background, one thread: days whose runs changed rolled up
+again a few seconds after (domain/step_days.py), and raw step spans past the retention removed
+soon after start and then every hour (domain/retention.py), in batches, one unit of work each.
+Several replicas may do it at once: a day built twice is built alike, removing what is gone
+already removes nothing, and a rollup is kept only if its day did not change meanwhile."""
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from leadtime.server import db
 from leadtime.server.domain.retention import PRUNE_BATCH_RUNS, prune_batch
+from leadtime.server.domain.step_days import REBUILD_BATCH_DAYS, rebuild_changed_days
 
 log = logging.getLogger("leadtime.housekeeping")
+ROLLUP_EVERY_SECONDS = 5.0
 PRUNE_EVERY_SECONDS = 3600.0
-FIRST_PRUNE_AFTER_SECONDS = 5.0  # not in the way of start-up and the first requests
 
 
 def prune(sessions: sessionmaker[Session], now: datetime, days: int) -> tuple[int, int]:
@@ -29,6 +33,17 @@ def prune(sessions: sessionmaker[Session], now: datetime, days: int) -> tuple[in
             return runs, steps
 
 
+def roll_up(sessions: sessionmaker[Session]) -> int:
+    """Every day changed since its rollup built again; how many days."""
+    days = 0
+    while True:
+        with db.unit_of_work(sessions) as session:
+            batch = rebuild_changed_days(session)
+        days += batch
+        if batch < REBUILD_BATCH_DAYS:
+            return days
+
+
 class Housekeeping:
     def __init__(self, sessions: sessionmaker[Session], retention_days: int) -> None:
         self.sessions, self.retention_days = sessions, retention_days
@@ -36,11 +51,8 @@ class Housekeeping:
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        if self.retention_days <= 0:
-            return  # steps kept for ever: nothing to do
-        self._thread = threading.Thread(
-            target=self._pruning, name="leadtime-housekeeping", daemon=True
-        )
+        self._thread = threading.Thread(target=self._working, name="leadtime-housekeeping")
+        self._thread.daemon = True
         self._thread.start()
 
     def stop(self) -> None:
@@ -48,14 +60,21 @@ class Housekeeping:
         if self._thread is not None:
             self._thread.join(timeout=5)
 
-    def _pruning(self) -> None:
-        delay = FIRST_PRUNE_AFTER_SECONDS
-        while not self._stopping.wait(delay):
-            delay = PRUNE_EVERY_SECONDS
-            try:
-                runs, steps = prune(self.sessions, datetime.now(UTC), self.retention_days)
-            except Exception as error:  # the database may be down; the next round retries
-                log.warning("pruning steps failed: %s: %s", type(error).__name__, error)
-                continue
-            if runs:
-                log.info("pruned %d steps of %d runs past the retention", steps, runs)
+    def _working(self) -> None:
+        next_prune = time.monotonic()  # the first round prunes too
+        while not self._stopping.wait(ROLLUP_EVERY_SECONDS):
+            self._try("rolling up step summaries", lambda: roll_up(self.sessions))
+            if self.retention_days > 0 and time.monotonic() >= next_prune:
+                next_prune = time.monotonic() + PRUNE_EVERY_SECONDS
+                self._try("pruning steps", self._prune)
+
+    def _prune(self) -> None:
+        runs, steps = prune(self.sessions, datetime.now(UTC), self.retention_days)
+        if runs:
+            log.info("pruned %d steps of %d runs past the retention", steps, runs)
+
+    def _try(self, what: str, work) -> None:
+        try:
+            work()
+        except Exception as error:  # the database may be down; the next round retries
+            log.warning("%s failed: %s: %s", what, type(error).__name__, error)

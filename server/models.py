@@ -5,12 +5,13 @@ tokens. Times are UTC-aware everywhere."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -104,6 +105,21 @@ class PipelineRun(Base):
     attributes: Mapped[dict | None] = mapped_column(JSON)
     # When its raw steps were removed under the retention (domain/retention.py; 0018).
     steps_pruned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class StepDay(Base):
+    """A repository's run step summaries of one UTC day, merged (domain/step_days.py): current
+    while `built_version` is `version`; ingest raises `version` when a run of the day changes."""
+
+    __tablename__ = "step_days"
+    __table_args__ = (UniqueConstraint("repository_id", "day", name="uq_step_days_day"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    repository_id: Mapped[int] = mapped_column(ForeignKey("repositories.id"))
+    day: Mapped[date] = mapped_column(Date)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    built_version: Mapped[int] = mapped_column(Integer, default=0)
+    rollup: Mapped[dict | None] = mapped_column(JSON)
 
 
 class Step(Base):

@@ -9,10 +9,10 @@ from sqlalchemy.orm import Session
 
 from leadtime.server import store
 from leadtime.server.domain import suspects
-from leadtime.server.domain.budget import summarize_runs
 from leadtime.server.domain.chain import deploys_move_adoption, place_mergesets
 from leadtime.server.domain.deploy_rules import ruled_deploys
 from leadtime.server.domain.run_join import join_runs
+from leadtime.server.domain.run_summaries import summarize_runs
 from leadtime.server.domain.shipping import recompute_repository, update_containment
 from leadtime.server.ingest.facts import (
     ACKNOWLEDGE,
@@ -120,6 +120,7 @@ def record_facts(session: Session, facts: Facts, settings: Settings) -> list[Pag
         {**run.columns(), "repository_id": found.id if (found := repositories[run.repo]) else None}
         for run in facts.runs
     ]
+    days_before = store.run_days(session, [run["trace_id"] for run in runs])
     store.insert_steps(session, facts.steps, store.upsert_pipeline_runs(session, runs))
     reported: dict[int, list[dict]] = {}
     for mergeset in facts.mergesets:
@@ -138,8 +139,11 @@ def record_facts(session: Session, facts: Facts, settings: Settings) -> list[Pag
             changes.deploy(row, before)
             suspects.relink_after_deploy(session, row, settings)
     changes.apply(session)
-    # Each run's step summary is kept as its steps arrive, so reports never write.
-    store.save_run_summaries(session, summarize_runs(session, [run.trace_id for run in facts.runs]))
+    # Each run's step summary is kept as its steps arrive, so reports never write; the days the
+    # runs started on (before and after this delivery) are rolled up again (domain/step_days.py).
+    trace_ids = [run.trace_id for run in facts.runs]
+    store.save_run_summaries(session, summarize_runs(session, trace_ids))
+    store.mark_days_changed(session, days_before | store.run_days(session, trace_ids))
     return [_record_page(session, fact, settings) for fact in facts.pages]
 
 

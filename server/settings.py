@@ -101,6 +101,11 @@ class Settings(BaseSettings):
     alert_interval_seconds: float = Field(
         300.0, description="How often the server evaluates regressions (and after each deploy)."
     )
+    housekeeping_enabled: bool = Field(
+        True,
+        description="Roll up step summaries per day and prune steps past the retention in the "
+        "server (off: only `leadtime db prune`, and reports read every run).",
+    )
     step_retention_days: int = Field(
         90,
         ge=0,

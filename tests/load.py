@@ -60,7 +60,7 @@ class Server:
             "LEADTIME_GITHUB_WEBHOOK_SECRET": GITHUB_SECRET,
             "LEADTIME_PAGERDUTY_WEBHOOK_SECRET": PAGERDUTY_SECRET,
             "LEADTIME_ALERTS_ENABLED": "false",
-            "LEADTIME_STEP_RETENTION_DAYS": "0",  # as settings_for: a test asks for pruning
+            "LEADTIME_HOUSEKEEPING_ENABLED": "false",  # as settings_for: a test asks for it
             **self.settings,
         }
         self.process = subprocess.Popen(

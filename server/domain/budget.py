@@ -25,13 +25,10 @@ from sqlalchemy.orm import Session
 from leadtime.server import store
 from leadtime.server.domain.caches import CacheStats, CacheUse, cache_stats, cache_uses
 from leadtime.server.domain.critical_path import (
-    QUEUE_ROLE,
     WAITING,
     Segment,
     SpanTiming,
-    counts_own_time,
     critical_path,
-    seconds_by_step,
 )
 from leadtime.server.domain.flaky import Retried, retried_on
 from leadtime.server.domain.job_queues import with_job_queues
@@ -42,6 +39,7 @@ from leadtime.server.domain.lead_time import (
     percentile,
 )
 from leadtime.server.domain.queue_trend import QueueBucket, queue_trend
+from leadtime.server.domain.step_days import StepTotals, step_totals
 from leadtime.server.errors import BadPayload, Conflict, NotFound
 from leadtime.server.models import Mergeset, Step
 from leadtime.server.settings import Settings
@@ -135,78 +133,6 @@ def timings(steps: list[Step]) -> list[SpanTiming]:
 
 
 QUEUED_PREFIX = "queued: "
-STARTED_AT = "run_started_at"  # added to a summary as it is read: the run's start
-
-
-def _queued_job(span: SpanTiming, by_id: dict[str, SpanTiming]) -> str:
-    parent = by_id.get(span.parent_span_id or "")
-    if parent is not None and counts_own_time(parent):
-        return parent.name
-    return span.name.removeprefix("queue-")
-
-
-def _queued(spans: list[SpanTiming]) -> dict[str, int]:
-    """Milliseconds queued per job in one run (see the module)."""
-    by_id = {span.span_id: span for span in spans}
-    queued: dict[str, int] = defaultdict(int)
-    for span in spans:
-        if span.role == QUEUE_ROLE:
-            seconds = (span.finished_at - span.started_at).total_seconds()
-            queued[_queued_job(span, by_id)] += round(seconds * 1000)
-    return dict(queued)
-
-
-def summarize_run(spans: list[SpanTiming], trace_id: str | None = None) -> dict:
-    """Per step name in one run: its durations and failures, and its time on the critical path,
-    as parallel lists (`names`, `durations_ms`, `failures`, `on_path_ms`), and per job its time
-    queued (`queued_names`, `queued_ms`): the report reads hundreds of these at once, and lists
-    of whole numbers decode fastest."""
-    on_path = seconds_by_step(critical_path(spans, trace_id=trace_id))
-    names: dict[str, int] = {}
-    durations: list[list[float]] = []
-    failures: list[int] = []
-    for span in filter(counts_own_time, spans):
-        if span.name not in names:
-            names[span.name] = len(names)
-            durations.append([])
-            failures.append(0)
-        index = names[span.name]
-        durations[index].append(round((span.finished_at - span.started_at).total_seconds() * 1000))
-        failures[index] += span.result not in (None, "success")
-    return {
-        "names": list(names),
-        "durations_ms": durations,
-        "failures": failures,
-        "on_path_ms": [round(on_path.get(name, 0.0) * 1000) for name in names],
-        "queued_names": list(queued := _queued(spans)),
-        "queued_ms": list(queued.values()),
-    }
-
-
-def summarize_runs(session: Session, trace_ids: list[str]) -> dict[str, dict]:
-    """The step summary (see summarize_run) of each of these runs, from its stored steps."""
-    return {
-        trace_id: summarize_run(with_job_queues([SpanTiming(*row) for row in rows]), trace_id)
-        for trace_id, rows in store.steps_of_runs(session, trace_ids).items()
-    }
-
-
-def run_step_summaries(
-    session: Session,
-    repository_id: int,
-    since: datetime,
-    until: datetime,
-    branches: tuple[str, ...] | None = None,
-) -> list[dict]:
-    """Each run's step summary, kept since its steps arrived (worked out here, and not kept, for a
-    run stored before summaries were), with the run's start (STARTED_AT); runs on `branches`
-    only when given."""
-    runs = store.run_summaries(session, repository_id, since, until, branches)
-    fresh = summarize_runs(session, [trace_id for trace_id, _, summary in runs if summary is None])
-    return [
-        {**(summary if summary is not None else fresh[trace_id]), STARTED_AT: started}
-        for trace_id, started, summary in runs
-    ]
 
 
 def slowest_steps(
@@ -216,45 +142,31 @@ def slowest_steps(
     time on the critical path, trend against the previous window, and the flags."""
     repo = store.find_repository(session, repository)
     budget = budget_of(repo, settings)
-    current = run_step_summaries(session, repo.id, now - window, now)
-    previous = run_step_summaries(session, repo.id, now - 2 * window, now - window)
-    durations: dict[str, list[float]] = defaultdict(list)
-    failures: dict[str, int] = defaultdict(int)
-    on_path: dict[str, list[float]] = defaultdict(list)
-    for run in current:
-        for name, times, failed, critical in zip(
-            run["names"], run["durations_ms"], run["failures"], run["on_path_ms"], strict=True
-        ):
-            durations[name] += times
-            failures[name] += failed
-            on_path[name].append(critical)
-    before: dict[str, list[float]] = defaultdict(list)
-    for run in previous:
-        for name, times in zip(run["names"], run["durations_ms"], strict=True):
-            before[name] += times
+    current = step_totals(session, repo.id, now - window, now)
+    previous = step_totals(session, repo.id, now - 2 * window, now - window)
     stats = _queued_rows(current, previous, budget, settings.slow_step_share) + [
         step_stats(
             name,
-            [ms / 1000 for ms in durations[name]],
-            failures[name],
-            [ms / 1000 for ms in on_path[name]],
-            [ms / 1000 for ms in before[name]],
+            [ms / 1000 for ms in times],
+            current.failures[name],
+            [ms / 1000 for ms in current.on_path[name]],
+            [ms / 1000 for ms in previous.durations.get(name, [])],
             budget,
             settings.slow_step_share,
         )
-        for name in durations
+        for name, times in current.durations.items()
     ]
+    # The slowest first; a tie by name, whichever order the runs were read in.
+    stats.sort(key=lambda s: s.name)
     stats.sort(key=lambda s: (s.critical_p50 if s.kind == "step" else s.p50, s.p50), reverse=True)
-    queued = [
-        (run[STARTED_AT], sum(run["queued_ms"]) / 1000) for run in current if run.get("queued_ms")
-    ]
+    queued = current.queued_by_run()
     queued_p50 = percentile([seconds for _, seconds in queued], 0.5)
     return SlowStepsReport(
         repository=repo.display_name,
         window=window,
         budget=budget,
         slow_share=settings.slow_step_share,
-        runs=len(current),
+        runs=current.runs,
         steps=stats,
         queued_p50=queued_p50,
         queued_share=queued_p50 / budget.total_seconds() if queued_p50 is not None else None,
@@ -263,23 +175,15 @@ def slowest_steps(
     )
 
 
-def _queued_by_job(runs: list[dict]) -> dict[str, list[float]]:
-    found: dict[str, list[float]] = defaultdict(list)
-    for run in runs:  # summaries kept before queues were: none
-        for job, ms in zip(run.get("queued_names", []), run.get("queued_ms", []), strict=True):
-            found[job].append(ms / 1000)
-    return found
-
-
 def _queued_rows(
-    current: list[dict], previous: list[dict], budget: timedelta, slow_share: float
+    current: StepTotals, previous: StepTotals, budget: timedelta, slow_share: float
 ) -> list[StepStats]:
     """A `queued: <job>` row per job that waited for a runner in the window (see the module):
     waiting, so never slow, whatever its share."""
-    before = _queued_by_job(previous)
     rows = []
-    for job, seconds in _queued_by_job(current).items():
-        row = step_stats(job, seconds, 0, [], before.get(job, []), budget, slow_share)
+    for job, times in current.queued.items():
+        before = [ms / 1000 for ms in previous.queued.get(job, [])]
+        row = step_stats(job, [ms / 1000 for ms in times], 0, [], before, budget, slow_share)
         rows.append(
             replace(row, name=QUEUED_PREFIX + job, kind="queued", slow=False, budget_breaker=False)
         )

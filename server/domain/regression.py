@@ -28,8 +28,8 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from leadtime.server import store
-from leadtime.server.domain.budget import run_step_summaries
 from leadtime.server.domain.lead_time import budget_of
+from leadtime.server.domain.run_summaries import run_step_summaries
 from leadtime.server.domain.stats import median
 from leadtime.server.models import Alert, Repository
 from leadtime.server.settings import Settings

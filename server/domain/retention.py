@@ -5,7 +5,7 @@ LEADTIME_STEP_RETENTION_DAYS (default 90) after the run started, then removed. W
 read over longer windows stays for good:
 - the run itself (times, result, branch, sha, attributes) and its step summary, the rollup of
   its steps (per step name: durations, failures, time on the critical path; per job: time
-  queued; budget.summarize_run), which the slowest-steps report and the regression rule read;
+  queued; run_summaries.summarize_run), which the slowest-steps report and the regression rule read;
   a run whose summary was not kept yet has it worked out before its steps go;
 - every mergeset, deploy, link between them, page and alert: lead times, deploys, batching,
   change failure and on-call figures are whole whatever the window.
@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from leadtime.server import store
-from leadtime.server.domain.budget import summarize_runs
+from leadtime.server.domain.run_summaries import summarize_runs
 
 PRUNE_BATCH_RUNS = 200  # runs per unit of work: short transactions beside live ingest
 

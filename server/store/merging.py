@@ -21,6 +21,7 @@ from leadtime.server.models import (
 from leadtime.server.store.deploy_rules import move_deploy_rules
 from leadtime.server.store.mergesets import upsert_mergeset
 from leadtime.server.store.repositories import lock_repositories
+from leadtime.server.store.step_days import move_step_days
 
 MERGESET_FACTS = (
     "sha",
@@ -57,6 +58,7 @@ def merge_repository(session: Session, survivor: Repository, gone: Repository) -
         .execution_options(synchronize_session=False)
     )
     move_deploy_rules(session, survivor.id, gone.id)
+    move_step_days(session, survivor.id, gone.id)
     for name in OWN_SETTINGS:
         if getattr(survivor, name) is None:
             setattr(survivor, name, getattr(gone, name))

@@ -28,30 +28,17 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
-from sqlalchemy import Engine, insert, select, text
+from server_seed import seed, step_template
+from sqlalchemy import Engine, inspect, text
 
 from leadtime.server import db
-from leadtime.server.domain.budget import summarize_run
-from leadtime.server.domain.critical_path import SpanTiming
-from leadtime.server.domain.job_queues import with_job_queues
-from leadtime.server.models import (
-    Deploy,
-    DeployMergeset,
-    Mergeset,
-    PipelineRun,
-    Repository,
-    Step,
-)
 from leadtime.tracer import attributes as attr
 
-REPO_URL = "https://github.com/acme/shop"
 CLIENT = Path(__file__).with_name("sdk_client.py")
 TRACE_SPANS = 20
-RUN_STEPS = 100
 
 
 def free_port() -> int:
@@ -191,157 +178,21 @@ def one_span_rate(url: str, engine: Engine, count: int, threads: int = 4) -> flo
     return stored / elapsed
 
 
-def step_template(engine: Engine) -> dict:
-    """The attributes ingestion stored for one of its steps: what seeded steps carry."""
+def rolled_up(engine: Engine, timeout: float = 600) -> float:
+    """Seconds until the server has rolled every changed day up (0 without rollups)."""
+    started = time.perf_counter()
     with engine.connect() as connection:
-        stored = connection.execute(
-            select(Step.attributes).where(Step.name == "step-1").limit(1)
-        ).scalar_one()
-    return dict(stored)
-
-
-def _seed_history(connection, repository_id: int, mergesets: int, first: datetime) -> None:
-    now = datetime.now(UTC)
-    rows = [
-        {
-            "repository_id": repository_id,
-            "sha": f"{n:040x}",
-            "parent_sha": f"{n - 1:040x}" if n else None,
-            "merged_at": first + timedelta(minutes=20 * n),
-            "merged_at_source": "commit",
-            "source": "history",
-            "title": f"change {n}",
-            "created_at": now,
-        }
-        for n in range(mergesets)
-    ]
-    connection.execute(insert(Mergeset), rows)
-    ids = [
-        row[0]
-        for row in connection.execute(
-            text("SELECT id FROM mergesets WHERE source = 'history' ORDER BY id")
-        )
-    ]
-    deploys = []
-    for n in range(0, mergesets, 2):  # every second deploy ships two mergesets
-        finished = first + timedelta(minutes=20 * n + 12 + (20 if n % 4 else 0))
-        deploys.append(
-            {
-                "identity": f"seed:{n}",
-                "source": "seed",
-                "repository_id": repository_id,
-                "service": "shop",
-                "environment": "production",
-                "sha": f"{min(n + 1, mergesets - 1):040x}",
-                "status": "succeeded",
-                "started_at": finished - timedelta(minutes=5),
-                "finished_at": finished,
-                "created_at": now,
-                "updated_at": now,
-            }
-        )
-    connection.execute(insert(Deploy), deploys)
-    deploy_ids = [row[0] for row in connection.execute(text("SELECT id FROM deploys ORDER BY id"))]
-    links = [
-        {"deploy_id": deploy_id, "mergeset_id": ids[n], "environment": "production"}
-        for index, deploy_id in enumerate(deploy_ids)
-        for n in (2 * index, 2 * index + 1)
-        if n < mergesets
-    ]
-    connection.execute(insert(DeployMergeset), links)
-
-
-def _own(template: dict, run: int, n: int, name: str, job: int) -> dict:
-    """The keys of the template that differ from step to step, where the template has them."""
-    own = {
-        attr.TASK_NAME: name,
-        attr.JOB_NAME: f"job{job}",
-        attr.REF_HEAD_NAME: "main",
-        attr.REF_HEAD_REVISION: f"{n:040x}",
-        attr.PIPELINE_RUN_ID: str(run),
-    }
-    return {
-        key: value
-        for key, value in own.items()
-        if key in template or key in (attr.TASK_NAME, attr.JOB_NAME)
-    }
-
-
-def _seeded_run(run: int, n: int, started: datetime, template: dict) -> tuple[dict, list[dict]]:
-    """A main-branch run of mergeset n: four parallel jobs of 25 sequential steps, and the
-    step summary ingestion would have kept."""
-    trace_id = f"{run + 1:032x}"
-    steps = []
-    for index in range(RUN_STEPS):
-        job, position = divmod(index, 25)
-        begin = started + timedelta(seconds=position * 30)
-        name = f"job{job}-step{position}"
-        steps.append(
-            {
-                "trace_id": trace_id,
-                "span_id": f"{run * RUN_STEPS + index + 1:016x}",
-                "parent_span_id": None,
-                "name": name,
-                "kind": 1,
-                "service": "shop",
-                "result": "success",
-                "exit_code": 0,
-                "task_type": "test",
-                "role": "step",
-                "started_at": begin,
-                "finished_at": begin + timedelta(seconds=20 + (index * 7) % 10),
-                "attributes": {**template, **_own(template, run, n, name, job)},
-            }
-        )
-    timings = [
-        SpanTiming(
-            s["span_id"],
-            None,
-            s["name"],
-            s["started_at"],
-            s["finished_at"],
-            1,
-            "success",
-            "step",
-            f"job{divmod(i, 25)[0]}",
-        )
-        for i, s in enumerate(steps)
-    ]
-    run_row = {
-        "trace_id": trace_id,
-        "repository_id": None,
-        "provider": "github",
-        "run_id": str(run),
-        "name": "ci",
-        "branch": "main",
-        "sha": f"{n:040x}",
-        "result": "success",
-        "started_at": started,
-        "finished_at": started + timedelta(seconds=25 * 30),
-        "step_summary": summarize_run(with_job_queues(timings), trace_id),
-    }
-    return run_row, steps
-
-
-def seed(engine: Engine, mergesets: int, spans: int, template: dict) -> None:
-    """Bulk rows straight into the tables: a busy repository's history, ending now."""
-    first = datetime.now(UTC) - timedelta(minutes=20 * mergesets)
-    with engine.begin() as connection:
-        # the ingestion run created the repository already
-        repository_id = connection.execute(
-            select(Repository.id).where(Repository.url == REPO_URL)
-        ).scalar_one()
-        _seed_history(connection, repository_id, mergesets, first)
-    runs = min(mergesets, max(1, spans // RUN_STEPS))
-    for chunk in range(mergesets - runs, mergesets, 500):
-        run_rows, step_rows = [], []
-        for n in range(chunk, min(chunk + 500, mergesets)):
-            run_row, steps = _seeded_run(n, n, first + timedelta(minutes=20 * n + 1), template)
-            run_rows.append({**run_row, "repository_id": repository_id})
-            step_rows.extend(steps)
-        with engine.begin() as connection:
-            connection.execute(insert(PipelineRun), run_rows)
-            connection.execute(insert(Step), step_rows)
+        if "step_days" not in inspect(connection).get_table_names():
+            return 0.0
+    while time.perf_counter() - started < timeout:
+        with engine.connect() as connection:
+            changed = connection.execute(
+                text("SELECT count(*) FROM step_days WHERE version <> built_version")
+            ).scalar_one()
+        if not changed:
+            break
+        time.sleep(0.5)
+    return time.perf_counter() - started
 
 
 def cold_and_warm(url: str, path: str, params: dict, runs: int = 10) -> tuple[float, float]:
@@ -402,6 +253,11 @@ def run_size(database_url: str, mergesets: int, args, first: bool) -> None:
         f"  {mergesets:,} mergesets, {spans:,} spans: seeded in "
         f"{time.perf_counter() - started:.0f} s, {database_bytes(engine) / 2**20:,.0f} MiB"
     )
+    process, url = start_server(database_url)
+    try:
+        print(f"  the server rolled the seeded days up in {rolled_up(engine):.0f} s")
+    finally:
+        stopped(process)
     engine.dispose()
     process, url = start_server(database_url)
     try:

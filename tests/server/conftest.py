@@ -101,10 +101,10 @@ class LiveServer:
 
 
 def settings_for(db_url: str, **overrides) -> Settings:
-    # Alerting and pruning run only where a test asks for them: their threads would write
+    # Alerting and housekeeping run only where a test asks for them: their threads would write
     # between tests (and the histories here reach back years).
     overrides.setdefault("alerts_enabled", False)
-    overrides.setdefault("step_retention_days", 0)
+    overrides.setdefault("housekeeping_enabled", False)
     return Settings(database_url=db_url, migrate_on_start=False, **overrides)
 
 

@@ -64,13 +64,26 @@ def test_steps_past_the_retention_go_and_their_summaries_stay(client, engine):
     assert prune(sessions, NOW, 90) == (0, 0)  # nothing left to remove
 
 
-def test_the_server_prunes_on_its_own(client, engine, db_url):
+def test_the_server_prunes_and_rolls_up_on_its_own(client, engine, db_url):
     _post_runs(client)
-    with LiveServer(settings_for(db_url, step_retention_days=30)):
+    assert _days_to_roll_up(engine) == len(AGES)  # each run's day, changed by its arrival
+    with LiveServer(settings_for(db_url, housekeeping_enabled=True, step_retention_days=30)):
         deadline = time.monotonic() + 60  # the first round runs a few seconds after start
-        while _steps_by_run(engine) != {3: 3} and time.monotonic() < deadline:
+        while _busy(engine) and time.monotonic() < deadline:
             time.sleep(0.2)
     assert _steps_by_run(engine) == {3: 3}
+    assert _days_to_roll_up(engine) == 0  # and it rolled the runs' days up
+
+
+def _days_to_roll_up(engine) -> int:
+    with engine.connect() as connection:
+        return connection.execute(
+            text("SELECT count(*) FROM step_days WHERE version <> built_version")
+        ).scalar_one()
+
+
+def _busy(engine) -> bool:
+    return _steps_by_run(engine) != {3: 3} or _days_to_roll_up(engine) > 0
 
 
 def test_leadtime_db_prune(client, engine, db_url):

@@ -7,14 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from leadtime.server.domain.budget import (
-    SpanTiming,
-    critical_path,
-    parts_of,
-    seconds_by_step,
-    split_lead_time,
-    step_stats,
-)
+from leadtime.server.domain.budget import parts_of, split_lead_time, step_stats
+from leadtime.server.domain.critical_path import SpanTiming, critical_path, seconds_by_step
 
 T0 = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 BUDGET = timedelta(minutes=15)

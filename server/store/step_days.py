@@ -1,0 +1,100 @@
+"""Each repository's day of step summaries, rolled up (domain/step_days.py): which days changed
+since their rollup, and the rollups that are current."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, time
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from leadtime.server.models import PipelineRun, StepDay
+from leadtime.server.store.rows import rows_changed, table_of
+
+
+def day_start(day: date) -> datetime:
+    return datetime.combine(day, time(), tzinfo=UTC)
+
+
+def run_days(session: Session, trace_ids: list[str]) -> set[tuple[int, date]]:
+    """(repository id, UTC day of its start) of each of these runs that has a repository."""
+    days: set[tuple[int, date]] = set()
+    for first in range(0, len(trace_ids), 500):
+        query = select(PipelineRun.repository_id, PipelineRun.started_at).where(
+            PipelineRun.trace_id.in_(trace_ids[first : first + 500])
+        )
+        for repository_id, started in session.execute(query):
+            if repository_id is not None:
+                days.add((repository_id, started.date()))
+    return days
+
+
+def mark_days_changed(session: Session, days: Iterable[tuple[int, date]]) -> None:
+    """Each day's rollup is out of date from now on (its version moves on), in key order."""
+    rows = [
+        {"repository_id": repository_id, "day": day, "version": 1, "built_version": 0}
+        for repository_id, day in sorted(days)
+    ]
+    if not rows:
+        return
+    table = table_of(StepDay)
+    postgres = session.get_bind().dialect.name == "postgresql"
+    statement = (postgresql.insert if postgres else sqlite.insert)(table).values(rows)
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["repository_id", "day"], set_={"version": table.c.version + 1}
+        )
+    )
+
+
+def changed_days(session: Session, limit: int) -> list[tuple[int, date, int]]:
+    """(repository id, day, version) of up to `limit` days whose rollup is not current."""
+    query = (
+        select(StepDay.repository_id, StepDay.day, StepDay.version)
+        .where(StepDay.version != StepDay.built_version)
+        .order_by(StepDay.repository_id, StepDay.day)
+        .limit(limit)
+    )
+    return [(repository_id, day, version) for repository_id, day, version in session.execute(query)]
+
+
+def save_rollup(
+    session: Session, repository_id: int, day: date, version: int, rollup: dict
+) -> bool:
+    """Keep a day's rollup built from its runs as they were at `version`; False (nothing kept)
+    when the day changed again meanwhile: the next round builds it anew."""
+    table = table_of(StepDay)
+    result = session.execute(
+        table.update()
+        .where(
+            table.c.repository_id == repository_id,
+            table.c.day == day,
+            table.c.version == version,
+        )
+        .values(rollup=rollup, built_version=version)
+    )
+    return rows_changed(result) == 1
+
+
+def current_rollups(
+    session: Session, repository_id: int, first: date, last: date
+) -> dict[date, dict]:
+    """The current rollups of the repository's days from `first` to `last`, both included."""
+    query = select(StepDay.day, StepDay.rollup).where(
+        StepDay.repository_id == repository_id,
+        StepDay.day >= first,
+        StepDay.day <= last,
+        StepDay.version == StepDay.built_version,
+        StepDay.rollup.is_not(None),
+    )
+    return {day: rollup for day, rollup in session.execute(query)}
+
+
+def move_step_days(session: Session, survivor_id: int, gone_id: int) -> None:
+    """A repository merged into another: its days become the survivor's changed days."""
+    table = table_of(StepDay)
+    days = list(session.scalars(select(StepDay.day).where(StepDay.repository_id == gone_id)))
+    session.execute(table.delete().where(table.c.repository_id == gone_id))
+    mark_days_changed(session, [(survivor_id, day) for day in days])

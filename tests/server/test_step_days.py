@@ -1,0 +1,120 @@
+"""The slowest-steps report reads a day's rollup where it is current and the runs themselves
+everywhere else, and gives the same figures either way: days with queues and failures, a day
+changed after its rollup, a run whose start moves to the day before."""
+
+from __future__ import annotations
+
+import json
+import random
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import text
+
+from leadtime.server import db, store
+from leadtime.server.housekeeping import roll_up
+from tests.server import otlp_payloads as otlp
+
+TODAY = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+EMPTY = {"names": [], "durations_ms": [], "failures": [], "on_path_ms": []}
+
+
+def _post_history(client) -> set:
+    """Three runs a day from 2 to 9 days ago, whole days inside a 30-day window (one a day
+    queued for a runner, one with a failed step); the days they started on."""
+    rng, days, run = random.Random(7), set(), 0
+    for age in range(2, 10):
+        for hour in (3, 11, 19):
+            run += 1
+            start = TODAY - timedelta(days=age) + timedelta(hours=hour, minutes=rng.randrange(50))
+            days.add(start.date())
+            if hour == 3:
+                otlp.post_queued_run(client, run, start, f"{run:040x}")
+                continue
+            steps = [
+                ("build", rng.randrange(60, 200), "success"),
+                ("test", rng.randrange(100, 400), "failure" if run % 5 == 0 else "success"),
+                ("lint", rng.randrange(5, 30), "success"),
+            ]
+            otlp.post_run(client, run, start, steps, "main", f"{run:040x}")
+    return days
+
+
+def _report(client, window: str = "30d") -> dict:
+    params = {"repo": "acme/shop", "window": window}
+    report = client.get("/api/reports/slowest-steps", params=params).json()
+    # The trend's buckets start from the moment of the request: their figures are compared.
+    trend = [(bucket["runs"], bucket["p50"]) for bucket in report["queued_trend"]]
+    return {**{key: report[key] for key in ("runs", "steps", "queued_p50")}, "trend": trend}
+
+
+def _forget_rollups(engine) -> None:
+    with engine.begin() as connection:
+        connection.execute(text("DELETE FROM step_days"))
+
+
+def test_rollups_give_the_figures_the_runs_give(client, engine):
+    days = _post_history(client)
+    by_runs = {window: _report(client, window) for window in ("7d", "30d")}
+    assert by_runs["30d"]["runs"] == 24 and by_runs["30d"]["queued_p50"] is not None
+    sessions = db.session_factory(engine)
+
+    assert roll_up(sessions) == len(days)
+    assert roll_up(sessions) == 0  # all current
+    assert {window: _report(client, window) for window in by_runs} == by_runs
+
+    # Only the rollups are read for whole days: the runs' own summaries no longer matter...
+    with engine.begin() as connection:
+        connection.execute(
+            text("UPDATE pipeline_runs SET step_summary = :empty"), {"empty": json.dumps(EMPTY)}
+        )
+    assert _report(client) == by_runs["30d"]
+    # ...until the rollups are gone and the runs are read again.
+    _forget_rollups(engine)
+    assert _report(client)["steps"] == []
+
+
+def test_a_day_changed_after_its_rollup_is_read_from_its_runs(client, engine):
+    _post_history(client)
+    sessions = db.session_factory(engine)
+    roll_up(sessions)
+    late = TODAY - timedelta(days=4) + timedelta(hours=22)
+    otlp.post_run(client, 900, late, [("build", 500, "success")], "main", "9" * 40)
+
+    now_read = _report(client)  # at once, before any new rollup
+    assert now_read["runs"] == 25
+    assert max(step["max"] for step in now_read["steps"] if step["name"] == "build") == 500
+    assert roll_up(sessions) == 1  # just that day
+    assert _report(client) == now_read
+    _forget_rollups(engine)
+    assert _report(client) == now_read  # run by run: the same
+
+
+def test_a_run_whose_start_moves_to_the_day_before_changes_both_days(client, engine):
+    _post_history(client)
+    sessions = db.session_factory(engine)
+    roll_up(sessions)
+    day = TODAY - timedelta(days=3)
+    otlp.post_run(client, 901, day + timedelta(minutes=5), [("build", 60, "success")], "main")
+    roll_up(sessions)
+    # A span of the same run that started before midnight: the run now starts the day before.
+    early = day - timedelta(minutes=30)
+    setup = otlp.span(
+        f"{901:032x}",
+        "5e70000000000001",
+        "setup",
+        early,
+        early + timedelta(minutes=1),
+        {**otlp.ci("main", "f" * 40, 901), "cicd.pipeline.task.run.result": "success"},
+    )
+    response = client.post(
+        "/v1/traces", content=otlp.request([setup]), headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 200
+    with sessions() as session:
+        changed = {found_day for _, found_day, _ in store.changed_days(session, 10)}
+    assert changed == {day.date(), (day - timedelta(days=1)).date()}
+    expected = _report(client)
+    roll_up(sessions)
+    assert _report(client) == expected
+    _forget_rollups(engine)
+    assert _report(client) == expected
