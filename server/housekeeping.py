@@ -1,5 +1,5 @@
-"""The server's housekeeping in the background, one thread: days whose runs changed rolled up
-again a few seconds after (domain/step_days.py), and raw step spans past the retention removed
+"""The server's housekeeping in the background, one thread: past days whose runs changed rolled
+up again a few seconds after (domain/step_days.py), and raw step spans past the retention removed
 soon after start and then every hour (domain/retention.py), in batches, one unit of work each.
 Several replicas may do it at once: a day built twice is built alike, removing what is gone
 already removes nothing, and a rollup is kept only if its day did not change meanwhile."""
@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -33,12 +33,12 @@ def prune(sessions: sessionmaker[Session], now: datetime, days: int) -> tuple[in
             return runs, steps
 
 
-def roll_up(sessions: sessionmaker[Session]) -> int:
-    """Every day changed since its rollup built again; how many days."""
+def roll_up(sessions: sessionmaker[Session], today: date) -> int:
+    """Every day before `today` changed since its rollup built again; how many days."""
     days = 0
     while True:
         with db.unit_of_work(sessions) as session:
-            batch = rebuild_changed_days(session)
+            batch = rebuild_changed_days(session, today)
         days += batch
         if batch < REBUILD_BATCH_DAYS:
             return days
@@ -63,10 +63,13 @@ class Housekeeping:
     def _working(self) -> None:
         next_prune = time.monotonic()  # the first round prunes too
         while not self._stopping.wait(ROLLUP_EVERY_SECONDS):
-            self._try("rolling up step summaries", lambda: roll_up(self.sessions))
+            self._try("rolling up step summaries", self._roll_up)
             if self.retention_days > 0 and time.monotonic() >= next_prune:
                 next_prune = time.monotonic() + PRUNE_EVERY_SECONDS
                 self._try("pruning steps", self._prune)
+
+    def _roll_up(self) -> None:
+        roll_up(self.sessions, datetime.now(UTC).date())
 
     def _prune(self) -> None:
         runs, steps = prune(self.sessions, datetime.now(UTC), self.retention_days)

@@ -21,6 +21,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -83,6 +84,7 @@ class PipelineRun(Base):
     __table_args__ = (
         Index("ix_pipeline_runs_identity", "provider", "run_id"),
         Index("ix_pipeline_runs_started_at", "started_at"),
+        Index("ix_pipeline_runs_repository_started", "repository_id", "started_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -107,6 +109,10 @@ class PipelineRun(Base):
     steps_pruned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+CACHE_SAID = "cache_hit IS NOT NULL"
+TEST_CASE = "role = 'test'"
+
+
 class StepDay(Base):
     """A repository's run step summaries of one UTC day, merged (domain/step_days.py): current
     while `built_version` is `version`; ingest raises `version` when a run of the day changes."""
@@ -127,6 +133,19 @@ class Step(Base):
     __table_args__ = (
         UniqueConstraint("trace_id", "span_id", name="uq_steps_span"),
         Index("ix_steps_name_started", "name", "started_at"),
+        # The caches and tests reports read only these steps of a window's runs (0020).
+        Index(
+            "ix_steps_cache_hit",
+            "trace_id",
+            sqlite_where=text(CACHE_SAID),
+            postgresql_where=text(CACHE_SAID),
+        ),
+        Index(
+            "ix_steps_test_cases",
+            "trace_id",
+            sqlite_where=text(TEST_CASE),
+            postgresql_where=text(TEST_CASE),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)

@@ -14,6 +14,7 @@ from leadtime.server.domain.deploy_rules import ruled_deploys
 from leadtime.server.domain.run_join import join_runs
 from leadtime.server.domain.run_summaries import summarize_runs
 from leadtime.server.domain.shipping import recompute_repository, update_containment
+from leadtime.server.domain.step_days import days_changed
 from leadtime.server.ingest.facts import (
     ACKNOWLEDGE,
     REOPEN,
@@ -120,7 +121,7 @@ def record_facts(session: Session, facts: Facts, settings: Settings) -> list[Pag
         {**run.columns(), "repository_id": found.id if (found := repositories[run.repo]) else None}
         for run in facts.runs
     ]
-    days_before = store.run_days(session, [run["trace_id"] for run in runs])
+    changed_days = days_changed(runs, store.run_starts(session, [run["trace_id"] for run in runs]))
     store.insert_steps(session, facts.steps, store.upsert_pipeline_runs(session, runs))
     reported: dict[int, list[dict]] = {}
     for mergeset in facts.mergesets:
@@ -143,7 +144,7 @@ def record_facts(session: Session, facts: Facts, settings: Settings) -> list[Pag
     # runs started on (before and after this delivery) are rolled up again (domain/step_days.py).
     trace_ids = [run.trace_id for run in facts.runs]
     store.save_run_summaries(session, summarize_runs(session, trace_ids))
-    store.mark_days_changed(session, days_before | store.run_days(session, trace_ids))
+    store.mark_days_changed(session, changed_days)
     return [_record_page(session, fact, settings) for fact in facts.pages]
 
 

@@ -6,8 +6,9 @@ a month reads a row a day, not every run.
   critical path; per job every run's time queued; each run that queued, its start and total.
   Nothing is approximated: the report's percentiles come out the same either way.
 - Ingest marks the days of the runs whose summaries it saved as changed (the day's version
-  moves on); the server's housekeeping builds changed days again a few seconds later, and keeps
-  a rollup only if its day did not change meanwhile.
+  moves on); the server's housekeeping builds changed days again a few seconds later, once the
+  day is over (today is the cut last day of every window that ends now: always read run by
+  run), and keeps a rollup only if its day did not change meanwhile.
 - A window reads the current rollups of the days wholly inside it, and every other part (its
   first and last days, cut by the window, and days changed since their rollup) run by run.
 """
@@ -88,6 +89,24 @@ class StepTotals:
         return [(datetime.fromtimestamp(t, UTC), ms / 1000) for t, ms in self.queued_runs]
 
 
+def days_changed(
+    runs: list[dict], stored: dict[str, tuple[int | None, datetime]]
+) -> set[tuple[int, date]]:
+    """(repository id, day) of the days a delivery's runs (`runs`: their columns as reported)
+    started on before it (`stored`: their repository and start as stored, if they were) and
+    after it: a run whose start moves to the day before leaves a day, and joins another."""
+    days = set()
+    for run in runs:
+        repository, started = stored.get(run["trace_id"], (None, None))
+        if repository is not None and started is not None:
+            days.add((repository, started.date()))
+        repository = repository or run["repository_id"]
+        started = min(started, run["started_at"]) if started else run["started_at"]
+        if repository is not None:
+            days.add((repository, started.date()))
+    return days
+
+
 def _add_runs(session: Session, totals: StepTotals, repository_id: int, since, until) -> None:
     if since < until:
         for summary in run_step_summaries(session, repository_id, since, until):
@@ -118,10 +137,10 @@ def build_day(session: Session, repository_id: int, day: date) -> dict:
     return totals.rollup()
 
 
-def rebuild_changed_days(session: Session, limit: int = REBUILD_BATCH_DAYS) -> int:
-    """Build again up to `limit` days that changed since their rollup; how many were looked at.
-    The caller commits, and calls again while a batch was full."""
-    changed = store.changed_days(session, limit)
+def rebuild_changed_days(session: Session, today: date, limit: int = REBUILD_BATCH_DAYS) -> int:
+    """Build again up to `limit` days before `today` that changed since their rollup; how many
+    were looked at. The caller commits, and calls again while a batch was full."""
+    changed = store.changed_days(session, today, limit)
     for repository_id, day, version in changed:
         store.save_rollup(
             session, repository_id, day, version, build_day(session, repository_id, day)

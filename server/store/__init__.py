@@ -171,7 +171,7 @@ from leadtime.server.store.step_days import (
     day_start,
     mark_days_changed,
     move_step_days,
-    run_days,
+    run_starts,
     save_rollup,
 )
 from leadtime.server.store.tests import cache_executions, test_executions
@@ -290,7 +290,7 @@ __all__ = [
     "revision_executions",
     "rollbacks_of",
     "rows_changed",
-    "run_days",
+    "run_starts",
     "run_summaries",
     "runs_past",
     "save_rollup",

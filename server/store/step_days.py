@@ -18,17 +18,20 @@ def day_start(day: date) -> datetime:
     return datetime.combine(day, time(), tzinfo=UTC)
 
 
-def run_days(session: Session, trace_ids: list[str]) -> set[tuple[int, date]]:
-    """(repository id, UTC day of its start) of each of these runs that has a repository."""
-    days: set[tuple[int, date]] = set()
+def run_starts(session: Session, trace_ids: list[str]) -> dict[str, tuple[int | None, datetime]]:
+    """(repository id, start) of each of these runs stored already, by trace id."""
+    found = {}
     for first in range(0, len(trace_ids), 500):
-        query = select(PipelineRun.repository_id, PipelineRun.started_at).where(
-            PipelineRun.trace_id.in_(trace_ids[first : first + 500])
+        query = select(
+            PipelineRun.trace_id, PipelineRun.repository_id, PipelineRun.started_at
+        ).where(PipelineRun.trace_id.in_(trace_ids[first : first + 500]))
+        found.update(
+            {
+                trace_id: (repository, started)
+                for trace_id, repository, started in session.execute(query)
+            }
         )
-        for repository_id, started in session.execute(query):
-            if repository_id is not None:
-                days.add((repository_id, started.date()))
-    return days
+    return found
 
 
 def mark_days_changed(session: Session, days: Iterable[tuple[int, date]]) -> None:
@@ -49,11 +52,12 @@ def mark_days_changed(session: Session, days: Iterable[tuple[int, date]]) -> Non
     )
 
 
-def changed_days(session: Session, limit: int) -> list[tuple[int, date, int]]:
-    """(repository id, day, version) of up to `limit` days whose rollup is not current."""
+def changed_days(session: Session, before: date, limit: int) -> list[tuple[int, date, int]]:
+    """(repository id, day, version) of up to `limit` days before `before` whose rollup is not
+    current."""
     query = (
         select(StepDay.repository_id, StepDay.day, StepDay.version)
-        .where(StepDay.version != StepDay.built_version)
+        .where(StepDay.version != StepDay.built_version, StepDay.day < before)
         .order_by(StepDay.repository_id, StepDay.day)
         .limit(limit)
     )

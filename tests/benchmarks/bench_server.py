@@ -28,6 +28,7 @@ import sys
 import tempfile
 import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -179,15 +180,18 @@ def one_span_rate(url: str, engine: Engine, count: int, threads: int = 4) -> flo
 
 
 def rolled_up(engine: Engine, timeout: float = 600) -> float:
-    """Seconds until the server has rolled every changed day up (0 without rollups)."""
+    """Seconds until the server has rolled every changed past day up (0 without rollups)."""
     started = time.perf_counter()
     with engine.connect() as connection:
         if "step_days" not in inspect(connection).get_table_names():
             return 0.0
     while time.perf_counter() - started < timeout:
         with engine.connect() as connection:
-            changed = connection.execute(
-                text("SELECT count(*) FROM step_days WHERE version <> built_version")
+            changed = connection.execute(  # today is rolled up once it is over
+                text(
+                    "SELECT count(*) FROM step_days WHERE version <> built_version AND day < :today"
+                ),
+                {"today": datetime.now(UTC).date()},
             ).scalar_one()
         if not changed:
             break

@@ -11,7 +11,11 @@ from sqlalchemy import Engine, insert, inspect, select, text
 
 from leadtime.server.domain.critical_path import SpanTiming
 from leadtime.server.domain.job_queues import with_job_queues
-from leadtime.server.domain.run_summaries import summarize_run
+
+try:
+    from leadtime.server.domain.run_summaries import summarize_run
+except ImportError:  # a server from before run summaries had their own module
+    from leadtime.server.domain.budget import summarize_run  # type: ignore[no-redef]
 from leadtime.server.models import (
     Deploy,
     DeployMergeset,

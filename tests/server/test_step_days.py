@@ -58,8 +58,8 @@ def test_rollups_give_the_figures_the_runs_give(client, engine):
     assert by_runs["30d"]["runs"] == 24 and by_runs["30d"]["queued_p50"] is not None
     sessions = db.session_factory(engine)
 
-    assert roll_up(sessions) == len(days)
-    assert roll_up(sessions) == 0  # all current
+    assert roll_up(sessions, TODAY.date()) == len(days)
+    assert roll_up(sessions, TODAY.date()) == 0  # all current
     assert {window: _report(client, window) for window in by_runs} == by_runs
 
     # Only the rollups are read for whole days: the runs' own summaries no longer matter...
@@ -76,14 +76,14 @@ def test_rollups_give_the_figures_the_runs_give(client, engine):
 def test_a_day_changed_after_its_rollup_is_read_from_its_runs(client, engine):
     _post_history(client)
     sessions = db.session_factory(engine)
-    roll_up(sessions)
+    roll_up(sessions, TODAY.date())
     late = TODAY - timedelta(days=4) + timedelta(hours=22)
     otlp.post_run(client, 900, late, [("build", 500, "success")], "main", "9" * 40)
 
     now_read = _report(client)  # at once, before any new rollup
     assert now_read["runs"] == 25
     assert max(step["max"] for step in now_read["steps"] if step["name"] == "build") == 500
-    assert roll_up(sessions) == 1  # just that day
+    assert roll_up(sessions, TODAY.date()) == 1  # just that day
     assert _report(client) == now_read
     _forget_rollups(engine)
     assert _report(client) == now_read  # run by run: the same
@@ -92,10 +92,10 @@ def test_a_day_changed_after_its_rollup_is_read_from_its_runs(client, engine):
 def test_a_run_whose_start_moves_to_the_day_before_changes_both_days(client, engine):
     _post_history(client)
     sessions = db.session_factory(engine)
-    roll_up(sessions)
+    roll_up(sessions, TODAY.date())
     day = TODAY - timedelta(days=3)
     otlp.post_run(client, 901, day + timedelta(minutes=5), [("build", 60, "success")], "main")
-    roll_up(sessions)
+    roll_up(sessions, TODAY.date())
     # A span of the same run that started before midnight: the run now starts the day before.
     early = day - timedelta(minutes=30)
     setup = otlp.span(
@@ -111,10 +111,17 @@ def test_a_run_whose_start_moves_to_the_day_before_changes_both_days(client, eng
     )
     assert response.status_code == 200
     with sessions() as session:
-        changed = {found_day for _, found_day, _ in store.changed_days(session, 10)}
+        changed = {found_day for _, found_day, _ in store.changed_days(session, TODAY.date(), 10)}
     assert changed == {day.date(), (day - timedelta(days=1)).date()}
     expected = _report(client)
-    roll_up(sessions)
+    roll_up(sessions, TODAY.date())
     assert _report(client) == expected
     _forget_rollups(engine)
     assert _report(client) == expected
+
+
+def test_today_is_rolled_up_once_it_is_over(client, engine):
+    otlp.post_run(client, 902, TODAY + timedelta(seconds=1), [("build", 1, "success")], "main")
+    sessions = db.session_factory(engine)
+    assert roll_up(sessions, TODAY.date()) == 0  # the last, cut day of every window ending now
+    assert roll_up(sessions, (TODAY + timedelta(days=1)).date()) == 1
