@@ -1,6 +1,8 @@
-"""The server's housekeeping in the background, one thread: past days whose runs changed rolled
-up again a few seconds after (domain/step_days.py), and raw step spans past the retention removed
-soon after start and then every hour (domain/retention.py), in batches, one unit of work each.
+"""The server's housekeeping in the background, one thread: every 5 s, the days that closed
+noted and rolled up, and closed days whose runs changed rolled up again (domain/step_days.py;
+the first round notes every closed day, the others the days closed since); and raw step spans
+past the retention removed soon after start and then every hour (domain/retention.py), in
+batches, one unit of work each.
 Several replicas may do it at once: a day built twice is built alike, removing what is gone
 already removes nothing, and a rollup is kept only if its day did not change meanwhile."""
 
@@ -15,7 +17,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from leadtime.server import db
 from leadtime.server.domain.retention import PRUNE_BATCH_RUNS, prune_batch
-from leadtime.server.domain.step_days import REBUILD_BATCH_DAYS, rebuild_changed_days
+from leadtime.server.domain.step_days import (
+    REBUILD_BATCH_DAYS,
+    note_closed_days,
+    rebuild_changed_days,
+)
 
 log = logging.getLogger("leadtime.housekeeping")
 ROLLUP_EVERY_SECONDS = 5.0
@@ -33,15 +39,16 @@ def prune(sessions: sessionmaker[Session], now: datetime, days: int) -> tuple[in
             return runs, steps
 
 
-def roll_up(sessions: sessionmaker[Session], today: date) -> int:
-    """Every day before `today` changed since its rollup built again; how many days."""
-    days = 0
+def roll_up(sessions: sessionmaker[Session], now: datetime, since: date | None = None) -> date:
+    """Note the days closed since `since` (every closed day when None) and build every closed
+    day changed since its rollup; the first open day, the next round's `since`."""
+    with db.unit_of_work(sessions) as session:
+        open_from = note_closed_days(session, since, now)
     while True:
         with db.unit_of_work(sessions) as session:
-            batch = rebuild_changed_days(session, today)
-        days += batch
+            batch = rebuild_changed_days(session, now)
         if batch < REBUILD_BATCH_DAYS:
-            return days
+            return open_from
 
 
 class Housekeeping:
@@ -49,6 +56,7 @@ class Housekeeping:
         self.sessions, self.retention_days = sessions, retention_days
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        self._noted_until: date | None = None  # days before it are noted; None: none yet
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._working, name="leadtime-housekeeping")
@@ -69,7 +77,7 @@ class Housekeeping:
                 self._try("pruning steps", self._prune)
 
     def _roll_up(self) -> None:
-        roll_up(self.sessions, datetime.now(UTC).date())
+        self._noted_until = roll_up(self.sessions, datetime.now(UTC), self._noted_until)
 
     def _prune(self) -> None:
         runs, steps = prune(self.sessions, datetime.now(UTC), self.retention_days)

@@ -5,6 +5,8 @@ the unit of work ends where the request or the job does (db.unit_of_work)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sqlalchemy.orm import Session
 
 from leadtime.server import store
@@ -121,7 +123,8 @@ def record_facts(session: Session, facts: Facts, settings: Settings) -> list[Pag
         {**run.columns(), "repository_id": found.id if (found := repositories[run.repo]) else None}
         for run in facts.runs
     ]
-    changed_days = days_changed(runs, store.run_starts(session, [run["trace_id"] for run in runs]))
+    stored = store.run_starts(session, [run["trace_id"] for run in runs])
+    changed_days = days_changed(runs, stored, datetime.now(UTC))
     store.insert_steps(session, facts.steps, store.upsert_pipeline_runs(session, runs))
     reported: dict[int, list[dict]] = {}
     for mergeset in facts.mergesets:
@@ -140,8 +143,9 @@ def record_facts(session: Session, facts: Facts, settings: Settings) -> list[Pag
             changes.deploy(row, before)
             suspects.relink_after_deploy(session, row, settings)
     changes.apply(session)
-    # Each run's step summary is kept as its steps arrive, so reports never write; the days the
-    # runs started on (before and after this delivery) are rolled up again (domain/step_days.py).
+    # Each run's step summary is kept as its steps arrive, so reports never write; the closed
+    # days the runs started on (before and after this delivery) are rolled up again
+    # (domain/step_days.py).
     trace_ids = [run.trace_id for run in facts.runs]
     store.save_run_summaries(session, summarize_runs(session, trace_ids))
     store.mark_days_changed(session, changed_days)

@@ -5,10 +5,14 @@ a month reads a row a day, not every run.
   started that day: per step name every duration, the failures and each run's time on the
   critical path; per job every run's time queued; each run that queued, its start and total.
   Nothing is approximated: the report's percentiles come out the same either way.
-- Ingest marks the days of the runs whose summaries it saved as changed (the day's version
-  moves on); the server's housekeeping builds changed days again a few seconds later, once the
-  day is over (today is the cut last day of every window that ends now: always read run by
-  run), and keeps a rollup only if its day did not change meanwhile.
+- A day is open until an hour after it ends (OPEN_FOR): it is the cut last day of every window
+  ending now, always read run by run, and never rolled up. Ingest never writes an open day's
+  row, so deliveries of one repository's runs never wait for each other there.
+- Once a day closes, the server's housekeeping notes a row for each repository with runs that
+  day (days_with_runs) and builds it. A run that arrives late for a closed day marks the day
+  changed (its version moves on), as does a run whose start moves to another closed day; the
+  housekeeping builds changed days again a few seconds later, and keeps a rollup only if its day
+  did not change meanwhile.
 - A window reads the current rollups of the days wholly inside it, and every other part (its
   first and last days, cut by the window, and days changed since their rollup) run by run.
 """
@@ -24,6 +28,7 @@ from leadtime.server import store
 from leadtime.server.domain.run_summaries import STARTED_AT, run_step_summaries
 
 DAY = timedelta(days=1)
+OPEN_FOR = timedelta(hours=1)  # after a day ends, for its last deliveries to finish
 REBUILD_BATCH_DAYS = 50  # days per unit of work
 
 
@@ -89,12 +94,18 @@ class StepTotals:
         return [(datetime.fromtimestamp(t, UTC), ms / 1000) for t, ms in self.queued_runs]
 
 
+def first_open_day(now: datetime) -> date:
+    """Days before this one are closed (see the module)."""
+    return (now - OPEN_FOR).date()
+
+
 def days_changed(
-    runs: list[dict], stored: dict[str, tuple[int | None, datetime]]
+    runs: list[dict], stored: dict[str, tuple[int | None, datetime]], now: datetime
 ) -> set[tuple[int, date]]:
-    """(repository id, day) of the days a delivery's runs (`runs`: their columns as reported)
-    started on before it (`stored`: their repository and start as stored, if they were) and
-    after it: a run whose start moves to the day before leaves a day, and joins another."""
+    """(repository id, day) of the closed days a delivery's runs (`runs`: their columns as
+    reported) started on before it (`stored`: their repository and start as stored, if they
+    were) and after it: a run whose start moves to the day before leaves a day, and joins
+    another."""
     days = set()
     for run in runs:
         repository, started = stored.get(run["trace_id"], (None, None))
@@ -104,7 +115,8 @@ def days_changed(
         started = min(started, run["started_at"]) if started else run["started_at"]
         if repository is not None:
             days.add((repository, started.date()))
-    return days
+    open_from = first_open_day(now)
+    return {(repository, day) for repository, day in days if day < open_from}
 
 
 def _add_runs(session: Session, totals: StepTotals, repository_id: int, since, until) -> None:
@@ -137,10 +149,19 @@ def build_day(session: Session, repository_id: int, day: date) -> dict:
     return totals.rollup()
 
 
-def rebuild_changed_days(session: Session, today: date, limit: int = REBUILD_BATCH_DAYS) -> int:
-    """Build again up to `limit` days before `today` that changed since their rollup; how many
-    were looked at. The caller commits, and calls again while a batch was full."""
-    changed = store.changed_days(session, today, limit)
+def note_closed_days(session: Session, since: date | None, now: datetime) -> date:
+    """Note a row, to be built, for each repository with runs on each day closed since `since`
+    (every closed day when None); the first day still open, for the next call's `since`."""
+    open_from = first_open_day(now)
+    first = store.day_start(since) if since is not None else None
+    store.note_days(session, store.days_with_runs(session, first, store.day_start(open_from)))
+    return open_from
+
+
+def rebuild_changed_days(session: Session, now: datetime, limit: int = REBUILD_BATCH_DAYS) -> int:
+    """Build again up to `limit` closed days that changed since their rollup; how many were
+    looked at. The caller commits, and calls again while a batch was full."""
+    changed = store.changed_days(session, first_open_day(now), limit)
     for repository_id, day, version in changed:
         store.save_rollup(
             session, repository_id, day, version, build_day(session, repository_id, day)

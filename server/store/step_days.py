@@ -52,6 +52,40 @@ def mark_days_changed(session: Session, days: Iterable[tuple[int, date]]) -> Non
     )
 
 
+def days_with_runs(
+    session: Session, since: datetime | None, until: datetime
+) -> set[tuple[int, date]]:
+    """(repository id, UTC day) of every run started in [since, until) (since the first when
+    `since` is None)."""
+    query = select(PipelineRun.repository_id, PipelineRun.started_at).where(
+        PipelineRun.started_at < until, PipelineRun.repository_id.is_not(None)
+    )
+    if since is not None:
+        query = query.where(PipelineRun.started_at >= since)
+    days: set[tuple[int, date]] = set()
+    for repository_id, started in session.execute(query.execution_options(yield_per=5000)):
+        if repository_id is not None:
+            days.add((repository_id, started.date()))
+    return days
+
+
+def note_days(session: Session, days: Iterable[tuple[int, date]]) -> None:
+    """A row, to be built, for each of these days that has none yet."""
+    rows = [
+        {"repository_id": repository_id, "day": day, "version": 1, "built_version": 0}
+        for repository_id, day in sorted(days)
+    ]
+    table = table_of(StepDay)
+    postgres = session.get_bind().dialect.name == "postgresql"
+    for first in range(0, len(rows), 1000):
+        statement = (postgresql.insert if postgres else sqlite.insert)(table)
+        session.execute(
+            statement.values(rows[first : first + 1000]).on_conflict_do_nothing(
+                index_elements=["repository_id", "day"]
+            )
+        )
+
+
 def changed_days(session: Session, before: date, limit: int) -> list[tuple[int, date, int]]:
     """(repository id, day, version) of up to `limit` days before `before` whose rollup is not
     current."""

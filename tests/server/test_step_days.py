@@ -14,7 +14,8 @@ from leadtime.server import db, store
 from leadtime.server.housekeeping import roll_up
 from tests.server import otlp_payloads as otlp
 
-TODAY = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+NOW = datetime.now(UTC)
+TODAY = NOW.replace(hour=0, minute=0, second=0, microsecond=0)
 EMPTY = {"names": [], "durations_ms": [], "failures": [], "on_path_ms": []}
 
 
@@ -47,6 +48,13 @@ def _report(client, window: str = "30d") -> dict:
     return {**{key: report[key] for key in ("runs", "steps", "queued_p50")}, "trend": trend}
 
 
+def _days(engine) -> tuple[int, int]:
+    """(days rolled up and current, days changed since their rollup or never built)."""
+    with engine.connect() as connection:
+        rows = connection.execute(text("SELECT version, built_version FROM step_days")).all()
+    return sum(v == b for v, b in rows), sum(v != b for v, b in rows)
+
+
 def _forget_rollups(engine) -> None:
     with engine.begin() as connection:
         connection.execute(text("DELETE FROM step_days"))
@@ -58,8 +66,9 @@ def test_rollups_give_the_figures_the_runs_give(client, engine):
     assert by_runs["30d"]["runs"] == 24 and by_runs["30d"]["queued_p50"] is not None
     sessions = db.session_factory(engine)
 
-    assert roll_up(sessions, TODAY.date()) == len(days)
-    assert roll_up(sessions, TODAY.date()) == 0  # all current
+    assert _days(engine) == (0, len(days))  # each closed day a run arrived for
+    roll_up(sessions, NOW)
+    assert _days(engine) == (len(days), 0)
     assert {window: _report(client, window) for window in by_runs} == by_runs
 
     # Only the rollups are read for whole days: the runs' own summaries no longer matter...
@@ -76,14 +85,16 @@ def test_rollups_give_the_figures_the_runs_give(client, engine):
 def test_a_day_changed_after_its_rollup_is_read_from_its_runs(client, engine):
     _post_history(client)
     sessions = db.session_factory(engine)
-    roll_up(sessions, TODAY.date())
+    roll_up(sessions, NOW)
     late = TODAY - timedelta(days=4) + timedelta(hours=22)
     otlp.post_run(client, 900, late, [("build", 500, "success")], "main", "9" * 40)
 
     now_read = _report(client)  # at once, before any new rollup
     assert now_read["runs"] == 25
     assert max(step["max"] for step in now_read["steps"] if step["name"] == "build") == 500
-    assert roll_up(sessions, TODAY.date()) == 1  # just that day
+    assert _days(engine) == (7, 1)  # just that day changed
+    roll_up(sessions, NOW)
+    assert _days(engine) == (8, 0)
     assert _report(client) == now_read
     _forget_rollups(engine)
     assert _report(client) == now_read  # run by run: the same
@@ -92,10 +103,10 @@ def test_a_day_changed_after_its_rollup_is_read_from_its_runs(client, engine):
 def test_a_run_whose_start_moves_to_the_day_before_changes_both_days(client, engine):
     _post_history(client)
     sessions = db.session_factory(engine)
-    roll_up(sessions, TODAY.date())
+    roll_up(sessions, NOW)
     day = TODAY - timedelta(days=3)
     otlp.post_run(client, 901, day + timedelta(minutes=5), [("build", 60, "success")], "main")
-    roll_up(sessions, TODAY.date())
+    roll_up(sessions, NOW)
     # A span of the same run that started before midnight: the run now starts the day before.
     early = day - timedelta(minutes=30)
     setup = otlp.span(
@@ -114,14 +125,17 @@ def test_a_run_whose_start_moves_to_the_day_before_changes_both_days(client, eng
         changed = {found_day for _, found_day, _ in store.changed_days(session, TODAY.date(), 10)}
     assert changed == {day.date(), (day - timedelta(days=1)).date()}
     expected = _report(client)
-    roll_up(sessions, TODAY.date())
+    roll_up(sessions, NOW)
     assert _report(client) == expected
     _forget_rollups(engine)
     assert _report(client) == expected
 
 
-def test_today_is_rolled_up_once_it_is_over(client, engine):
+def test_an_open_day_is_never_written_by_ingest_and_rolled_up_once_closed(client, engine):
     otlp.post_run(client, 902, TODAY + timedelta(seconds=1), [("build", 1, "success")], "main")
     sessions = db.session_factory(engine)
-    assert roll_up(sessions, TODAY.date()) == 0  # the last, cut day of every window ending now
-    assert roll_up(sessions, (TODAY + timedelta(days=1)).date()) == 1
+    assert _days(engine) == (0, 0)  # today is open: deliveries never wait on its row
+    roll_up(sessions, NOW)
+    assert _days(engine) == (0, 0)  # the cut last day of every window that ends now
+    assert roll_up(sessions, TODAY + timedelta(days=1, hours=2)) == TODAY.date() + timedelta(1)
+    assert _days(engine) == (1, 0)  # noted once closed, and built
