@@ -23,11 +23,15 @@ def rows_changed(result: Result[Any]) -> int:
     return cast(CursorResult[Any], result).rowcount
 
 
+def dialect_insert(session: Session, model: type[Base]) -> Any:
+    """An INSERT into the model's table in the database's own dialect (ON CONFLICT clauses)."""
+    postgres = session.get_bind().dialect.name == "postgresql"
+    return (postgresql.insert if postgres else sqlite.insert)(table_of(model))
+
+
 def _insert_ignoring(session: Session, model: type[Base], keys: Sequence[str]) -> Any:
     """INSERT ... ON CONFLICT (keys) DO NOTHING, in the database's own dialect."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return insert(table_of(model)).on_conflict_do_nothing(index_elements=list(keys))
+    return dialect_insert(session, model).on_conflict_do_nothing(index_elements=list(keys))
 
 
 def insert_ignoring_duplicates(

@@ -6,14 +6,18 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 
 from sqlalchemy import bindparam, func, null, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from leadtime.server.models import (
     PipelineRun,
     Step,
 )
-from leadtime.server.store.rows import insert_ignoring_duplicates, rows_changed, table_of
+from leadtime.server.store.rows import (
+    dialect_insert,
+    insert_ignoring_duplicates,
+    rows_changed,
+    table_of,
+)
 from leadtime.tracer.attributes import JOB_NAME
 
 
@@ -53,12 +57,11 @@ def upsert_pipeline_runs(session: Session, rows: list[dict]) -> dict[str, dict |
     attributes are the first report's. Returns each run's stored attributes, by trace id."""
     table = table_of(PipelineRun)
     postgres = session.get_bind().dialect.name == "postgresql"
-    insert = postgresql.insert if postgres else sqlite.insert
     earliest, latest = (func.least, func.greatest) if postgres else (func.min, func.max)
     stored: dict[str, dict | None] = {}
     ordered = sorted(rows, key=lambda row: row["trace_id"])
     for first in range(0, len(ordered), 500):
-        statement = insert(table).values(
+        statement = dialect_insert(session, PipelineRun).values(
             [{**row, "step_summary": null()} for row in ordered[first : first + 500]]
         )
         new = statement.excluded

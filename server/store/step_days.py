@@ -7,11 +7,10 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, time
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from leadtime.server.models import PipelineRun, StepDay
-from leadtime.server.store.rows import rows_changed, table_of
+from leadtime.server.store.rows import dialect_insert, rows_changed, table_of
 
 
 def day_start(day: date) -> datetime:
@@ -43,8 +42,7 @@ def mark_days_changed(session: Session, days: Iterable[tuple[int, date]]) -> Non
     if not rows:
         return
     table = table_of(StepDay)
-    postgres = session.get_bind().dialect.name == "postgresql"
-    statement = (postgresql.insert if postgres else sqlite.insert)(table).values(rows)
+    statement = dialect_insert(session, StepDay).values(rows)
     session.execute(
         statement.on_conflict_do_update(
             index_elements=["repository_id", "day"], set_={"version": table.c.version + 1}
@@ -75,14 +73,11 @@ def note_days(session: Session, days: Iterable[tuple[int, date]]) -> None:
         {"repository_id": repository_id, "day": day, "version": 1, "built_version": 0}
         for repository_id, day in sorted(days)
     ]
-    table = table_of(StepDay)
-    postgres = session.get_bind().dialect.name == "postgresql"
     for first in range(0, len(rows), 1000):
-        statement = (postgresql.insert if postgres else sqlite.insert)(table)
         session.execute(
-            statement.values(rows[first : first + 1000]).on_conflict_do_nothing(
-                index_elements=["repository_id", "day"]
-            )
+            dialect_insert(session, StepDay)
+            .values(rows[first : first + 1000])
+            .on_conflict_do_nothing(index_elements=["repository_id", "day"])
         )
 
 
