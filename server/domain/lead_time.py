@@ -113,18 +113,23 @@ def summarize(
 
 
 def budget_of(repository: Repository, settings: Settings) -> timedelta:
-    if repository.budget_seconds is not None:
-        return timedelta(seconds=repository.budget_seconds)
+    return _budget(repository.budget_seconds, settings)
+
+
+def _budget(budget_seconds: int | None, settings: Settings) -> timedelta:
+    """A repository's own budget where it has one, else the default."""
+    if budget_seconds is not None:
+        return timedelta(seconds=budget_seconds)
     return settings.default_budget
 
 
-def _change_lead_time(
-    mergeset: Mergeset, lead_time: timedelta | None, deployed_at: datetime | None
+def change_lead_time(
+    merged_at: datetime, first_commit_at: datetime | None, deployed_at: datetime | None
 ) -> timedelta | None:
-    """First commit -> production, for a counted, deployed mergeset whose branch start is known
-    (and not after its merge: clocks can be wrong)."""
-    start = mergeset.first_commit_at
-    if lead_time is None or deployed_at is None or start is None or start > mergeset.merged_at:
+    """First commit -> production, for a deployed mergeset whose branch start is known (and not
+    after its merge: clocks can be wrong)."""
+    start = first_commit_at
+    if deployed_at is None or start is None or start > merged_at:
         return None
     return deployed_at - start
 
@@ -168,7 +173,11 @@ def _reports(
                 pr_url=mergeset.pr_url,
                 reverts=reverted.get(mergeset.reverts_id) if mergeset.reverts_id else None,
                 first_commit_at=mergeset.first_commit_at,
-                change_lead_time=_change_lead_time(mergeset, lead_time, deployed_at),
+                change_lead_time=(
+                    None
+                    if lead_time is None
+                    else change_lead_time(mergeset.merged_at, mergeset.first_commit_at, deployed_at)
+                ),
             )
         )
     return reports
@@ -203,17 +212,25 @@ def repository_summary(
     environment = settings.production_environment
     repository_id = store.find_repository(session, repository).id if repository else None
 
-    deployed = store.deployed_mergesets(session, environment, since, repository_id)
+    shipped = store.shipped_since(session, environment, since, repository_id)
+    lead_times = [row.deployed_at - row.merged_at for row in shipped]
     count, oldest = store.waiting_count_and_oldest(session, environment, repository_id)
-    deployed_reports = _reports(session, deployed, settings, now)
     summary = summarize(
-        [r.lead_time for r in deployed_reports if r.lead_time is not None],
-        [r.over_budget for r in deployed_reports],
+        lead_times,
+        [
+            lead_time > _budget(row.budget_seconds, settings)
+            for lead_time, row in zip(lead_times, shipped, strict=True)
+        ],
         store.deploy_sizes(session, environment, since, repository_id),
         (count, now - oldest if oldest is not None else None),
         window,
     )
-    changes = [r.change_lead_time.total_seconds() for r in deployed_reports if r.change_lead_time]
+    changes = [
+        change.total_seconds()
+        for row in shipped
+        if (change := change_lead_time(row.merged_at, row.first_commit_at, row.deployed_at))
+        is not None
+    ]
     change_median = percentile(changes, 0.5)
     return replace(
         summary,

@@ -67,6 +67,7 @@ from leadtime.server.store.deploys import (
     recent_deploys,
     reported_deploys,
     rollbacks_of,
+    shipped_since,
     upsert_deploy,
 )
 from leadtime.server.store.mergesets import (
@@ -306,6 +307,7 @@ __all__ = [
     "set_deploy_rule",
     "set_target",
     "shas_by_id",
+    "shipped_since",
     "step_attributes",
     "step_executions",
     "step_times",

@@ -12,6 +12,7 @@ from leadtime.server.models import (
     Deploy,
     DeployMergeset,
     Mergeset,
+    Repository,
 )
 from leadtime.server.store.rows import insert_if_new, table_of
 
@@ -151,6 +152,46 @@ def production_deploys_of(
         )
     )
     return {mergeset_id: (deploy, size) for mergeset_id, deploy, size in rows}
+
+
+class Shipped(NamedTuple):
+    """What a summary needs of one shipped mergeset, read as a plain row."""
+
+    merged_at: datetime
+    first_commit_at: datetime | None
+    deployed_at: datetime
+    deploy_size: int  # mergesets the deploy that shipped it contained
+    budget_seconds: int | None  # its repository's own budget, where it has one
+
+
+def shipped_since(
+    session: Session, environment: str, since: datetime, repository_id: int | None
+) -> list[Shipped]:
+    """Each mergeset whose deploy to `environment` finished since `since` (of one repository, or
+    all), with that deploy's finish and size: tuples, not objects, since a summary reads
+    thousands."""
+    shipped_with = table_of(DeployMergeset).alias("shipped_with")
+    size = (
+        select(func.count())
+        .where(shipped_with.c.deploy_id == DeployMergeset.deploy_id)
+        .scalar_subquery()
+    )
+    query = (
+        select(
+            Mergeset.merged_at,
+            Mergeset.first_commit_at,
+            Deploy.finished_at,
+            size,
+            Repository.budget_seconds,
+        )
+        .join(DeployMergeset, DeployMergeset.mergeset_id == Mergeset.id)
+        .join(Deploy, Deploy.id == DeployMergeset.deploy_id)
+        .join(Repository, Repository.id == Mergeset.repository_id)
+        .where(DeployMergeset.environment == environment, Deploy.finished_at >= since)
+    )
+    if repository_id is not None:
+        query = query.where(Mergeset.repository_id == repository_id)
+    return [Shipped(*row) for row in session.execute(query)]
 
 
 def lead_time_pairs(

@@ -304,3 +304,37 @@ def test_summary_over_a_window(client):
     assert summary["share_batched_deploys"] == 0.5
     assert summary["mergesets_waiting"] == 1
     assert summary["deploys_per_day"] == 2.0
+
+
+def test_summary_holds_each_mergeset_to_its_own_repositorys_budget(client):
+    now = datetime.now(UTC)
+    other = "https://github.com/acme/billing"
+    # (repository, mergeset, lead time in minutes): shop's budget is 40 min, billing's the default
+    shipped = [(REPO, 1, 10), (REPO, 2, 30), (other, 3, 20), (other, 4, 30)]
+    for repository, n, lead_minutes in shipped:
+        merged = now - timedelta(hours=n)
+        for path, body in (
+            ("/api/merges", {"sha": sha(n), "merged_at": merged.isoformat()}),
+            (
+                "/api/deploys",
+                {
+                    "service": repository.rsplit("/", 1)[1],
+                    "environment": "production",
+                    "sha": sha(n),
+                    "status": "succeeded",
+                    "finished_at": (merged + timedelta(minutes=lead_minutes)).isoformat(),
+                },
+            ),
+        ):
+            response = client.post(path, json={"repository": repository, **body})
+            assert response.status_code == 200, response.text
+    budget = client.post("/api/budgets", json={"repository": REPO, "budget_seconds": 40 * 60})
+    assert budget.status_code == 200, budget.text
+
+    def over_budget(**params) -> float:
+        summary = client.get("/api/summary", params={"window": "1d", **params}).json()
+        return summary["share_over_budget"]
+
+    assert over_budget(repo="acme/shop") == 0.0
+    assert over_budget(repo="acme/billing") == 1.0
+    assert over_budget() == 0.5  # billing's two of the four, each by its own repository's budget
