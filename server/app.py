@@ -171,7 +171,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessions = db.session_factory(engine)
     app.state.write_turns = asyncio.Lock() if engine.dialect.name == "sqlite" else None
     app.state.alerts = AlertWorker(app.state.sessions, settings)
-    app.state.housekeeping = Housekeeping(app.state.sessions, settings.step_retention_days)
+    app.state.housekeeping = Housekeeping(
+        app.state.sessions, settings.step_retention_days, settings.main_branch_names
+    )
     install_error_handlers(app)
     # Innermost first: the deadline counts from a body fully read, so a slow upload is not a
     # hanging database.

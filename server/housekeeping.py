@@ -39,21 +39,33 @@ def prune(sessions: sessionmaker[Session], now: datetime, days: int) -> tuple[in
             return runs, steps
 
 
-def roll_up(sessions: sessionmaker[Session], now: datetime, since: date | None = None) -> date:
+def roll_up(
+    sessions: sessionmaker[Session],
+    now: datetime,
+    main_branches: tuple[str, ...],
+    since: date | None = None,
+) -> date:
     """Note the days closed since `since` (every closed day when None) and build every closed
-    day changed since its rollup; the first open day, the next round's `since`."""
+    day changed since its rollup (or rolled up for other main branches); the first open day,
+    the next round's `since`."""
     with db.unit_of_work(sessions) as session:
         open_from = note_closed_days(session, since, now)
     while True:
         with db.unit_of_work(sessions) as session:
-            batch = rebuild_changed_days(session, now)
+            batch = rebuild_changed_days(session, now, main_branches)
         if batch < REBUILD_BATCH_DAYS:
             return open_from
 
 
 class Housekeeping:
-    def __init__(self, sessions: sessionmaker[Session], retention_days: int) -> None:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        retention_days: int,
+        main_branches: tuple[str, ...],
+    ) -> None:
         self.sessions, self.retention_days = sessions, retention_days
+        self.main_branches = main_branches
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._noted_until: date | None = None  # days before it are noted; None: none yet
@@ -77,7 +89,9 @@ class Housekeeping:
                 self._try("pruning steps", self._prune)
 
     def _roll_up(self) -> None:
-        self._noted_until = roll_up(self.sessions, datetime.now(UTC), self._noted_until)
+        self._noted_until = roll_up(
+            self.sessions, datetime.now(UTC), self.main_branches, self._noted_until
+        )
 
     def _prune(self) -> None:
         runs, steps = prune(self.sessions, datetime.now(UTC), self.retention_days)

@@ -126,6 +126,10 @@ class StepDay(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     built_version: Mapped[int] = mapped_column(Integer, default=0)
     rollup: Mapped[dict | None] = mapped_column(JSON)
+    # The same of the runs on the main branches only, and which branches those were (one per
+    # line): what the regression rule reads.
+    main_rollup: Mapped[dict | None] = mapped_column(JSON)
+    main_branches: Mapped[str | None] = mapped_column(String(1000))
 
 
 class Step(Base):

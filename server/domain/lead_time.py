@@ -116,7 +116,7 @@ def budget_of(repository: Repository, settings: Settings) -> timedelta:
     return _budget(repository.budget_seconds, settings)
 
 
-def _budget(budget_seconds: int | None, settings: Settings) -> timedelta:
+def _budget(budget_seconds: float | None, settings: Settings) -> timedelta:
     """A repository's own budget where it has one, else the default."""
     if budget_seconds is not None:
         return timedelta(seconds=budget_seconds)

@@ -29,8 +29,8 @@ from sqlalchemy.orm import Session
 
 from leadtime.server import store
 from leadtime.server.domain.lead_time import budget_of
-from leadtime.server.domain.run_summaries import run_step_summaries
 from leadtime.server.domain.stats import median
+from leadtime.server.domain.step_days import step_totals
 from leadtime.server.models import Alert, Repository
 from leadtime.server.settings import Settings
 from leadtime.server.timeparse import format_duration
@@ -179,11 +179,11 @@ class Change:
 def _step_durations(
     session: Session, repository_id: int, since: datetime, until: datetime, settings: Settings
 ) -> dict[str, list[float]]:
-    durations: dict[str, list[float]] = defaultdict(list)
-    summaries = run_step_summaries(session, repository_id, since, until, settings.main_branch_names)
-    for run in summaries:
-        for name, times in zip(run["names"], run["durations_ms"], strict=True):
-            durations[name] += [ms / 1000 for ms in times]
+    """Each step name's durations in seconds, in the main-branch runs started in the window."""
+    totals = step_totals(session, repository_id, since, until, settings.main_branch_names)
+    durations: dict[str, list[float]] = defaultdict(list)  # a step no run had: none
+    for name, times in totals.durations.items():
+        durations[name] = [ms / 1000 for ms in times]
     return durations
 
 

@@ -15,6 +15,10 @@ a month reads a row a day, not every run.
   did not change meanwhile.
 - A window reads the current rollups of the days wholly inside it, and every other part (its
   first and last days, cut by the window, and days changed since their rollup) run by run.
+- Each day is rolled up twice: every run (the slowest-steps report) and the runs on the main
+  branches only (LEADTIME_MAIN_BRANCHES; the regression rule's step durations). The second
+  names the branches it was built for: once they change, those days are read run by run until
+  the housekeeping has built them again.
 """
 
 from __future__ import annotations
@@ -119,34 +123,53 @@ def days_changed(
     return {(repository, day) for repository, day in days if day < open_from}
 
 
-def _add_runs(session: Session, totals: StepTotals, repository_id: int, since, until) -> None:
+def _add_runs(
+    session: Session,
+    totals: StepTotals,
+    repository_id: int,
+    window: tuple[datetime, datetime],
+    branches: tuple[str, ...] | None,
+) -> None:
+    since, until = window
     if since < until:
-        for summary in run_step_summaries(session, repository_id, since, until):
+        for summary in run_step_summaries(session, repository_id, since, until, branches):
             totals.add_run(summary, summary[STARTED_AT])
 
 
 def step_totals(
-    session: Session, repository_id: int, since: datetime, until: datetime
+    session: Session,
+    repository_id: int,
+    since: datetime,
+    until: datetime,
+    branches: tuple[str, ...] | None = None,
 ) -> StepTotals:
-    """The figures of the repository's runs started in [since, until): whole days from their
-    current rollups, the rest run by run."""
+    """The figures of the repository's runs started in [since, until) (on `branches` only, when
+    given): whole days from their current rollups, the rest run by run."""
     totals = StepTotals()
     first = since.date() if store.day_start(since.date()) == since else since.date() + DAY
     last = until.date() - DAY  # the last day that ends by `until`
-    rollups = store.current_rollups(session, repository_id, first, last) if first <= last else {}
+    key = None if branches is None else store.branches_key(branches)
+    rollups = (
+        store.current_rollups(session, repository_id, first, last, key) if first <= last else {}
+    )
     cursor = since
     for day in sorted(rollups):
-        _add_runs(session, totals, repository_id, cursor, store.day_start(day))
+        _add_runs(session, totals, repository_id, (cursor, store.day_start(day)), branches)
         totals.add_day(rollups[day])
         cursor = store.day_start(day) + DAY
-    _add_runs(session, totals, repository_id, cursor, until)
+    _add_runs(session, totals, repository_id, (cursor, until), branches)
     return totals
 
 
-def build_day(session: Session, repository_id: int, day: date) -> dict:
-    totals = StepTotals()
-    _add_runs(session, totals, repository_id, store.day_start(day), store.day_start(day) + DAY)
-    return totals.rollup()
+def build_day(
+    session: Session, repository_id: int, day: date, main_branches: tuple[str, ...]
+) -> tuple[dict, dict]:
+    """The day's rollups: of all its runs, and of its runs on the main branches."""
+    window = (store.day_start(day), store.day_start(day) + DAY)
+    every, main = StepTotals(), StepTotals()
+    _add_runs(session, every, repository_id, window, None)
+    _add_runs(session, main, repository_id, window, main_branches)
+    return every.rollup(), main.rollup()
 
 
 def note_closed_days(session: Session, since: date | None, now: datetime) -> date:
@@ -158,12 +181,18 @@ def note_closed_days(session: Session, since: date | None, now: datetime) -> dat
     return open_from
 
 
-def rebuild_changed_days(session: Session, now: datetime, limit: int = REBUILD_BATCH_DAYS) -> int:
-    """Build again up to `limit` closed days that changed since their rollup; how many were
-    looked at. The caller commits, and calls again while a batch was full."""
-    changed = store.changed_days(session, first_open_day(now), limit)
+def rebuild_changed_days(
+    session: Session,
+    now: datetime,
+    main_branches: tuple[str, ...],
+    limit: int = REBUILD_BATCH_DAYS,
+) -> int:
+    """Build again up to `limit` closed days that changed since their rollup (or whose rollup was
+    built for other main branches); how many were looked at. The caller commits, and calls again
+    while a batch was full."""
+    key = store.branches_key(main_branches)
+    changed = store.changed_days(session, first_open_day(now), key, limit)
     for repository_id, day, version in changed:
-        store.save_rollup(
-            session, repository_id, day, version, build_day(session, repository_id, day)
-        )
+        rollups = build_day(session, repository_id, day, main_branches)
+        store.save_rollup(session, repository_id, day, version, rollups, key)
     return len(changed)

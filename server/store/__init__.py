@@ -167,6 +167,7 @@ from leadtime.server.store.shipping import (
     unsettled_mergesets,
 )
 from leadtime.server.store.step_days import (
+    branches_key,
     changed_days,
     current_rollups,
     day_start,
@@ -200,6 +201,7 @@ __all__ = [
     "alert_with_repository",
     "alerts",
     "any_unplaced",
+    "branches_key",
     "cache_executions",
     "chain_rows",
     "change_links",

@@ -161,7 +161,7 @@ class Shipped(NamedTuple):
     first_commit_at: datetime | None
     deployed_at: datetime
     deploy_size: int  # mergesets the deploy that shipped it contained
-    budget_seconds: int | None  # its repository's own budget, where it has one
+    budget_seconds: float | None  # its repository's own budget, where it has one
 
 
 def shipped_since(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from leadtime.server.models import PipelineRun, StepDay
@@ -81,12 +81,25 @@ def note_days(session: Session, days: Iterable[tuple[int, date]]) -> None:
         )
 
 
-def changed_days(session: Session, before: date, limit: int) -> list[tuple[int, date, int]]:
+def branches_key(branches: tuple[str, ...]) -> str:
+    """How a day's rollup names the main branches it was built for."""
+    return "\n".join(branches)
+
+
+def changed_days(
+    session: Session, before: date, main_branches: str, limit: int
+) -> list[tuple[int, date, int]]:
     """(repository id, day, version) of up to `limit` days before `before` whose rollup is not
-    current."""
+    current, or was built for other main branches than `main_branches` (branches_key)."""
     query = (
         select(StepDay.repository_id, StepDay.day, StepDay.version)
-        .where(StepDay.version != StepDay.built_version, StepDay.day < before)
+        .where(
+            or_(
+                StepDay.version != StepDay.built_version,
+                StepDay.main_branches.is_distinct_from(main_branches),
+            ),
+            StepDay.day < before,
+        )
         .order_by(StepDay.repository_id, StepDay.day)
         .limit(limit)
     )
@@ -94,10 +107,16 @@ def changed_days(session: Session, before: date, limit: int) -> list[tuple[int, 
 
 
 def save_rollup(
-    session: Session, repository_id: int, day: date, version: int, rollup: dict
+    session: Session,
+    repository_id: int,
+    day: date,
+    version: int,
+    rollups: tuple[dict, dict],
+    main_branches: str,
 ) -> bool:
-    """Keep a day's rollup built from its runs as they were at `version`; False (nothing kept)
-    when the day changed again meanwhile: the next round builds it anew."""
+    """Keep a day's rollups (all its runs, its main-branch runs) built from its runs as they were
+    at `version`; False (nothing kept) when the day changed again meanwhile: the next round
+    builds it anew."""
     table = table_of(StepDay)
     result = session.execute(
         table.update()
@@ -106,22 +125,31 @@ def save_rollup(
             table.c.day == day,
             table.c.version == version,
         )
-        .values(rollup=rollup, built_version=version)
+        .values(
+            rollup=rollups[0],
+            main_rollup=rollups[1],
+            main_branches=main_branches,
+            built_version=version,
+        )
     )
     return rows_changed(result) == 1
 
 
 def current_rollups(
-    session: Session, repository_id: int, first: date, last: date
+    session: Session, repository_id: int, first: date, last: date, main_branches: str | None
 ) -> dict[date, dict]:
-    """The current rollups of the repository's days from `first` to `last`, both included."""
-    query = select(StepDay.day, StepDay.rollup).where(
+    """The current rollups of the repository's days from `first` to `last`, both included: of
+    every run, or with `main_branches` (branches_key) of the runs on those branches."""
+    column = StepDay.rollup if main_branches is None else StepDay.main_rollup
+    query = select(StepDay.day, column).where(
         StepDay.repository_id == repository_id,
         StepDay.day >= first,
         StepDay.day <= last,
         StepDay.version == StepDay.built_version,
-        StepDay.rollup.is_not(None),
+        column.is_not(None),
     )
+    if main_branches is not None:
+        query = query.where(StepDay.main_branches == main_branches)
     return {day: rollup for day, rollup in session.execute(query)}
 
 

@@ -11,11 +11,14 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import text
 
 from leadtime.server import db, store
+from leadtime.server.domain.step_days import step_totals
 from leadtime.server.housekeeping import roll_up
 from tests.server import otlp_payloads as otlp
+from tests.server.conftest import settings_for
 
 NOW = datetime.now(UTC)
 TODAY = NOW.replace(hour=0, minute=0, second=0, microsecond=0)
+MAIN = settings_for("sqlite://").main_branch_names  # the server's: the default
 EMPTY = {"names": [], "durations_ms": [], "failures": [], "on_path_ms": []}
 
 
@@ -67,7 +70,7 @@ def test_rollups_give_the_figures_the_runs_give(client, engine):
     sessions = db.session_factory(engine)
 
     assert _days(engine) == (0, len(days))  # each closed day a run arrived for
-    roll_up(sessions, NOW)
+    roll_up(sessions, NOW, MAIN)
     assert _days(engine) == (len(days), 0)
     assert {window: _report(client, window) for window in by_runs} == by_runs
 
@@ -85,7 +88,7 @@ def test_rollups_give_the_figures_the_runs_give(client, engine):
 def test_a_day_changed_after_its_rollup_is_read_from_its_runs(client, engine):
     _post_history(client)
     sessions = db.session_factory(engine)
-    roll_up(sessions, NOW)
+    roll_up(sessions, NOW, MAIN)
     late = TODAY - timedelta(days=4) + timedelta(hours=22)
     otlp.post_run(client, 900, late, [("build", 500, "success")], "main", "9" * 40)
 
@@ -93,7 +96,7 @@ def test_a_day_changed_after_its_rollup_is_read_from_its_runs(client, engine):
     assert now_read["runs"] == 25
     assert max(step["max"] for step in now_read["steps"] if step["name"] == "build") == 500
     assert _days(engine) == (7, 1)  # just that day changed
-    roll_up(sessions, NOW)
+    roll_up(sessions, NOW, MAIN)
     assert _days(engine) == (8, 0)
     assert _report(client) == now_read
     _forget_rollups(engine)
@@ -103,10 +106,10 @@ def test_a_day_changed_after_its_rollup_is_read_from_its_runs(client, engine):
 def test_a_run_whose_start_moves_to_the_day_before_changes_both_days(client, engine):
     _post_history(client)
     sessions = db.session_factory(engine)
-    roll_up(sessions, NOW)
+    roll_up(sessions, NOW, MAIN)
     day = TODAY - timedelta(days=3)
     otlp.post_run(client, 901, day + timedelta(minutes=5), [("build", 60, "success")], "main")
-    roll_up(sessions, NOW)
+    roll_up(sessions, NOW, MAIN)
     # A span of the same run that started before midnight: the run now starts the day before.
     early = day - timedelta(minutes=30)
     setup = otlp.span(
@@ -122,10 +125,15 @@ def test_a_run_whose_start_moves_to_the_day_before_changes_both_days(client, eng
     )
     assert response.status_code == 200
     with sessions() as session:
-        changed = {found_day for _, found_day, _ in store.changed_days(session, TODAY.date(), 10)}
+        changed = {
+            found_day
+            for _, found_day, _ in store.changed_days(
+                session, TODAY.date(), store.branches_key(MAIN), 10
+            )
+        }
     assert changed == {day.date(), (day - timedelta(days=1)).date()}
     expected = _report(client)
-    roll_up(sessions, NOW)
+    roll_up(sessions, NOW, MAIN)
     assert _report(client) == expected
     _forget_rollups(engine)
     assert _report(client) == expected
@@ -135,7 +143,51 @@ def test_an_open_day_is_never_written_by_ingest_and_rolled_up_once_closed(client
     otlp.post_run(client, 902, TODAY + timedelta(seconds=1), [("build", 1, "success")], "main")
     sessions = db.session_factory(engine)
     assert _days(engine) == (0, 0)  # today is open: deliveries never wait on its row
-    roll_up(sessions, NOW)
+    roll_up(sessions, NOW, MAIN)
     assert _days(engine) == (0, 0)  # the cut last day of every window that ends now
-    assert roll_up(sessions, TODAY + timedelta(days=1, hours=2)) == TODAY.date() + timedelta(1)
+    assert roll_up(sessions, TODAY + timedelta(days=1, hours=2), MAIN) == TODAY.date() + timedelta(
+        1
+    )
     assert _days(engine) == (1, 0)  # noted once closed, and built
+
+
+def test_the_regression_rule_reads_the_main_branches_rollups(client, engine):
+    """Each day is rolled up for the main branches too, for the branches it was built for."""
+    _post_history(client)
+    feature = ("feature/slow",)
+    expected_feature: dict[str, list[int]] = {"build": [], "deploy-preview": []}
+    for age in range(2, 10):  # a feature-branch run a day, with its own durations
+        start = TODAY - timedelta(days=age) + timedelta(hours=15)
+        steps = [("build", 1000 + age, "success"), ("deploy-preview", 50 + age, "success")]
+        otlp.post_run(client, 500 + age, start, steps, feature[0], f"{500 + age:040x}")
+        for name, seconds, _ in steps:
+            expected_feature[name].append(seconds * 1000)
+    expected_feature = {name: sorted(times) for name, times in expected_feature.items()}
+    sessions = db.session_factory(engine)
+
+    def durations(branches) -> dict:
+        with sessions() as session:
+            repository_id = store.find_repository(session, "acme/shop").id
+            since, until = TODAY - timedelta(days=10), TODAY - timedelta(days=1)
+            totals = step_totals(session, repository_id, since, until, branches)
+        return {name: sorted(times) for name, times in totals.durations.items()}
+
+    by_runs = durations(MAIN)
+    assert set(by_runs) == {"build", "test", "lint", "checkout", "compile"}
+    assert len(by_runs["build"]) == 24 and max(by_runs["build"]) < 1000 * 1000  # main's alone
+    assert durations(feature) == expected_feature
+    roll_up(sessions, NOW, MAIN)
+    assert _days(engine) == (8, 0)
+    with engine.begin() as connection:  # from here on the rollups alone count
+        connection.execute(
+            text("UPDATE pipeline_runs SET step_summary = :empty"), {"empty": json.dumps(EMPTY)}
+        )
+    assert durations(MAIN) == by_runs
+    # Other main branches: every day's rollup is for the old ones, so read run by run...
+    assert durations(feature) == {}
+    with sessions() as session:
+        assert len(store.changed_days(session, TODAY.date(), store.branches_key(feature), 50)) == 8
+    # ...until the housekeeping has built them again, for the new ones.
+    roll_up(sessions, NOW, feature)
+    with sessions() as session:
+        assert store.changed_days(session, TODAY.date(), store.branches_key(feature), 50) == []
