@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
+from functools import cache
+from typing import Any
 
 from sqlalchemy import bindparam, func, null, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from leadtime.server.models import (
@@ -13,7 +16,6 @@ from leadtime.server.models import (
     Step,
 )
 from leadtime.server.store.rows import (
-    dialect_insert,
     insert_ignoring_duplicates,
     rows_changed,
     table_of,
@@ -50,34 +52,38 @@ RUN_FIELDS = ("provider", "run_id", "attempt", "name", "branch", "sha", "url")
 
 
 def upsert_pipeline_runs(session: Session, rows: list[dict]) -> dict[str, dict | None]:
-    """Store each run once (`rows`: PipelineRun columns) in one statement per 500 runs, in
-    trace id order (so two deliveries lock the rows they share in the same order). A later
-    report widens the run's times, fills what it did not know yet, and clears its step summary
-    (recording works it out again); a result, once known, is the newest report's; the run's
-    attributes are the first report's. Returns each run's stored attributes, by trace id."""
-    table = table_of(PipelineRun)
-    postgres = session.get_bind().dialect.name == "postgresql"
-    earliest, latest = (func.least, func.greatest) if postgres else (func.min, func.max)
-    stored: dict[str, dict | None] = {}
+    """Store each run once (`rows`: PipelineRun columns) in one statement, in trace id order (so
+    two deliveries lock the rows they share in the same order). A later report widens the run's
+    times, fills what it did not know yet, and clears its step summary (recording works it out
+    again); a result, once known, is the newest report's; the run's attributes are the first
+    report's. Returns each run's stored attributes, by trace id."""
+    if not rows:
+        return {}
     ordered = sorted(rows, key=lambda row: row["trace_id"])
-    for first in range(0, len(ordered), 500):
-        statement = dialect_insert(session, PipelineRun).values(
-            [{**row, "step_summary": null()} for row in ordered[first : first + 500]]
-        )
-        new = statement.excluded
-        kept = {name: func.coalesce(table.c[name], new[name]) for name in RUN_KEEPS}
-        upsert = statement.on_conflict_do_update(
-            index_elements=["trace_id"],
-            set_={
-                **kept,
-                "started_at": earliest(table.c.started_at, new.started_at),
-                "finished_at": latest(table.c.finished_at, new.finished_at),
-                "step_summary": null(),
-                "result": func.coalesce(new.result, table.c.result),
-            },
-        ).returning(table.c.trace_id, table.c.attributes)
-        stored.update((trace_id, held) for trace_id, held in session.execute(upsert))
-    return stored
+    upsert = _run_upsert(session.get_bind().dialect.name)
+    return {trace_id: held for trace_id, held in session.execute(upsert, ordered)}
+
+
+@cache
+def _run_upsert(dialect: str) -> Any:
+    """The upsert of runs, built once per dialect: executed with a list of rows, its SQL is
+    compiled once and SQLAlchemy sends the rows as one multi-row INSERT (insertmanyvalues)."""
+    table = table_of(PipelineRun)
+    postgres = dialect == "postgresql"
+    earliest, latest = (func.least, func.greatest) if postgres else (func.min, func.max)
+    statement = (postgresql.insert if postgres else sqlite.insert)(table)
+    new = statement.excluded
+    kept = {name: func.coalesce(table.c[name], new[name]) for name in RUN_KEEPS}
+    return statement.on_conflict_do_update(
+        index_elements=["trace_id"],
+        set_={
+            **kept,
+            "started_at": earliest(table.c.started_at, new.started_at),
+            "finished_at": latest(table.c.finished_at, new.finished_at),
+            "step_summary": null(),
+            "result": func.coalesce(new.result, table.c.result),
+        },
+    ).returning(table.c.trace_id, table.c.attributes)
 
 
 RUN_KEEPS = (*RUN_FIELDS, "repository_id", "attributes")  # what the first report said wins
