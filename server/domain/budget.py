@@ -17,6 +17,7 @@ split up, along each run's critical path (domain/critical_path.py).
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -36,9 +37,9 @@ from leadtime.server.domain.lead_time import (
     MergesetReport,
     budget_of,
     list_mergesets,
-    percentile,
 )
 from leadtime.server.domain.queue_trend import QueueBucket, queue_trend
+from leadtime.server.domain.stats import percentile, percentiles
 from leadtime.server.domain.step_days import StepTotals, step_totals
 from leadtime.server.errors import BadPayload, Conflict, NotFound
 from leadtime.server.models import Mergeset, Step
@@ -46,6 +47,7 @@ from leadtime.server.settings import Settings
 from leadtime.tracer.attributes import JOB_NAME
 
 SLOW_SHARE = 0.20
+MILLISECOND = 0.001
 # Slow steps ----------------------------------------------------------------------------------
 
 
@@ -83,28 +85,31 @@ class SlowStepsReport:
 
 def step_stats(
     name: str,
-    durations: list[float],
+    durations: Sequence[float],
     failures: int,
-    on_path: list[float],
-    previous: list[float],
+    on_path: Sequence[float],
+    previous: Sequence[float],
     budget: timedelta,
     slow_share: float = SLOW_SHARE,
+    unit: float = 1.0,
 ) -> StepStats:
-    """The numbers and flags of one step name; `on_path` holds its critical-path seconds per
-    run it ran in (0 where it was off the path)."""
+    """The numbers and flags of one step name; `on_path` holds its critical-path time per run it
+    ran in (0 where it was off the path). Times are given in `unit` seconds (0.001: the
+    milliseconds the rollups hold) and reported in seconds."""
     budget_seconds = budget.total_seconds()
-    p50 = percentile(durations, 0.5) or 0.0
-    critical_p50 = percentile(on_path, 0.5) or 0.0
-    previous_p50 = percentile(previous, 0.5)
+    p50, p95 = (unit * (value or 0.0) for value in percentiles(durations, (0.5, 0.95)))
+    critical_p50 = unit * (percentile(on_path, 0.5) or 0.0)
+    previous_p50 = unit * (percentile(previous, 0.5) or 0.0)
+    off_path = on_path.count(0)
     return StepStats(
         name=name,
         runs=len(durations),
         p50=p50,
-        p95=percentile(durations, 0.95) or 0.0,
-        max=max(durations, default=0.0),
+        p95=p95,
+        max=unit * max(durations, default=0.0),
         failure_rate=failures / len(durations) if durations else 0.0,
         share_of_budget=p50 / budget_seconds,
-        critical_share=sum(seconds > 0 for seconds in on_path) / len(on_path) if on_path else 0.0,
+        critical_share=(len(on_path) - off_path) / len(on_path) if on_path else 0.0,
         critical_p50=critical_p50,
         trend=(p50 / previous_p50 - 1) if previous_p50 else None,
         slow=critical_p50 >= slow_share * budget_seconds,
@@ -143,16 +148,17 @@ def slowest_steps(
     repo = store.find_repository(session, repository)
     budget = budget_of(repo, settings)
     current = step_totals(session, repo.id, now - window, now)
-    previous = step_totals(session, repo.id, now - 2 * window, now - window)
+    previous = step_totals(session, repo.id, now - 2 * window, now - window, durations_only=True)
     stats = _queued_rows(current, previous, budget, settings.slow_step_share) + [
         step_stats(
             name,
-            [ms / 1000 for ms in times],
+            times,
             current.failures[name],
-            [ms / 1000 for ms in current.on_path[name]],
-            [ms / 1000 for ms in previous.durations.get(name, [])],
+            current.on_path[name],
+            previous.durations.get(name, []),
             budget,
             settings.slow_step_share,
+            unit=MILLISECOND,
         )
         for name, times in current.durations.items()
     ]
@@ -182,8 +188,8 @@ def _queued_rows(
     waiting, so never slow, whatever its share."""
     rows = []
     for job, times in current.queued.items():
-        before = [ms / 1000 for ms in previous.queued.get(job, [])]
-        row = step_stats(job, [ms / 1000 for ms in times], 0, [], before, budget, slow_share)
+        before = previous.queued.get(job, [])
+        row = step_stats(job, times, 0, [], before, budget, slow_share, unit=MILLISECOND)
         rows.append(
             replace(row, name=QUEUED_PREFIX + job, kind="queued", slow=False, budget_breaker=False)
         )

@@ -180,7 +180,9 @@ def _step_durations(
     session: Session, repository_id: int, since: datetime, until: datetime, settings: Settings
 ) -> dict[str, list[float]]:
     """Each step name's durations in seconds, in the main-branch runs started in the window."""
-    totals = step_totals(session, repository_id, since, until, settings.main_branch_names)
+    totals = step_totals(
+        session, repository_id, since, until, settings.main_branch_names, durations_only=True
+    )
     durations: dict[str, list[float]] = defaultdict(list)  # a step no run had: none
     for name, times in totals.durations.items():
         durations[name] = [ms / 1000 for ms in times]

@@ -23,6 +23,7 @@ from leadtime.server.domain.critical_path import (
     critical_path,
     seconds_by_step,
 )
+from leadtime.server.domain.int_lists import pack, pack_lists
 from leadtime.server.domain.job_queues import with_job_queues
 
 STARTED_AT = "run_started_at"  # added to a summary as it is read: the run's start
@@ -49,11 +50,11 @@ def _queued(spans: list[SpanTiming]) -> dict[str, int]:
 def summarize_run(spans: list[SpanTiming], trace_id: str | None = None) -> dict:
     """Per step name in one run: its durations and failures, and its time on the critical path,
     as parallel lists (`names`, `durations_ms`, `failures`, `on_path_ms`), and per job its time
-    queued (`queued_names`, `queued_ms`): the report reads hundreds of these at once, and lists
-    of whole numbers decode fastest."""
+    queued (`queued_names`, `queued_ms`): the report reads hundreds of these at once, so the
+    milliseconds are packed (domain/int_lists.py)."""
     on_path = seconds_by_step(critical_path(spans, trace_id=trace_id))
     names: dict[str, int] = {}
-    durations: list[list[float]] = []
+    durations: list[list[int]] = []
     failures: list[int] = []
     for span in filter(counts_own_time, spans):
         if span.name not in names:
@@ -65,11 +66,11 @@ def summarize_run(spans: list[SpanTiming], trace_id: str | None = None) -> dict:
         failures[index] += span.result not in (None, "success")
     return {
         "names": list(names),
-        "durations_ms": durations,
+        "durations_ms": pack_lists(durations),
         "failures": failures,
-        "on_path_ms": [round(on_path.get(name, 0.0) * 1000) for name in names],
+        "on_path_ms": pack([round(on_path.get(name, 0.0) * 1000) for name in names]),
         "queued_names": list(queued := _queued(spans)),
-        "queued_ms": list(queued.values()),
+        "queued_ms": pack(list(queued.values())),
     }
 
 

@@ -29,6 +29,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy.orm import Session
 
 from leadtime.server import store
+from leadtime.server.domain.int_lists import pack_lists, unpack, unpack_lists
 from leadtime.server.domain.run_summaries import STARTED_AT, run_step_summaries
 
 DAY = timedelta(days=1)
@@ -37,9 +38,12 @@ REBUILD_BATCH_DAYS = 50  # days per unit of work
 
 
 class StepTotals:
-    """What the slowest-steps report reads, summed over runs and days (milliseconds)."""
+    """What the slowest-steps report reads, summed over runs and days (milliseconds); with
+    `durations_only`, the step durations alone (all the previous window's trend and the
+    regression rule need: their other fields are never unpacked)."""
 
-    def __init__(self) -> None:
+    def __init__(self, durations_only: bool = False) -> None:
+        self.durations_only = durations_only
         self.runs = 0
         self.durations: dict[str, list[int]] = defaultdict(list)
         self.failures: dict[str, int] = defaultdict(int)
@@ -49,34 +53,40 @@ class StepTotals:
 
     def add_run(self, summary: dict, started: datetime) -> None:
         """One run's step summary, read as a day of one run."""
-        queued = summary.get("queued_ms") or []  # summaries kept before queues were: none
+        if self.durations_only:
+            self._add_durations(1, summary)
+            return
+        queued = unpack(summary.get("queued_ms") or [])  # kept before queues were: none
         self.add_day(
             {
                 "runs": 1,
                 "names": summary["names"],
                 "durations_ms": summary["durations_ms"],
                 "failures": summary["failures"],
-                "on_path_ms": [[critical] for critical in summary["on_path_ms"]],
+                "on_path_ms": [[critical] for critical in unpack(summary["on_path_ms"])],
                 "queued_names": summary.get("queued_names", []),
                 "queued_ms": [[ms] for ms in queued],
                 "queued_runs": [[started.timestamp(), sum(queued)]] if queued else [],
             }
         )
 
-    def add_day(self, rollup: dict) -> None:
-        self.runs += rollup["runs"]
-        rows = zip(
-            rollup["names"],
-            rollup["durations_ms"],
-            rollup["failures"],
-            rollup["on_path_ms"],
-            strict=True,
-        )
-        for name, times, failed, critical in rows:
+    def _add_durations(self, runs: int, rollup: dict) -> None:
+        self.runs += runs
+        for name, times in zip(rollup["names"], unpack_lists(rollup["durations_ms"]), strict=True):
             self.durations[name] += times
+
+    def add_day(self, rollup: dict) -> None:
+        self._add_durations(rollup["runs"], rollup)
+        if self.durations_only:
+            return
+        rows = zip(
+            rollup["names"], rollup["failures"], unpack_lists(rollup["on_path_ms"]), strict=True
+        )
+        for name, failed, critical in rows:
             self.failures[name] += failed
             self.on_path[name] += critical
-        for job, times in zip(rollup["queued_names"], rollup["queued_ms"], strict=True):
+        queued = unpack_lists(rollup["queued_ms"])
+        for job, times in zip(rollup["queued_names"], queued, strict=True):
             self.queued[job] += times
         self.queued_runs += [(started, total) for started, total in rollup["queued_runs"]]
 
@@ -85,11 +95,11 @@ class StepTotals:
         return {
             "runs": self.runs,
             "names": names,
-            "durations_ms": [self.durations[name] for name in names],
+            "durations_ms": pack_lists([self.durations[name] for name in names]),
             "failures": [self.failures[name] for name in names],
-            "on_path_ms": [self.on_path[name] for name in names],
+            "on_path_ms": pack_lists([self.on_path[name] for name in names]),
             "queued_names": list(self.queued),
-            "queued_ms": list(self.queued.values()),
+            "queued_ms": pack_lists(list(self.queued.values())),
             "queued_runs": [list(pair) for pair in self.queued_runs],
         }
 
@@ -142,10 +152,12 @@ def step_totals(
     since: datetime,
     until: datetime,
     branches: tuple[str, ...] | None = None,
+    durations_only: bool = False,
 ) -> StepTotals:
     """The figures of the repository's runs started in [since, until) (on `branches` only, when
-    given): whole days from their current rollups, the rest run by run."""
-    totals = StepTotals()
+    given; their durations alone with `durations_only`): whole days from their current rollups,
+    the rest run by run."""
+    totals = StepTotals(durations_only)
     first = since.date() if store.day_start(since.date()) == since else since.date() + DAY
     last = until.date() - DAY  # the last day that ends by `until`
     key = None if branches is None else store.branches_key(branches)

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import text
 
 from leadtime.server import db, store
+from leadtime.server.domain import int_lists
 from leadtime.server.domain.step_days import step_totals
 from leadtime.server.housekeeping import roll_up
 from tests.server import otlp_payloads as otlp
@@ -191,3 +192,44 @@ def test_the_regression_rule_reads_the_main_branches_rollups(client, engine):
     roll_up(sessions, NOW, feature)
     with sessions() as session:
         assert store.changed_days(session, TODAY.date(), store.branches_key(feature), 50) == []
+
+
+def _value(stored: str | dict | None) -> dict | None:
+    return json.loads(stored) if isinstance(stored, str) else stored  # PostgreSQL's: decoded
+
+
+def _unpacked(stored: str | dict | None) -> str | None:
+    """A stored summary or rollup as it was written before its fields were packed."""
+    value = _value(stored)
+    if value is None:
+        return None
+    for key in ("durations_ms", "on_path_ms", "queued_ms"):
+        if key in value and isinstance(value[key], str):
+            lists = int_lists.unpack_lists(value[key])
+            flat = key != "durations_ms" and "runs" not in value  # a run's: one value per name
+            value[key] = lists[0] if flat else lists
+    return json.dumps(value)
+
+
+def test_summaries_and_rollups_written_before_packing_are_read_as_they_were(client, engine):
+    _post_history(client)
+    sessions = db.session_factory(engine)
+    packed = {window: _report(client, window) for window in ("7d", "30d")}
+    roll_up(sessions, NOW, MAIN)
+    with engine.begin() as connection:
+        runs = connection.execute(text("SELECT trace_id, step_summary FROM pipeline_runs")).all()
+        assert runs and all(isinstance(_value(s)["durations_ms"], str) for _, s in runs)
+        for trace_id, summary in runs:
+            connection.execute(
+                text("UPDATE pipeline_runs SET step_summary = :s WHERE trace_id = :t"),
+                {"s": _unpacked(summary), "t": trace_id},
+            )
+        days = connection.execute(text("SELECT id, rollup, main_rollup FROM step_days")).all()
+        for row_id, rollup, main_rollup in days:
+            connection.execute(
+                text("UPDATE step_days SET rollup = :r, main_rollup = :m WHERE id = :i"),
+                {"r": _unpacked(rollup), "m": _unpacked(main_rollup), "i": row_id},
+            )
+    assert {window: _report(client, window) for window in packed} == packed
+    _forget_rollups(engine)  # the plain runs' summaries alone
+    assert {window: _report(client, window) for window in packed} == packed
