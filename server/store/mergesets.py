@@ -38,7 +38,14 @@ def upsert_mergeset(session: Session, repository_id: int, values: dict) -> bool:
         .where(Mergeset.repository_id == repository_id, Mergeset.sha == values["sha"])
         .with_for_update()
     ).one()
-    changed = inserted
+    return _learn(row, values) or inserted
+
+
+def _learn(row: Mergeset, values: dict) -> bool:
+    """Update a stored mergeset where a report knows better (see upsert_mergeset); whether
+    anything changed that its order, the adoption point, containment or revert links depend
+    on."""
+    changed = False
     if _better_merge_time(row, values):
         row.merged_at, row.merged_at_source = values["merged_at"], values["merged_at_source"]
         changed = True
@@ -82,8 +89,10 @@ def _knows_better(row: Mergeset, values: dict) -> bool:
 
 def upsert_mergesets(session: Session, repository_id: int, reports: list[dict]) -> set[str]:
     """Many mergesets of one repository at once, by upsert_mergeset's rules: the new ones
-    inserted in one statement, a known one touched only where a report knows better. The shas
-    that are new or changed in what their order, containment or revert links depend on."""
+    inserted in one statement, a known one (read here, under the repository's lock that every
+    delivery reporting mergesets takes: recording.py) updated where a report knows better, its
+    changes flushed together. The shas that are new or changed in what their order,
+    containment or revert links depend on."""
     shas = sorted({values["sha"] for values in reports})
     known: dict[str, Mergeset] = {}
     for first in range(0, len(shas), CHUNK):
@@ -103,10 +112,10 @@ def upsert_mergesets(session: Session, repository_id: int, reports: list[dict]) 
     changed = set(new)
     for values in again:
         row = known.get(values["sha"])
-        if (row is None or _knows_better(row, values)) and upsert_mergeset(
-            session, repository_id, values
-        ):
+        if row is not None and _knows_better(row, values) and _learn(row, values):
             changed.add(values["sha"])
+        elif row is None and upsert_mergeset(session, repository_id, values):
+            changed.add(values["sha"])  # new in this batch, reported again in it
     return changed
 
 
