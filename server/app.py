@@ -44,6 +44,7 @@ from leadtime.server.api.early_auth import TokenBeforeBody
 from leadtime.server.dashboard import page_views, signin
 from leadtime.server.dashboard import views as dashboard
 from leadtime.server.dashboard.csrf import CsrfCookie
+from leadtime.server.domain.dora_tiers import parse_tiers
 from leadtime.server.domain.service_map import load_service_map
 from leadtime.server.errors import LeadtimeError, Unavailable
 from leadtime.server.headers import SecurityHeaders
@@ -140,6 +141,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
+    parse_tiers(settings.dora_tiers)  # a bad bound stops the server here, not on a read
     engine = db.make_engine(settings.database_url)
 
     @asynccontextmanager

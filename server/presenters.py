@@ -10,6 +10,7 @@ from urllib.parse import quote
 from sqlalchemy.orm import Session
 
 from leadtime.server import store
+from leadtime.server.domain.dora import DoraReport
 from leadtime.server.domain.lead_time import BATCHED_ABOVE, MergesetReport, budget_of
 from leadtime.server.domain.oncall import ChangeFailure, OncallWeek
 from leadtime.server.domain.regression import LEAD_TIME, STEP, Rule, headline
@@ -22,6 +23,8 @@ from leadtime.server.schemas import (
     BudgetOut,
     ChangeFailureOut,
     DeployOut,
+    DoraKeyOut,
+    DoraOut,
     MergesetBrief,
     MergesetOut,
     NoisyTitle,
@@ -251,6 +254,17 @@ def rule_out(repository: Repository, settings: Settings) -> AlertRuleOut:
         **{name: getattr(rule, name) for name in Rule.names()},
         target_seconds=repository.target_seconds,
         channels=channels_for(repository, settings),
+    )
+
+
+def dora_out(report: DoraReport) -> DoraOut:
+    return DoraOut(
+        repository=report.repository,
+        window_seconds=report.window.total_seconds(),
+        deploys=report.deploys,
+        keys=[DoraKeyOut(**vars(key)) for key in report.keys],
+        source=report.source,
+        measured_since=report.measured_since,
     )
 
 

@@ -165,6 +165,18 @@ class Settings(BaseSettings):
     weekly_page_limit: int = Field(
         5, description="On-call review: weeks with more pages than this are flagged."
     )
+    rework_after_page_minutes: float = Field(
+        60.0,
+        ge=0,
+        description="Rework rate: a deploy this long after a page on its service resolved "
+        "still counts as made to fix it.",
+    )
+    dora_tiers: str = Field(
+        "",
+        description="DORA tier bounds in place of the 2024 report's, e.g. "
+        "`rework_rate=5%,10%,20%;change_lead_time=12h,3d,2w` (elite,high,medium; checked "
+        "when the server starts: domain/dora_tiers.py).",
+    )
     migrate_on_start: bool = Field(
         True, description="Apply database migrations when the server starts."
     )

@@ -46,7 +46,7 @@ def parse_duration(value: str) -> timedelta:
 
 
 def format_duration(seconds: float | None) -> str:
-    """`4.2s`, `3m05s`, `1h02m`; `-` for none."""
+    """`4.2s`, `3m05s`, `1h02m`, `4d07h` (a day and more in days and hours); `-` for none."""
     if seconds is None:
         return "-"
     sign = "-" if seconds < 0 else ""
@@ -54,6 +54,8 @@ def format_duration(seconds: float | None) -> str:
         return f"{seconds:.1f}s"  # short steps: a tenth of a second still tells something
     hours, rest = divmod(round(abs(seconds)), 3600)
     minutes, secs = divmod(rest, 60)
+    if hours >= 24:
+        return f"{sign}{hours // 24}d{hours % 24:02d}h"
     if hours:
         return f"{sign}{hours}h{minutes:02d}m"
     return f"{sign}{minutes}m{secs:02d}s" if minutes else f"{sign}{secs}s"

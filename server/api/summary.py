@@ -1,12 +1,15 @@
-"""`GET /api/summary`: a repository's delivery numbers over a window."""
+"""`GET /api/summary`: a repository's delivery numbers over a window; `GET /api/dora`: DORA's
+five keys with their tiers."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Query
 
 from leadtime.server.api.deps import Reader, SessionDep, SettingsDep, duration_param, now
+from leadtime.server.domain.dora import dora_report
 from leadtime.server.domain.lead_time import repository_summary
-from leadtime.server.schemas import SummaryOut
+from leadtime.server.presenters import dora_out
+from leadtime.server.schemas import DoraOut, SummaryOut
 
 router = APIRouter(prefix="/api", tags=["reports"])
 
@@ -42,3 +45,18 @@ def get_summary(
         measured_since=summary.measured_since,
         longest_wait_seconds=_seconds(summary.longest_wait),
     )
+
+
+@router.get("/dora", dependencies=[Reader], response_model=DoraOut)
+def get_dora(
+    session: SessionDep,
+    settings: SettingsDep,
+    repo: str | None = Query(None, description="Repository; all when absent."),
+    window: str = Query("30d", description="How far back: e.g. 7d, 30d, 12w."),
+) -> DoraOut:
+    """DORA's five keys (deployment frequency, change lead time, change failure rate, failed
+    deployment recovery time, rework rate) over the production deploys finished in the window,
+    each with its tier (DORA 2024 clusters unless LEADTIME_DORA_TIERS says otherwise) and what
+    it counts."""
+    report = dora_report(session, settings, now(), duration_param(window, "window"), repo)
+    return dora_out(report)

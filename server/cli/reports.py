@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from leadtime.server.cli.client import call, get
+from leadtime.server.cli.dora import report_dora
 from leadtime.server.cli.output import Table, output_options, share, show, when
 from leadtime.server.timeparse import format_duration as duration
 
@@ -63,8 +64,11 @@ def mergesets(repo: str | None, since: str | None, limit: int, output: str) -> N
 
 @click.group("report")
 def report_group() -> None:
-    """Where the budget goes (slowest steps, one mergeset's lead time split up) and what pages
-    say (on-call load, change failure rate)."""
+    """Where the budget goes (slowest steps, one mergeset's lead time split up), what pages
+    say (on-call load, change failure rate) and DORA's five keys with their tiers."""
+
+
+report_group.add_command(report_dora)
 
 
 def _flags(step: dict) -> str:

@@ -23,11 +23,24 @@ def _settings(**overrides: Any):
         settings = Settings(**{key: value for key, value in overrides.items() if value is not None})
     except ValidationError as error:
         problems += [_setting_problem(item) for item in error.errors()]
+    else:
+        problems += _domain_problems(settings)
     if problems:
         for problem in problems:
             click.echo(f"leadtime: {problem}", err=True)
         raise SystemExit(2)
     return settings
+
+
+def _domain_problems(settings: Any) -> list[str]:
+    """Settings only the domain can judge (the DORA tier bounds)."""
+    from leadtime.server.domain.dora_tiers import parse_tiers
+
+    try:
+        parse_tiers(settings.dora_tiers)
+    except ValueError as error:
+        return [f"LEADTIME_DORA_TIERS: {error}"]
+    return []
 
 
 def _writes(settings: Any) -> str:

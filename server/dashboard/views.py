@@ -19,6 +19,9 @@ from leadtime.server import store
 from leadtime.server.api.deps import Reader, SessionDep, SettingsDep, duration_param, now
 from leadtime.server.dashboard import csrf
 from leadtime.server.domain.budget import mergeset_breakdown, slowest_steps
+from leadtime.server.domain.dora import dora_report
+from leadtime.server.domain.dora_tiers import NAMES as DORA_NAMES
+from leadtime.server.domain.dora_tiers import as_read
 from leadtime.server.domain.flaky import flaky_steps
 from leadtime.server.domain.lead_time import budget_of, list_mergesets, repository_summary
 from leadtime.server.domain.queue_trend import QueueBucket, bucket_size
@@ -39,10 +42,13 @@ CHART_WIDTH, CHART_HEIGHT = 720, 220
 RESOLVED_SHOWN = timedelta(days=7)
 RECENT_DEPLOYS = 15
 SLOWEST_TESTS_SHOWN = 20
+WINDOWS = ("7d", "30d", "90d", "365d")  # the overview's window picker
 
 
 templates.env.filters["duration"] = format_duration
 templates.env.filters["http_link"] = http_link
+templates.env.filters["dora_value"] = lambda key: as_read(key.value, key.unit)
+templates.env.globals["dora_names"] = DORA_NAMES
 templates.env.filters["percent"] = lambda share: "-" if share is None else f"{share:.0%}"
 templates.env.filters["when"] = lambda moment: moment.strftime("%Y-%m-%d %H:%M") if moment else "-"
 
@@ -157,7 +163,9 @@ def overview(
         {
             "repo": name,
             "window": window,
+            "windows": WINDOWS,
             "summary": summary,
+            "dora": dora_report(session, settings, moment, span, repository=name),
             "mergesets": reports[:50],
             "budget": budget,
             "chart": lead_time_chart(reports, budget),

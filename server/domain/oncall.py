@@ -75,16 +75,26 @@ def change_failure_report(
     by_service: dict[str, list[tuple[int, datetime]]] = defaultdict(list)
     for deploy_id, name, finished_at in deploys:
         by_service[name].append((deploy_id, finished_at))
+    pages_of = failures_of(session, deploys)
+    return [change_failure(name, rows, pages_of) for name, rows in sorted(by_service.items())]
+
+
+def failures_of(
+    session: Session, deploys: Sequence[tuple[int, str, datetime]]
+) -> dict[int, list[tuple[datetime, datetime | None]]]:
+    """For each of these (id, service, finished at) deploys that failed, the (triggered,
+    resolved) of what says so: the pages it is the suspect of, and its rollback."""
     followed = store.pages_after_deploys(session, [deploy_id for deploy_id, _, _ in deploys])
     pages_of = {
         deploy_id: [(page.triggered_at, page.resolved_at) for page in pages]
         for deploy_id, pages in followed.items()
+        if pages
     }
     # A rollback undoes a failed change: it recovered when the rollback finished.
     finished = {deploy_id: at for deploy_id, _, at in deploys}
     for deploy_id, rolled_back_at in store.rollbacks_of(session, list(finished)).items():
         pages_of.setdefault(deploy_id, []).append((finished[deploy_id], rolled_back_at))
-    return [change_failure(name, rows, pages_of) for name, rows in sorted(by_service.items())]
+    return pages_of
 
 
 # On-call load ---------------------------------------------------------------------------------

@@ -10,6 +10,27 @@ from pydantic import BaseModel, ConfigDict, Field
 from leadtime.server.schemas.deliveries import MergesetOut
 
 
+class DoraKeyOut(BaseModel):
+    key: str = Field(
+        description="deployment_frequency, change_lead_time, change_failure_rate, "
+        "failed_deployment_recovery_time or rework_rate."
+    )
+    value: float | None = Field(description="None where nothing was there to count.")
+    unit: str = Field(description="`per day`, `seconds` or `share` (0-1).")
+    tier: str | None = Field(description="elite, high, medium or low; None without bounds.")
+    counts: str = Field(description="What the value counts, in words.")
+    note: str | None = Field(None, description="Why the key has no tier, where it has none.")
+
+
+class DoraOut(BaseModel):
+    repository: str | None
+    window_seconds: float
+    deploys: int = Field(description="Successful production deploys finished in the window.")
+    keys: list[DoraKeyOut]
+    source: str = Field(description="Where the tiers' bounds come from.")
+    measured_since: datetime | None = Field(description="The adoption point.")
+
+
 class SummaryOut(BaseModel):
     repository: str | None
     window_seconds: float

@@ -250,9 +250,15 @@ def deploy_by_id(session: Session, deploy_id: int) -> Deploy | None:
 
 
 def production_deploys_between(
-    session: Session, environment: str, since: datetime, until: datetime, service: str | None
+    session: Session,
+    environment: str,
+    since: datetime,
+    until: datetime,
+    service: str | None,
+    repository_id: int | None = None,
 ) -> list[tuple[int, str, datetime]]:
-    """(id, service, finished at) of successful deploys to `environment` in [since, until)."""
+    """(id, service, finished at) of successful deploys to `environment` in [since, until), of
+    one service or one repository where given."""
     query = select(Deploy.id, Deploy.service, Deploy.finished_at).where(
         Deploy.environment == environment,
         Deploy.status == "succeeded",
@@ -261,7 +267,24 @@ def production_deploys_between(
     )
     if service:
         query = query.where(Deploy.service == service)
+    if repository_id is not None:
+        query = query.where(Deploy.repository_id == repository_id)
     return [(deploy_id, name, at) for deploy_id, name, at in session.execute(query) if at]
+
+
+def rollbacks_and_reverts(session: Session, deploy_ids: list[int]) -> tuple[set[int], set[int]]:
+    """Of these deploys, the rollbacks, and those that shipped a mergeset reverting another."""
+    if not deploy_ids:
+        return set(), set()
+    rollbacks = session.scalars(
+        select(Deploy.id).where(Deploy.id.in_(deploy_ids), Deploy.kind == "rollback")
+    )
+    reverting = session.scalars(
+        select(DeployMergeset.deploy_id)
+        .join(Mergeset, Mergeset.id == DeployMergeset.mergeset_id)
+        .where(DeployMergeset.deploy_id.in_(deploy_ids), Mergeset.reverts_id.is_not(None))
+    )
+    return set(rollbacks), set(reverting)
 
 
 def deploy_sizes(

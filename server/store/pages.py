@@ -3,6 +3,7 @@ of pagers' service names to the deploys' ones."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import delete, or_, select
@@ -122,6 +123,19 @@ def pages_after_deploys(session: Session, deploy_ids: list[int]) -> dict[int, li
     for deploy_id, found_page in rows:
         found[deploy_id].append(found_page)
     return found
+
+
+def pages_of_services(
+    session: Session, services: Iterable[str], since: datetime, until: datetime
+) -> list[tuple[str, datetime, datetime | None]]:
+    """(service, triggered, resolved) of the pages on these services (as deploys name them)
+    triggered before `until` and not resolved before `since`."""
+    query = select(Page.service, Page.triggered_at, Page.resolved_at).where(
+        Page.service.in_(sorted(set(services))),
+        Page.triggered_at < until,
+        or_(Page.resolved_at.is_(None), Page.resolved_at >= since),
+    )
+    return [(service, at, resolved) for service, at, resolved in session.execute(query) if service]
 
 
 def mapped_service(session: Session, pager_service: str) -> str | None:

@@ -10,6 +10,7 @@ import pytest
 
 from tests.conftest import CHROMIUM
 from tests.factories import make_deploy, make_mergeset
+from tests.server.dora_history import seed_dora_history
 from tests.server.otlp_payloads import (
     REPO,
     SHAS,
@@ -322,3 +323,45 @@ def test_a_page_names_its_suspect_and_a_person_can_change_the_link(client, live_
     assert page.locator("table.failures td.rate").first.inner_text() == "50%"
     assert page.locator("tr.week").count() == 2  # shop/payments and billing-api
     page.screenshot(path=page.shots / "oncall.png", full_page=True)
+
+
+def test_overview_shows_the_five_dora_keys_with_tiers_and_a_window_picker(
+    client, live_server, page
+):
+    seed_dora_history(client)  # answers worked out in tests/server/domain/test_dora.py
+    page.goto(live_server.url + "/?repo=acme/shop")
+    rows = {
+        key: page.locator(f"#dora-{key}").inner_text()
+        for key in (
+            "deployment_frequency",
+            "change_lead_time",
+            "change_failure_rate",
+            "failed_deployment_recovery_time",
+            "rework_rate",
+        )
+    }
+    assert "1.6/week" in rows["deployment_frequency"] and "high" in rows["deployment_frequency"]
+    assert "30m00s" in rows["change_lead_time"] and "elite" in rows["change_lead_time"]
+    assert "29%" in rows["change_failure_rate"] and "low" in rows["change_failure_rate"]
+    assert "50m00s" in rows["failed_deployment_recovery_time"]
+    assert "43%" in rows["rework_rate"] and "no tiers" in rows["rework_rate"]
+    assert page.locator("#dora .tier").count() == 4  # the rework rate has none
+    page.screenshot(path=page.shots / "dora.png", full_page=True)
+
+    # the window picker: in a week the same seven deploys are one a day, so elite
+    assert page.locator(".windows b").inner_text() == "30d"
+    with page.expect_navigation():
+        page.locator(".windows a", has_text="7d").click()
+    assert "window=7d" in page.url
+    assert (
+        "7 production deploys in 7 days" in page.locator("#dora-deployment_frequency").inner_text()
+    )
+    assert "1.0/day" in page.locator("#dora-deployment_frequency").inner_text()
+    assert "elite" in page.locator("#dora-deployment_frequency").inner_text()
+
+    for width in (1440, 375):
+        page.set_viewport_size({"width": width, "height": 800})
+        assert page.evaluate("document.documentElement.scrollWidth") <= width  # tables scroll
+    box = page.locator("#dora").bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 375
+    page.screenshot(path=page.shots / "dora-375.png", full_page=True)

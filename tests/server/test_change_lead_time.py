@@ -59,6 +59,11 @@ def check(url: str, history: History, merges: list[str], squash: str) -> None:
     assert mergesets[squash]["change_lead_time_seconds"] is None
     summary = httpx.get(f"{url}/api/summary", params={"window": "7d"}).json()
     assert summary["change_lead_time_median_seconds"] == statistics.median(changes)
+    dora = httpx.get(f"{url}/api/dora", params={"window": "7d"}).json()
+    (lead,) = [key for key in dora["keys"] if key["key"] == "change_lead_time"]
+    assert lead["value"] == statistics.median(changes)
+    shipped = summary["mergesets_deployed"]
+    assert f"first commit -> production of {len(changes)} of {shipped} mergesets" in lead["counts"]
 
 
 def test_a_live_deploy_carries_where_each_merged_branch_began(served, tmp_path):

@@ -1,0 +1,176 @@
+"""DORA's five keys of one repository (or all) over a window, each with its tier
+(domain/dora_tiers.py), computed by the same functions the other reports use:
+
+- **Deployment frequency**: successful production deploys finished in the window, per day.
+- **Change lead time**: the median, over the mergesets those deploys shipped, of first commit ->
+  production (lead_time.change_lead_time); where git told no mergeset's first commit (squash
+  and rebase merges), the median merge -> production, and it says so.
+- **Change failure rate** and **failed deployment recovery time**: as the change-failure report
+  counts them (domain/oncall.py), over the same deploys.
+- **Deployment rework rate**: the share of those deploys that were unplanned, made to fix a
+  problem in production: a rollback, a deploy shipping a revert (domain/reverts.py), or one that
+  finished while a page on its service was open or within LEADTIME_REWORK_AFTER_PAGE_MINUTES
+  (default 60) after it resolved.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from leadtime.server import store
+from leadtime.server.domain import dora_tiers as tiers
+from leadtime.server.domain.lead_time import change_lead_time
+from leadtime.server.domain.oncall import change_failure, failures_of
+from leadtime.server.domain.stats import percentile
+from leadtime.server.settings import Settings
+
+
+@dataclass(frozen=True)
+class DoraKey:
+    key: str
+    value: float | None
+    unit: str  # per day, seconds or share
+    tier: str | None
+    counts: str  # what the value counts, in words
+    note: str | None = None  # why there is no tier, where there is none by design
+
+
+@dataclass(frozen=True)
+class DoraReport:
+    repository: str | None
+    window: timedelta
+    deploys: int
+    keys: list[DoraKey]
+    source: str
+    measured_since: datetime | None
+
+
+@dataclass(frozen=True)
+class DeployFacts:
+    id: int
+    service: str
+    finished_at: datetime
+
+
+PageWindow = tuple[str, datetime, datetime | None]  # service, triggered, resolved
+
+
+def unplanned(
+    deploys: Sequence[DeployFacts],
+    rollbacks_and_reverts: set[int],
+    pages: Sequence[PageWindow],
+    after_page: timedelta,
+) -> set[int]:
+    """The deploys made to fix a problem in production (the rework rate's numerator)."""
+    found = {deploy.id for deploy in deploys if deploy.id in rollbacks_and_reverts}
+    for deploy in deploys:
+        for service, triggered, resolved in pages:
+            open_then = resolved is None or deploy.finished_at <= resolved + after_page
+            if service == deploy.service and triggered <= deploy.finished_at and open_then:
+                found.add(deploy.id)
+    return found
+
+
+def _key(key: str, value: float | None, counts: str, bounds: dict[str, tiers.Bounds]) -> DoraKey:
+    found = bounds.get(key)
+    return DoraKey(
+        key=key,
+        value=value,
+        unit=tiers.UNITS[key],
+        tier=found.tier(value) if found else None,
+        counts=counts,
+        note=tiers.tier_note(key, bounds),
+    )
+
+
+def _lead_time(
+    session: Session, environment: str, since: datetime, repository_id: int | None
+) -> tuple[float | None, str]:
+    """Change lead time's median in seconds, and what it counts."""
+    shipped = store.shipped_since(session, environment, since, repository_id)
+    changes = [
+        change.total_seconds()
+        for row in shipped
+        if (change := change_lead_time(row.merged_at, row.first_commit_at, row.deployed_at))
+        is not None
+    ]
+    if changes:
+        return percentile(changes, 0.5), (
+            f"median first commit -> production of {len(changes)} of {len(shipped)} "
+            "mergesets shipped (those whose first commit git told)"
+        )
+    merges = [(row.deployed_at - row.merged_at).total_seconds() for row in shipped]
+    return percentile(merges, 0.5), (
+        f"median merge -> production of {len(merges)} mergesets shipped "
+        "(no first commit known: squash or rebase merges)"
+    )
+
+
+def _reworked(
+    session: Session, settings: Settings, deploys: list[DeployFacts], since: datetime, now: datetime
+) -> set[int]:
+    rollbacks, reverting = store.rollbacks_and_reverts(session, [d.id for d in deploys])
+    after_page = timedelta(minutes=settings.rework_after_page_minutes)
+    pages = store.pages_of_services(session, {d.service for d in deploys}, since - after_page, now)
+    return unplanned(deploys, rollbacks | reverting, pages, after_page)
+
+
+def dora_report(
+    session: Session,
+    settings: Settings,
+    now: datetime,
+    window: timedelta,
+    repository: str | None = None,
+) -> DoraReport:
+    """The five keys with their tiers, over the production deploys that finished in the
+    window."""
+    since, environment = now - window, settings.production_environment
+    repository_id = store.find_repository(session, repository).id if repository else None
+    rows = store.production_deploys_between(session, environment, since, now, None, repository_id)
+    deploys = [DeployFacts(deploy_id, service, at) for deploy_id, service, at in rows]
+    failure = change_failure(
+        "", [(d.id, d.finished_at) for d in deploys], failures_of(session, rows)
+    )
+    reworked = _reworked(session, settings, deploys, since, now)
+    bounds, days = tiers.parse_tiers(settings.dora_tiers), window.total_seconds() / tiers.DAY
+    lead_time, lead_time_counts = _lead_time(session, environment, since, repository_id)
+    n = len(deploys)
+    keys = [
+        _key(
+            tiers.DEPLOYMENT_FREQUENCY, n / days, f"{n} production deploys in {days:g} days", bounds
+        ),
+        _key(tiers.CHANGE_LEAD_TIME, lead_time, lead_time_counts, bounds),
+        _key(
+            tiers.CHANGE_FAILURE_RATE,
+            failure.rate,
+            f"{failure.failed_deploys} of {n} deploys were the suspect of a page or rolled back",
+            bounds,
+        ),
+        _key(
+            tiers.RECOVERY_TIME,
+            failure.recovery_median_seconds,
+            f"median deploy -> last page resolved or rollback, of {failure.recovered} failed "
+            "deploys recovered",
+            bounds,
+        ),
+        _key(
+            tiers.REWORK_RATE,
+            len(reworked) / n if n else None,
+            f"{len(reworked)} of {n} deploys unplanned: rollbacks, reverts, or shipped while a "
+            f"page on their service was open (or within {settings.rework_after_page_minutes:g} "
+            "minutes after it resolved)",
+            bounds,
+        ),
+    ]
+    return DoraReport(
+        repository=repository,
+        window=window,
+        deploys=n,
+        keys=keys,
+        source=tiers.SOURCE,
+        measured_since=store.adopted_at(session, repository_id),
+    )
