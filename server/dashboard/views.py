@@ -1,10 +1,10 @@
 """Dashboard pages. Each has a stable URL with its filters in the query string, and a JSON twin:
-`/` (overview: /api/summary, /api/mergesets), `/slowest` (/api/reports/slowest-steps, with
-caches; and, at #flaky-steps, #slowest-tests and #flaky-tests, /api/reports/flaky-steps,
-slowest-tests and flaky-tests),
-`/mergesets/{sha}` (/api/mergesets/{sha}/breakdown), `/pipelines/{trace_id}`
-(/api/pipelines/{trace_id}). Charts are inline SVG and HTML drawn here: nothing is loaded from
-anywhere else, and Jinja2 escapes every value shown."""
+`/` (every repository when there are several: /api/dora and /api/summary per repository; one
+repository: /api/summary, /api/dora, /api/mergesets), `/slowest` (/api/reports/slowest-steps,
+with caches; and, at #flaky-steps, #slowest-tests and #flaky-tests, /api/reports/flaky-steps,
+slowest-tests and flaky-tests), `/mergesets/{sha}` (/api/mergesets/{sha}/breakdown),
+`/pipelines/{trace_id}` (/api/pipelines/{trace_id}). Charts are inline SVG worked out in
+charts.py: nothing is loaded from anywhere else, and Jinja2 escapes every value shown."""
 
 from __future__ import annotations
 
@@ -18,13 +18,23 @@ from fastapi.templating import Jinja2Templates
 from leadtime.server import store
 from leadtime.server.api.deps import Reader, SessionDep, SettingsDep, duration_param, now
 from leadtime.server.dashboard import csrf
+from leadtime.server.dashboard.charts import (
+    CHART_HEIGHT,
+    CHART_WIDTH,
+    QUEUE_CHART,
+    SPARKLINE,
+    lead_time_chart,
+    queue_bars,
+    sparkline,
+)
 from leadtime.server.domain.budget import mergeset_breakdown, slowest_steps
 from leadtime.server.domain.dora import dora_report
 from leadtime.server.domain.dora_tiers import NAMES as DORA_NAMES
 from leadtime.server.domain.dora_tiers import as_read
 from leadtime.server.domain.flaky import flaky_steps
 from leadtime.server.domain.lead_time import budget_of, list_mergesets, repository_summary
-from leadtime.server.domain.queue_trend import QueueBucket, bucket_size
+from leadtime.server.domain.portfolio import repository_rows, short_names
+from leadtime.server.domain.queue_trend import bucket_size
 from leadtime.server.domain.tests import flaky_tests, test_report
 from leadtime.server.errors import NotFound
 from leadtime.server.headers import http_link
@@ -38,7 +48,6 @@ templates = Jinja2Templates(
     directory=Path(__file__).parent / "templates", context_processors=[csrf.context]
 )
 router = APIRouter(include_in_schema=False, dependencies=[Reader])
-CHART_WIDTH, CHART_HEIGHT = 720, 220
 RESOLVED_SHOWN = timedelta(days=7)
 RECENT_DEPLOYS = 15
 SLOWEST_TESTS_SHOWN = 20
@@ -51,55 +60,6 @@ templates.env.filters["dora_value"] = lambda key: as_read(key.value, key.unit)
 templates.env.globals["dora_names"] = DORA_NAMES
 templates.env.filters["percent"] = lambda share: "-" if share is None else f"{share:.0%}"
 templates.env.filters["when"] = lambda moment: moment.strftime("%Y-%m-%d %H:%M") if moment else "-"
-
-
-def lead_time_chart(reports, budget: timedelta) -> dict:
-    """Dots of lead time (minutes) by merge time, scaled into the SVG, plus the budget line."""
-    deployed = [r for r in reports if r.lead_time is not None]
-    if not deployed:
-        return {"dots": [], "budget_y": None}
-    first = min(r.merged_at for r in deployed)
-    span = max((max(r.merged_at for r in deployed) - first).total_seconds(), 1.0)
-    top = max(max(r.lead_time.total_seconds() for r in deployed), budget.total_seconds()) * 1.1
-
-    def y(seconds: float) -> float:
-        return round(CHART_HEIGHT - 10 - seconds / top * (CHART_HEIGHT - 20), 1)
-
-    dots = [
-        {
-            "x": round(20 + (r.merged_at - first).total_seconds() / span * (CHART_WIDTH - 40), 1),
-            "y": y(r.lead_time.total_seconds()),
-            "sha": r.sha,
-            "over": r.over_budget,
-            "label": f"{r.sha[:10]} {format_duration(r.lead_time.total_seconds())}",
-        }
-        for r in deployed
-    ]
-    return {"dots": dots, "budget_y": y(budget.total_seconds())}
-
-
-QUEUE_CHART = (600, 90)  # the queue trend's viewBox: width, height
-
-
-def queue_bars(trend: list[QueueBucket]) -> list[dict]:
-    """A bar per bucket of the queue trend (domain/queue_trend.py), scaled into the SVG; a
-    bucket with no queue reported gets no bar, so the gap shows."""
-    width, height = QUEUE_CHART
-    top = max((bucket.p50 for bucket in trend if bucket.p50 is not None), default=0.0) or 1.0
-    step = width / max(len(trend), 1)
-    bars = []
-    for index, bucket in enumerate(trend):
-        tall = 0.0 if bucket.p50 is None else max(bucket.p50 / top * (height - 20), 1.0)
-        bars.append(
-            {
-                "x": round(index * step + step * 0.1, 1),
-                "width": round(step * 0.8, 1),
-                "y": round(height - tall, 1),
-                "height": round(tall, 1),
-                "bucket": bucket,
-            }
-        )
-    return bars
 
 
 def waterfall(items: list[dict], start: datetime, end: datetime) -> list[dict]:
@@ -145,9 +105,7 @@ def overview(
     if not repositories:
         return templates.TemplateResponse(request, "empty.html", {"url": str(request.base_url)})
     if repo is None and len(repositories) > 1:
-        return templates.TemplateResponse(
-            request, "repositories.html", {"repositories": repositories, "window": window}
-        )
+        return _every_repository(request, session, settings, window)
     chosen = store.find_repository(session, repo) if repo else repositories[0]
     name = chosen.display_name
     span = duration_param(window, "window")
@@ -162,6 +120,7 @@ def overview(
         "overview.html",
         {
             "repo": name,
+            "title": short_names(repositories)[chosen.id],
             "window": window,
             "windows": WINDOWS,
             "summary": summary,
@@ -181,6 +140,23 @@ def overview(
             "width": CHART_WIDTH,
             "height": CHART_HEIGHT,
         },
+    )
+
+
+def _every_repository(request: Request, session, settings, window: str) -> HTMLResponse:
+    rows = repository_rows(session, settings, now(), duration_param(window, "window"))
+    shown = [
+        {
+            "row": row,
+            "trend": sparkline(row.weekly_p50, budget_of(row.repository, settings).total_seconds()),
+            "by_key": {key.key: key for key in row.dora.keys},
+        }
+        for row in rows
+    ]
+    return templates.TemplateResponse(
+        request,
+        "repositories.html",
+        {"rows": shown, "window": window, "windows": WINDOWS, "sparkline": SPARKLINE},
     )
 
 

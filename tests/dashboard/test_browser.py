@@ -94,7 +94,8 @@ def test_empty_server_shows_how_to_send_the_first_span(client, live_server, page
 def test_overview_to_mergeset_to_pipeline_run(client, live_server, page):
     sha = seed(client)
     page.goto(live_server.url + "/")
-    assert page.locator("h1").inner_text() == REPO
+    assert page.locator("h1").inner_text() == "acme/shop"  # owner/name, the URL in its title
+    assert page.locator("h1").get_attribute("title") == REPO
     assert page.locator("#over-budget").inner_text() == "100%"  # both deployed mergesets
     assert page.locator("#batched").inner_text() == "100%"  # one deploy, two mergesets
     assert page.locator("#lead-time-p50").inner_text() == "55m05s"  # of 25m05s and 1h25m05s
@@ -253,7 +254,8 @@ def test_overview_shows_a_firing_alert_and_links_to_it(client, live_server, page
     page.screenshot(path=page.shots / "alert.png", full_page=True)
     with page.expect_navigation():
         alert.locator("a").click()
-    assert page.locator("h1").inner_text() == REPO
+    assert page.locator("h1").inner_text() == "acme/shop"  # owner/name, the URL in its title
+    assert page.locator("h1").get_attribute("title") == REPO
 
 
 def test_a_missing_page_says_what_is_missing(client, live_server, page):
@@ -365,3 +367,46 @@ def test_overview_shows_the_five_dora_keys_with_tiers_and_a_window_picker(
     box = page.locator("#dora").bounding_box()
     assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 375
     page.screenshot(path=page.shots / "dora-375.png", full_page=True)
+
+
+def test_every_repository_on_one_page_worst_first_each_linking_to_its_own(
+    client, live_server, page
+):
+    seed_dora_history(client)  # acme/shop: one key in the low tier
+    now = datetime.now(UTC).replace(microsecond=0)
+    for repository, sha in (("https://github.com/acme/search", "c" * 40), ("billing", "d" * 40)):
+        merged = now - timedelta(days=3, hours=1)
+        body = {"repository": repository, "sha": sha, "merged_at": merged.isoformat()}
+        assert client.post("/api/merges", json=body).status_code == 200
+        deploy = {
+            "service": f"{sha[0]}-svc",
+            "repository": repository,
+            "environment": "production",
+            "sha": sha,
+            "status": "succeeded",
+            "finished_at": (now - timedelta(days=3)).isoformat(),
+        }
+        assert client.post("/api/deploys", json=deploy).status_code == 200
+    page.goto(live_server.url + "/")
+    assert page.locator("h1").inner_text() == "Repositories"
+    rows = page.locator("#repositories tbody tr")
+    assert [rows.nth(i).get_attribute("data-repository") for i in range(3)] == [
+        "acme/shop",
+        "acme/search",
+        "billing",
+    ]
+    shop = rows.first
+    assert "low" in shop.locator("[data-key=change_failure_rate]").inner_text()
+    assert "29%" in shop.locator("[data-key=change_failure_rate]").inner_text()
+    assert "30m00s" in shop.locator("[data-key=lead_time]").inner_text()
+    trend = shop.locator("svg.sparkline")
+    assert trend.locator("circle").count() == 1  # one week shipped: a dot, no line
+    assert trend.locator("polyline").count() == 0
+    assert trend.get_attribute("aria-label").endswith("-, 30m00s")
+    page.screenshot(path=page.shots / "repositories.png", full_page=True)
+    for name in ("billing", "acme/search"):  # a name-only repository's link works too
+        with page.expect_navigation():
+            page.locator("#repositories a", has_text=name).click()
+        assert page.locator("h1").inner_text() == name
+        assert "1 production deploys in 30 days" in page.locator("#dora").inner_text()
+        page.go_back()

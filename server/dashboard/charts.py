@@ -1,0 +1,130 @@
+"""The dashboard's charts as plain numbers for inline SVG (nothing loaded from elsewhere; each
+chart has a table or a label that says the same for screen readers). Lead times span seconds to
+weeks, so they are drawn on a log scale: one outlier never flattens the other points."""
+
+from __future__ import annotations
+
+import math
+from datetime import timedelta
+
+from leadtime.server.domain.queue_trend import QueueBucket
+from leadtime.server.timeparse import format_duration
+
+CHART_WIDTH, CHART_HEIGHT = 720, 220
+PLOT_LEFT, PLOT_RIGHT, PLOT_TOP, PLOT_BOTTOM = 56, 12, 10, 24  # room for the axes' labels
+# Where the lead-time axis may put a tick: the durations people think in.
+TICKS = (10, 60, 300, 900, 3600, 4 * 3600, 86400, 7 * 86400, 30 * 86400, 365 * 86400)
+
+
+class LogScale:
+    """Seconds to a y coordinate, log10, over [low, high] padded so no point sits on an edge."""
+
+    def __init__(self, values: list[float], top: float, bottom: float) -> None:
+        self.low = math.log10(max(min(values), 1.0)) - 0.15
+        self.high = math.log10(max(max(values), 1.0)) + 0.15
+        self.top, self.bottom = top, bottom
+
+    def y(self, seconds: float) -> float:
+        share = (math.log10(max(seconds, 1.0)) - self.low) / (self.high - self.low)
+        return round(self.bottom - share * (self.bottom - self.top), 1)
+
+    def ticks(self) -> list[dict]:
+        inside = [t for t in TICKS if self.low <= math.log10(t) <= self.high]
+        return [{"y": self.y(t), "label": format_duration(t)} for t in inside]
+
+
+def lead_time_chart(reports, budget: timedelta) -> dict:
+    """Dots of lead time by merge time on a log scale, the budget line, and both axes' ticks
+    (durations on the left, dates below); each dot's label says its sha, title and lead time."""
+    deployed = [r for r in reports if r.lead_time is not None]
+    if not deployed:
+        return {"dots": [], "budget_y": None, "y_ticks": [], "x_ticks": []}
+    seconds = [r.lead_time.total_seconds() for r in deployed]
+    scale = LogScale([*seconds, budget.total_seconds()], PLOT_TOP, CHART_HEIGHT - PLOT_BOTTOM)
+    first = min(r.merged_at for r in deployed)
+    span = max((max(r.merged_at for r in deployed) - first).total_seconds(), 1.0)
+    plot_width = CHART_WIDTH - PLOT_LEFT - PLOT_RIGHT
+
+    def x(moment) -> float:
+        return round(PLOT_LEFT + (moment - first).total_seconds() / span * plot_width, 1)
+
+    dots = [
+        {
+            "x": x(r.merged_at),
+            "y": scale.y(lead),
+            "sha": r.sha,
+            "over": r.over_budget,
+            "label": f"{r.sha[:10]} {r.pr_title or r.title or ''} merged "
+            f"{r.merged_at:%Y-%m-%d %H:%M}: {format_duration(lead)}".replace("  ", " "),
+        }
+        for r, lead in zip(deployed, seconds, strict=True)
+    ]
+    x_ticks = [
+        {"x": x(first + timedelta(seconds=span * share)), "label": f"{moment:%m-%d %H:%M}"}
+        for share in (0.0, 0.5, 1.0)
+        if (moment := first + timedelta(seconds=span * share))
+    ]
+    return {
+        "dots": dots,
+        "budget_y": scale.y(budget.total_seconds()),
+        "y_ticks": scale.ticks(),
+        "x_ticks": x_ticks if span > 1.0 else x_ticks[:1],
+        "left": PLOT_LEFT,
+        "bottom": CHART_HEIGHT - PLOT_BOTTOM,
+    }
+
+
+SPARKLINE = (120, 28)  # a weekly trend's viewBox: width, height
+
+
+def sparkline(values: list[float | None], budget: float) -> dict:
+    """A weekly trend as SVG points on a log scale (an outlier never flattens the rest), with
+    the budget's height; weeks with no value leave a gap between the lines drawn."""
+    width, height = SPARKLINE
+    known = [value for value in values if value]
+    if not known:
+        return {"lines": [], "dots": [], "budget_y": None}
+    low, high = math.log10(min([*known, budget])), math.log10(max([*known, budget]))
+    span = max(high - low, 1e-9)
+    step = width / max(len(values) - 1, 1)
+
+    def y(seconds: float) -> float:
+        return round(height - 2 - (math.log10(seconds) - low) / span * (height - 4), 1)
+
+    lines: list[list[str]] = [[]]
+    dots = []
+    for index, value in enumerate(values):
+        if value:
+            dots.append({"x": round(index * step, 1), "y": y(value)})
+            lines[-1].append(f"{dots[-1]['x']},{dots[-1]['y']}")
+        elif lines[-1]:
+            lines.append([])
+    return {
+        "lines": [" ".join(points) for points in lines if len(points) > 1],
+        "dots": dots,  # a week alone between gaps is a dot, not a line
+        "budget_y": y(budget),
+    }
+
+
+QUEUE_CHART = (600, 90)  # the queue trend's viewBox: width, height
+
+
+def queue_bars(trend: list[QueueBucket]) -> list[dict]:
+    """A bar per bucket of the queue trend (domain/queue_trend.py), scaled into the SVG; a
+    bucket with no queue reported gets no bar, so the gap shows."""
+    width, height = QUEUE_CHART
+    top = max((bucket.p50 for bucket in trend if bucket.p50 is not None), default=0.0) or 1.0
+    step = width / max(len(trend), 1)
+    bars = []
+    for index, bucket in enumerate(trend):
+        tall = 0.0 if bucket.p50 is None else max(bucket.p50 / top * (height - 20), 1.0)
+        bars.append(
+            {
+                "x": round(index * step + step * 0.1, 1),
+                "width": round(step * 0.8, 1),
+                "y": round(height - tall, 1),
+                "height": round(tall, 1),
+                "bucket": bucket,
+            }
+        )
+    return bars
