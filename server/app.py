@@ -103,7 +103,9 @@ def install_error_handlers(app: FastAPI) -> None:
         return _error(error.status_code, code, message, dict(error.headers or {}) or None)
 
     @app.exception_handler(RequestValidationError)
-    async def invalid_request(_request: Request, error: RequestValidationError) -> JSONResponse:
+    async def invalid_request(request: Request, error: RequestValidationError):
+        if _wants_page(request):
+            return dashboard.error_page(request, 422, _validation_message(error))
         return _error(422, "invalid", _validation_message(error))
 
     @app.exception_handler(OperationalError)

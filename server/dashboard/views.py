@@ -160,14 +160,31 @@ def _every_repository(request: Request, session, settings, window: str) -> HTMLR
     )
 
 
+def _pick_repository(request: Request, repositories, path: str, window: str) -> HTMLResponse:
+    """A page that needs a repository, asked for without one: a list to pick from."""
+    names = short_names(repositories)
+    choices = sorted(
+        ({"name": names[r.id], "reference": r.display_name} for r in repositories),
+        key=lambda choice: choice["name"].lower(),
+    )
+    return templates.TemplateResponse(
+        request, "pick.html", {"choices": choices, "path": path, "window": window}
+    )
+
+
 @router.get("/slowest", response_class=HTMLResponse)
 def slowest(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
-    repo: str,
+    repo: str | None = None,
     window: str = Query("7d"),
 ) -> HTMLResponse:
+    if repo is None:
+        repositories = store.repositories(session)
+        if len(repositories) != 1:
+            return _pick_repository(request, repositories, "/slowest", window)
+        repo = repositories[0].display_name
     span = duration_param(window, "window")
     moment = now()
     report = slowest_steps(session, settings, moment, repo, span)

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlencode
 
 import httpx
 import uvicorn
@@ -152,7 +153,7 @@ def highlights(client: httpx.Client, url: str) -> list[str]:
         trend = f", {step['trend']:+.0%} on the week before" if step["trend"] is not None else ""
         lines.append(
             f"slowest step this week: {step['name']}, p50 {_minutes(step['p50'])}{trend} "
-            f"({url}/slowest)"
+            f"({url}/slowest?{urlencode(repo)})"
         )
     for alert in client.get("/api/alerts", params={"status": "open"}).json():
         lines.append(f"regression alert: {alert['message']}")

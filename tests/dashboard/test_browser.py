@@ -410,3 +410,26 @@ def test_every_repository_on_one_page_worst_first_each_linking_to_its_own(
         assert page.locator("h1").inner_text() == name
         assert "1 production deploys in 30 days" in page.locator("#dora").inner_text()
         page.go_back()
+
+
+def test_a_page_asked_for_without_its_repository_offers_a_picker_never_json(
+    client, live_server, page
+):
+    now = datetime.now(UTC).replace(microsecond=0)
+    make_deploy(client, "shop", "a" * 40, now - timedelta(hours=1))
+    make_deploy(client, "search", "b" * 40, now - timedelta(hours=1))
+    response = page.goto(live_server.url + "/slowest")
+    assert response.status == 200 and page.locator("h1").inner_text() == "Pick a repository"
+    assert page.locator("#pick a").all_inner_texts() == ["acme/search", "acme/shop"]
+    with page.expect_navigation():
+        page.locator("#pick a", has_text="acme/shop").click()
+    assert "/slowest?repo=https%3A//github.com/acme/shop" in page.url
+    assert page.locator("h1").inner_text() == "Slowest steps"
+    # a malformed filter is an HTML page that says what is wrong, not the API's JSON
+    response = page.goto(live_server.url + "/pages?unmatched=perhaps")
+    assert response.status == 422 and response.headers["content-type"].startswith("text/html")
+    assert "unmatched" in page.locator("p.error").inner_text()
+    page.problems.remove(  # the browser logs the page's own 422: the point of this test
+        "console: Failed to load resource: the server responded with a status of 422 "
+        "(Unprocessable Entity)"
+    )

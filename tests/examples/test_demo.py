@@ -120,6 +120,20 @@ def test_demo_dashboard_in_the_browser(serving, browser):
         page.close()
 
 
+def test_every_url_the_demo_prints_answers_a_page_in_the_browser(serving, browser):
+    _, lines, url = serving
+    printed = sorted(set(re.findall(r"http://127\.0\.0\.1:\d+[^\s),]*", "\n".join(lines))))
+    assert f"{url}/pages" in printed and any("/slowest?repo=" in link for link in printed)
+    page = browser.new_page()
+    try:
+        for link in printed:
+            response = page.goto(link)
+            assert response is not None and response.status == 200, link
+            assert response.headers["content-type"].startswith("text/html"), link
+    finally:
+        page.close()
+
+
 def test_demo_stops_on_interrupt_and_cleans_up(serving):
     process, lines, _ = serving
     directory = re.search(r"SQLite in (\S+)\)", "\n".join(lines)).group(1)
