@@ -41,7 +41,7 @@ from leadtime.server.api import (
     webhooks,
 )
 from leadtime.server.api.early_auth import TokenBeforeBody
-from leadtime.server.dashboard import page_views, signin
+from leadtime.server.dashboard import deploy_views, page_views, signin
 from leadtime.server.dashboard import views as dashboard
 from leadtime.server.dashboard.csrf import CsrfCookie
 from leadtime.server.domain.dora_tiers import parse_tiers
@@ -207,6 +207,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(module.router)
     app.include_router(dashboard.router)
     app.include_router(page_views.router)
+    app.include_router(deploy_views.router)
     app.include_router(signin.router)
     app.include_router(docs.router)
     app.mount("/docs/assets", StaticFiles(directory=docs.ASSETS), name="docs-assets")

@@ -433,3 +433,38 @@ def test_a_page_asked_for_without_its_repository_offers_a_picker_never_json(
         "console: Failed to load resource: the server responded with a status of 422 "
         "(Unprocessable Entity)"
     )
+
+
+def test_the_deploys_page_lists_every_deploy_with_flags_pages_and_duration(
+    client, live_server, page
+):
+    seed_dora_history(client)  # seven deploys of shop: a rollback, a redeploy, two pages
+    finished = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+    timed = {
+        "service": "search",
+        "repository": "https://github.com/acme/search",
+        "environment": "staging",
+        "sha": "e" * 40,
+        "status": "failed",
+        "started_at": (finished - timedelta(minutes=7, seconds=30)).isoformat(),
+        "finished_at": finished.isoformat(),
+    }
+    assert client.post("/api/deploys", json=timed).status_code == 200
+    page.goto(live_server.url + "/deploys")
+    rows = page.locator("#all-deploys tbody tr")
+    assert rows.count() == 8
+    newest = rows.first.inner_text()
+    assert "search" in newest and "staging" in newest and "failed" in newest
+    assert rows.first.locator(".took").inner_text() == "7m30s"
+    texts = rows.all_inner_texts()
+    assert sum("rollback" in text for text in texts) == 1
+    assert sum("rolled back" in text for text in texts) == 1
+    assert sum("redeploy" in text for text in texts) == 1
+    assert sum("shop is down" in text for text in texts) == 2  # each page under its suspect
+    page.screenshot(path=page.shots / "deploys-page.png", full_page=True)
+    with page.expect_navigation():
+        rows.first.locator("a", has_text="search").click()
+    assert page.locator("#all-deploys tbody tr").count() == 1
+    with page.expect_navigation():
+        page.locator(".windows a", has_text="7d").click()
+    assert "service=search" in page.url and "window=7d" in page.url
