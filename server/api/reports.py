@@ -149,6 +149,7 @@ def get_breakdown(
                 waiting=segment.waiting,
                 span_id=segment.span_id,
                 trace_id=segment.trace_id,
+                failed=segment.span_id in breakdown.failed,
             )
             for segment in breakdown.segments
         ],
@@ -156,6 +157,7 @@ def get_breakdown(
         deploy_trace_id=breakdown.deploy_trace_id,
         retried=[RetriedOut(**retried.__dict__) for retried in breakdown.retried],
         caches=[CacheUseOut(**use.__dict__) for use in breakdown.caches],
+        failed_steps=sorted(set(breakdown.failed.values())),
     )
 
 

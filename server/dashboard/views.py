@@ -216,6 +216,7 @@ def mergeset(
             "seconds": s.seconds,
             "waiting": s.waiting,
             "trace_id": s.trace_id,
+            "failed": s.span_id in breakdown.failed,
         }
         for s in breakdown.segments
     ]

@@ -44,7 +44,14 @@ from leadtime.server.domain.step_days import StepTotals, step_totals
 from leadtime.server.errors import BadPayload, Conflict, NotFound
 from leadtime.server.models import Mergeset, Step
 from leadtime.server.settings import Settings
-from leadtime.tracer.attributes import JOB_NAME
+from leadtime.tracer.attributes import (
+    JOB_NAME,
+    RESULT_ERROR,
+    RESULT_FAILURE,
+    RESULT_TIMEOUT,
+)
+
+FAILED_RESULTS = (RESULT_FAILURE, RESULT_ERROR, RESULT_TIMEOUT)  # the conventions' words
 
 SLOW_SHARE = 0.20
 MILLISECOND = 0.001
@@ -216,6 +223,8 @@ class Breakdown:
     deploy_trace_id: str | None
     retried: list[Retried] = field(default_factory=list)  # domain/flaky.py, on its revision
     caches: list[CacheUse] = field(default_factory=list)  # domain/caches.py, in its runs
+    # span id -> name of each step of its runs whose result says it did not succeed
+    failed: dict[str, str] = field(default_factory=dict)
 
 
 def split_lead_time(
@@ -316,4 +325,11 @@ def mergeset_breakdown(
         deploy_trace_id=deploy.trace_id if deploy else None,
         retried=retried,
         caches=cache_uses([step for run in runs if run for step in run[1]]),
+        failed={
+            step.span_id: step.name
+            for run in runs
+            if run
+            for step in run[1]
+            if step.result in FAILED_RESULTS
+        },
     )

@@ -137,6 +137,7 @@ class SegmentOut(BaseModel):
     waiting: bool
     span_id: str | None
     trace_id: str | None
+    failed: bool = Field(False, description="The step's result was failure, error or timeout.")
 
 
 class RetriedOut(BaseModel):
@@ -170,6 +171,11 @@ class BreakdownOut(BaseModel):
         default_factory=list,
         description="The steps of its main-branch and deploy runs that said whether their cache "
         "was hit (`--cache-hit`), in the order they ran.",
+    )
+    failed_steps: list[str] = Field(
+        default_factory=list,
+        description="Steps of its main-branch and deploy runs whose result was failure, error or "
+        "timeout, on its critical path or not.",
     )
 
 

@@ -468,3 +468,22 @@ def test_the_deploys_page_lists_every_deploy_with_flags_pages_and_duration(
     with page.expect_navigation():
         page.locator(".windows a", has_text="7d").click()
     assert "service=search" in page.url and "window=7d" in page.url
+
+
+def test_the_mergeset_breakdown_marks_the_steps_that_failed(client, live_server, page):
+    merged = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
+    sha = "b" * 40
+    body = {"repository": REPO, "sha": sha, "merged_at": merged.isoformat()}
+    assert client.post("/api/merges", json=body).status_code == 200
+    deploy = {"deploy": {"deployment.environment.name": "production"}}
+    steps = [("build", 120, "success"), ("lint", 30, "failure"), ("deploy", 60, "success")]
+    post_run(client, 7, merged + timedelta(minutes=1), steps, branch="main", sha=sha, extra=deploy)
+    breakdown = client.get(f"/api/mergesets/{sha}/breakdown").json()
+    assert breakdown["failed_steps"] == ["lint"]
+    assert [s["name"] for s in breakdown["segments"] if s["failed"]] == ["lint"]
+    page.goto(f"{live_server.url}/mergesets/{sha}")
+    failed_rows = page.locator(".waterfall .row.failed")
+    assert failed_rows.count() == 1 and "lint" in failed_rows.inner_text()
+    assert "failed" in failed_rows.locator(".flag").inner_text()
+    assert page.locator("#failed-steps").inner_text() == "Failed in its runs: lint"
+    page.screenshot(path=page.shots / "failed-step.png", full_page=True)
