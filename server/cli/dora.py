@@ -8,6 +8,8 @@ from leadtime.server.cli.client import get
 from leadtime.server.cli.output import Table, output_options, show
 from leadtime.server.domain.dora_tiers import NAMES, as_read
 
+TIER_COLOURS = {"elite": "green", "high": "cyan", "medium": "yellow", "low": "red"}
+
 
 def _dora_table(report: dict) -> Table:
     since = report["measured_since"]
@@ -26,6 +28,7 @@ def _dora_table(report: dict) -> Table:
             f"{report['repository'] or 'all repositories'}: {report['deploys']} production "
             f"deploys; tiers: {report['source']}; measured since {since[:10] if since else '-'}"
         ],
+        colours=TIER_COLOURS,
     )
 
 
