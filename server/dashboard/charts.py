@@ -128,3 +128,75 @@ def queue_bars(trend: list[QueueBucket]) -> list[dict]:
             }
         )
     return bars
+
+
+TREND_CHART = (720, 120)  # each weekly trend's viewBox: width, height
+TREND_LEFT, TREND_BOTTOM = 56, 18
+
+
+def _week_x(index: int, weeks: int) -> float:
+    plot = TREND_CHART[0] - TREND_LEFT - 12
+    return round(TREND_LEFT + (index + 0.5) * plot / max(weeks, 1), 1)
+
+
+def _series(points: list[tuple[float, float | None]]) -> dict:
+    """A line through consecutive weeks with values (a gap where a week has none) and a dot on
+    every week with one, so a lone week still shows."""
+    lines: list[list[str]] = [[]]
+    for x, y in points:
+        if y is None:
+            lines.append([])
+        else:
+            lines[-1].append(f"{x},{y}")
+    dots = [{"x": x, "y": y} for x, y in points if y is not None]
+    return {"lines": [" ".join(line) for line in lines if len(line) > 1], "dots": dots}
+
+
+def weekly_charts(weeks, budget: timedelta) -> dict:
+    """Three charts of the same weeks: lead time p50 and p90 against the budget (log scale),
+    deploys (bars), change failure and rework rates (0-100%)."""
+    width, height = TREND_CHART
+    bottom = height - TREND_BOTTOM
+    leads = [w.lead_time_p50 for w in weeks] + [w.lead_time_p90 for w in weeks]
+    known = [value for value in leads if value]
+    scale = LogScale([*known, budget.total_seconds()], 8, bottom)
+    xs = [_week_x(index, len(weeks)) for index in range(len(weeks))]
+
+    def lead(values):
+        return _series([(x, scale.y(v) if v else None) for x, v in zip(xs, values, strict=True)])
+
+    most = max((w.deploys for w in weeks), default=0) or 1
+    bar_width = round((width - TREND_LEFT - 12) / max(len(weeks), 1) * 0.7, 1)
+
+    def rate(values):
+        return _series(
+            [
+                (x, None if v is None else round(bottom - v * (bottom - 8), 1))
+                for x, v in zip(xs, values, strict=True)
+            ]
+        )
+
+    return {
+        "width": width,
+        "height": height,
+        "left": TREND_LEFT,
+        "bottom": bottom,
+        "labels": [{"x": x, "text": f"{w.start:%m-%d}"} for x, w in zip(xs, weeks, strict=True)],
+        "p50": lead([w.lead_time_p50 for w in weeks]),
+        "p90": lead([w.lead_time_p90 for w in weeks]),
+        "budget_y": scale.y(budget.total_seconds()),
+        "lead_ticks": scale.ticks(),
+        "bars": [
+            {
+                "x": round(x - bar_width / 2, 1),
+                "width": bar_width,
+                "y": round(bottom - w.deploys / most * (bottom - 8), 1),
+                "height": round(w.deploys / most * (bottom - 8), 1),
+                "deploys": w.deploys,
+            }
+            for x, w in zip(xs, weeks, strict=True)
+        ],
+        "most": most,
+        "failure": rate([w.change_failure_rate for w in weeks]),
+        "rework": rate([w.rework_rate for w in weeks]),
+    }

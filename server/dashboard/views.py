@@ -26,6 +26,7 @@ from leadtime.server.dashboard.charts import (
     lead_time_chart,
     queue_bars,
     sparkline,
+    weekly_charts,
 )
 from leadtime.server.domain.budget import mergeset_breakdown, slowest_steps
 from leadtime.server.domain.dora import dora_report
@@ -36,6 +37,7 @@ from leadtime.server.domain.lead_time import budget_of, list_mergesets, reposito
 from leadtime.server.domain.portfolio import repository_rows, short_names
 from leadtime.server.domain.queue_trend import bucket_size
 from leadtime.server.domain.tests import flaky_tests, test_report
+from leadtime.server.domain.trends import weekly_trend
 from leadtime.server.errors import NotFound
 from leadtime.server.headers import http_link
 from leadtime.server.notify import dispatch
@@ -115,6 +117,7 @@ def overview(
         session, settings, moment, repository=name, since=moment - span, limit=500
     )
     budget = budget_of(chosen, settings)
+    trend = weekly_trend(session, settings, moment, name)
     return templates.TemplateResponse(
         request,
         "overview.html",
@@ -128,6 +131,8 @@ def overview(
             "mergesets": reports[:50],
             "budget": budget,
             "chart": lead_time_chart(reports, budget),
+            "trend": trend,
+            "trend_chart": weekly_charts(trend, budget),
             "alerts": recent_alerts(session, settings, chosen, moment),
             "deploys": deploys_out(
                 session, store.recent_deploys(session, chosen.id, RECENT_DEPLOYS)

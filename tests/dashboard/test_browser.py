@@ -348,6 +348,13 @@ def test_overview_shows_the_five_dora_keys_with_tiers_and_a_window_picker(
     assert "50m00s" in rows["failed_deployment_recovery_time"]
     assert "43%" in rows["rework_rate"] and "no tiers" in rows["rework_rate"]
     assert page.locator("#dora .tier").count() == 4  # the rework rate has none
+    # weekly trends: the seed's day falls in the last of 12 weeks; the table says the same
+    weeks = page.locator("#trend-table tbody tr").all_inner_texts()
+    assert len(weeks) == 12 and all("\t0\t" in week for week in weeks[:11])
+    last = weeks[-1].split("\t")
+    assert last[1:] == ["30m00s", "2h00m", "7", "29%", "43%"]  # p90 of 10m..2h, 2h, 2h: 2h
+    assert page.locator("#trend-lead-time circle.p50").count() == 1
+    assert page.locator("#trend-deploys rect").count() == 12
     page.screenshot(path=page.shots / "dora.png", full_page=True)
 
     # the window picker: in a week the same seven deploys are one a day, so elite
