@@ -6,6 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Query
 
 from leadtime.server.api.deps import Reader, SessionDep, SettingsDep, duration_param, now
+from leadtime.server.domain.dora_tiers import DEFAULT_WINDOW
 from leadtime.server.domain.oncall import change_failure_report, oncall_review
 from leadtime.server.presenters import change_failure_out, oncall_out
 from leadtime.server.schemas import ChangeFailureOut, OncallWeekOut
@@ -18,7 +19,7 @@ def get_change_failure(
     session: SessionDep,
     settings: SettingsDep,
     service: str | None = Query(None, description="One service (as deploys name it)."),
-    window: str = Query("30d", description="How far back: e.g. 7d, 30d, 12w."),
+    window: str = Query(DEFAULT_WINDOW, description="How far back: e.g. 7d, 30d, 12w."),
 ) -> list[ChangeFailureOut]:
     """Per service: production deploys, how many were followed by a page they are the suspect
     of, the change failure rate, and the median and p90 failed deployment recovery time."""

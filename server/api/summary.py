@@ -7,6 +7,7 @@ from fastapi import APIRouter, Query
 
 from leadtime.server.api.deps import Reader, SessionDep, SettingsDep, duration_param, now
 from leadtime.server.domain.dora import dora_report
+from leadtime.server.domain.dora_tiers import DEFAULT_WINDOW
 from leadtime.server.domain.lead_time import repository_summary
 from leadtime.server.presenters import dora_out
 from leadtime.server.schemas import DoraOut, SummaryOut
@@ -52,7 +53,7 @@ def get_dora(
     session: SessionDep,
     settings: SettingsDep,
     repo: str | None = Query(None, description="Repository; all when absent."),
-    window: str = Query("30d", description="How far back: e.g. 7d, 30d, 12w."),
+    window: str = Query(DEFAULT_WINDOW, description="How far back: e.g. 7d, 30d, 12w."),
 ) -> DoraOut:
     """DORA's five keys (deployment frequency, change lead time, change failure rate, failed
     deployment recovery time, rework rate) over the production deploys finished in the window,

@@ -6,7 +6,7 @@ import click
 
 from leadtime.server.cli.client import get
 from leadtime.server.cli.output import Table, output_options, show
-from leadtime.server.domain.dora_tiers import NAMES, as_read
+from leadtime.server.domain.dora_tiers import DEFAULT_WINDOW, NAMES, as_read
 
 TIER_COLOURS = {"elite": "green", "high": "cyan", "medium": "yellow", "low": "red"}
 
@@ -34,7 +34,9 @@ def _dora_table(report: dict) -> Table:
 
 @click.command("dora")
 @click.option("--repo", help="Repository URL, owner/name or name (all when absent).")
-@click.option("--window", default="30d", show_default=True, help="How far back: 7d, 30d, 12w.")
+@click.option(
+    "--window", default=DEFAULT_WINDOW, show_default=True, help="How far back: 7d, 30d, 12w."
+)
 @output_options
 def report_dora(repo: str | None, window: str, output: str) -> None:
     """DORA's five keys over the production deploys of the window, each with its tier (DORA

@@ -10,6 +10,7 @@ import click
 from leadtime.server.cli.client import call, get
 from leadtime.server.cli.dora import report_dora
 from leadtime.server.cli.output import Table, output_options, share, show, when
+from leadtime.server.domain.dora_tiers import DEFAULT_WINDOW
 from leadtime.server.timeparse import format_duration as duration
 
 
@@ -355,7 +356,7 @@ def _change_failure_table(rows: list[dict]) -> Table:
 
 @report_group.command("change-failure")
 @click.option("--service")
-@click.option("--window", default="30d", show_default=True)
+@click.option("--window", default=DEFAULT_WINDOW, show_default=True)
 @output_options
 def report_change_failure(service: str | None, window: str, output: str) -> None:
     """Change failure rate and failed deployment recovery time per service.

@@ -22,6 +22,7 @@ from leadtime.server.api.deps import (
 from leadtime.server.dashboard import csrf
 from leadtime.server.dashboard.views import templates
 from leadtime.server.domain import suspects
+from leadtime.server.domain.dora_tiers import DEFAULT_WINDOW
 from leadtime.server.domain.oncall import change_failure_report, oncall_review
 from leadtime.server.errors import BadPayload
 from leadtime.server.presenters import change_failure_out, oncall_out, pages_out
@@ -74,7 +75,11 @@ def oncall(
     team: str | None = None,
 ) -> HTMLResponse:
     span = duration_param(window, "window")
-    failures = change_failure_out(change_failure_report(session, settings, now(), span, None))
+    # the change failure rate over the window every other view of it uses, not the review's
+    failure_span = duration_param(DEFAULT_WINDOW, "window")
+    failures = change_failure_out(
+        change_failure_report(session, settings, now(), failure_span, None)
+    )
     weeks = oncall_out(oncall_review(session, settings, now(), span, None, team))
     return templates.TemplateResponse(
         request,
@@ -83,6 +88,7 @@ def oncall(
             "failures": failures,
             "weeks": weeks,
             "window": window,
+            "failure_window": DEFAULT_WINDOW,
             "team": team,
             "limit": settings.weekly_page_limit,
             "now": now(),

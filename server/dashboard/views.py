@@ -30,8 +30,8 @@ from leadtime.server.dashboard.charts import (
 )
 from leadtime.server.domain.budget import mergeset_breakdown, slowest_steps
 from leadtime.server.domain.dora import dora_report
+from leadtime.server.domain.dora_tiers import DEFAULT_WINDOW, as_read
 from leadtime.server.domain.dora_tiers import NAMES as DORA_NAMES
-from leadtime.server.domain.dora_tiers import as_read
 from leadtime.server.domain.flaky import flaky_steps
 from leadtime.server.domain.lead_time import budget_of, list_mergesets, repository_summary
 from leadtime.server.domain.portfolio import repository_rows, short_names
@@ -101,7 +101,7 @@ def overview(
     session: SessionDep,
     settings: SettingsDep,
     repo: str | None = None,
-    window: str = Query("30d"),
+    window: str = Query(DEFAULT_WINDOW),
 ) -> HTMLResponse:
     repositories = store.repositories(session)
     if not repositories:

@@ -27,6 +27,9 @@ from dataclasses import dataclass
 
 from leadtime.server.timeparse import format_duration, parse_duration
 
+# The window of every delivery-performance figure (DORA's keys, the change failure rate) when
+# none is asked for, the same in the API, the terminal and the dashboard: one number per fact.
+DEFAULT_WINDOW = "30d"
 SOURCE = "DORA 2024 clusters (Accelerate State of DevOps 2024, p. 13)"
 LEVELS = ("elite", "high", "medium")  # a value that meets none of their bounds is low
 LOW = "low"

@@ -7,9 +7,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from click.testing import CliRunner
 
+from leadtime.tracer.cli import cli
 from tests.conftest import CHROMIUM
-from tests.factories import make_deploy, make_mergeset
+from tests.factories import make_deploy, make_mergeset, make_page
 from tests.server.dora_history import seed_dora_history
 from tests.server.otlp_payloads import (
     REPO,
@@ -494,3 +496,22 @@ def test_the_mergeset_breakdown_marks_the_steps_that_failed(client, live_server,
     assert "failed" in failed_rows.locator(".flag").inner_text()
     assert page.locator("#failed-steps").inner_text() == "Failed in its runs: lint"
     page.screenshot(path=page.shots / "failed-step.png", full_page=True)
+
+
+def test_the_change_failure_rate_is_one_number_in_the_browser_the_api_and_the_terminal(
+    client, live_server, page, monkeypatch
+):
+    # a failed deploy 29 days ago and a clean one 2 days ago: 1 of 2 over 30 days, 0 of 1 over
+    # the on-call review's 28 days; every view says 1 of 2
+    now = datetime.now(UTC).replace(microsecond=0)
+    make_deploy(client, "shop", "a" * 40, now - timedelta(days=29))
+    make_page(client, "shop", now - timedelta(days=29) + timedelta(minutes=10), "old")
+    make_deploy(client, "shop", "b" * 40, now - timedelta(days=2))
+    page.goto(live_server.url + "/oncall")  # its review's window: 28d
+    assert page.locator("table.failures .rate").inner_text() == "50%"
+    dora = client.get("/api/dora", params={"repo": "acme/shop"}).json()
+    (rate,) = [key["value"] for key in dora["keys"] if key["key"] == "change_failure_rate"]
+    assert rate == 0.5
+    monkeypatch.setenv("LEADTIME_URL", live_server.url)
+    printed = CliRunner().invoke(cli, ["report", "change-failure"])
+    assert printed.exit_code == 0 and "50%" in printed.output
