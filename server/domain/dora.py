@@ -27,6 +27,7 @@ from leadtime.server.domain.lead_time import change_lead_time
 from leadtime.server.domain.oncall import change_failure, failures_of
 from leadtime.server.domain.stats import percentile
 from leadtime.server.settings import Settings
+from leadtime.server.store.deploys import Shipped
 
 
 @dataclass(frozen=True)
@@ -87,11 +88,8 @@ def _key(key: str, value: float | None, counts: str, bounds: dict[str, tiers.Bou
     )
 
 
-def _lead_time(
-    session: Session, environment: str, since: datetime, repository_id: int | None
-) -> tuple[float | None, str]:
+def _lead_time(shipped: Sequence[Shipped]) -> tuple[float | None, str]:
     """Change lead time's median in seconds, and what it counts."""
-    shipped = store.shipped_since(session, environment, since, repository_id)
     changes = [
         change.total_seconds()
         for row in shipped
@@ -110,36 +108,57 @@ def _lead_time(
     )
 
 
-def _reworked(
-    session: Session, settings: Settings, deploys: list[DeployFacts], since: datetime, now: datetime
-) -> set[int]:
-    rollbacks, reverting = store.rollbacks_and_reverts(session, [d.id for d in deploys])
-    after_page = timedelta(minutes=settings.rework_after_page_minutes)
-    pages = store.pages_of_services(session, {d.service for d in deploys}, since - after_page, now)
-    return unplanned(deploys, rollbacks | reverting, pages, after_page)
+@dataclass(frozen=True)
+class DoraFacts:
+    """What the keys are worked out from, read once for a span of time (one window, or the
+    weeks of a trend), so each window within it is counted without reading again."""
+
+    deploys: list[DeployFacts]
+    failures: dict[int, list[tuple[datetime, datetime | None]]]  # oncall.failures_of
+    rollbacks_and_reverts: set[int]
+    pages: list[PageWindow]
+    shipped: list[Shipped]
 
 
-def dora_report(
+def gather(
     session: Session,
     settings: Settings,
-    now: datetime,
-    window: timedelta,
-    repository: str | None = None,
-) -> DoraReport:
-    """The five keys with their tiers, over the production deploys that finished in the
-    window."""
-    since, environment = now - window, settings.production_environment
-    repository_id = store.find_repository(session, repository).id if repository else None
-    rows = store.production_deploys_between(session, environment, since, now, None, repository_id)
+    since: datetime,
+    until: datetime,
+    repository_id: int | None,
+) -> DoraFacts:
+    environment = settings.production_environment
+    rows = store.production_deploys_between(session, environment, since, until, None, repository_id)
     deploys = [DeployFacts(deploy_id, service, at) for deploy_id, service, at in rows]
-    failure = change_failure(
-        "", [(d.id, d.finished_at) for d in deploys], failures_of(session, rows)
+    rollbacks, reverting = store.rollbacks_and_reverts(session, [d.id for d in deploys])
+    after_page = timedelta(minutes=settings.rework_after_page_minutes)
+    services = {d.service for d in deploys}
+    return DoraFacts(
+        deploys=deploys,
+        failures=failures_of(session, rows),
+        rollbacks_and_reverts=rollbacks | reverting,
+        pages=store.pages_of_services(session, services, since - after_page, until),
+        shipped=[
+            row
+            for row in store.shipped_since(session, environment, since, repository_id)
+            if row.deployed_at < until
+        ],
     )
-    reworked = _reworked(session, settings, deploys, since, now)
-    bounds, days = tiers.parse_tiers(settings.dora_tiers), window.total_seconds() / tiers.DAY
-    lead_time, lead_time_counts = _lead_time(session, environment, since, repository_id)
-    n = len(deploys)
-    keys = [
+
+
+def dora_keys(
+    facts: DoraFacts, settings: Settings, since: datetime, until: datetime
+) -> list[DoraKey]:
+    """The five keys over the deploys of `facts` that finished in [since, until)."""
+    deploys = [d for d in facts.deploys if since <= d.finished_at < until]
+    shipped = [row for row in facts.shipped if since <= row.deployed_at < until]
+    failure = change_failure("", [(d.id, d.finished_at) for d in deploys], facts.failures)
+    after_page = timedelta(minutes=settings.rework_after_page_minutes)
+    reworked = unplanned(deploys, facts.rollbacks_and_reverts, facts.pages, after_page)
+    bounds = tiers.parse_tiers(settings.dora_tiers)
+    days, n = (until - since).total_seconds() / tiers.DAY, len(deploys)
+    lead_time, lead_time_counts = _lead_time(shipped)
+    return [
         _key(
             tiers.DEPLOYMENT_FREQUENCY, n / days, f"{n} production deploys in {days:g} days", bounds
         ),
@@ -166,11 +185,24 @@ def dora_report(
             bounds,
         ),
     ]
+
+
+def dora_report(
+    session: Session,
+    settings: Settings,
+    now: datetime,
+    window: timedelta,
+    repository: str | None = None,
+) -> DoraReport:
+    """The five keys with their tiers, over the production deploys that finished in the
+    window."""
+    repository_id = store.find_repository(session, repository).id if repository else None
+    facts = gather(session, settings, now - window, now, repository_id)
     return DoraReport(
         repository=repository,
         window=window,
-        deploys=n,
-        keys=keys,
+        deploys=sum(now - window <= d.finished_at < now for d in facts.deploys),
+        keys=dora_keys(facts, settings, now - window, now),
         source=tiers.SOURCE,
         measured_since=store.adopted_at(session, repository_id),
     )

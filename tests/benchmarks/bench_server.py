@@ -233,6 +233,8 @@ def reads(mergesets: int) -> list[tuple[str, dict]]:
         ("/api/reports/slowest-steps", {**repo, "window": "7d"}),
         ("/api/reports/slowest-steps", {**repo, "window": "30d"}),
         (f"/api/mergesets/{recent}/breakdown", repo),
+        ("/api/dora", {**repo, "window": "30d"}),
+        ("/", {**repo, "window": "30d"}),  # the repository page: summary, keys, 12 weeks
     ]
 
 
