@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse
 
 from leadtime.server import store
 from leadtime.server.api.deps import Reader, SessionDep, duration_param, now
-from leadtime.server.dashboard.views import WINDOWS, templates
+from leadtime.server.dashboard.views import ALL, WINDOWS, templates
 from leadtime.server.presenters import deploys_out
 
 router = APIRouter(include_in_schema=False, dependencies=[Reader])
@@ -24,7 +24,7 @@ def deploys_page(
     environment: str | None = None,
     window: str = Query("30d"),
 ) -> HTMLResponse:
-    since = now() - duration_param(window, "window")
+    since = None if window == ALL else now() - duration_param(window, "window")
     found = store.deploys_query(service, environment, since, SHOWN)
     deploys = deploys_out(session, list(session.scalars(found)))
     shown = {

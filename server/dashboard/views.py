@@ -53,11 +53,13 @@ router = APIRouter(include_in_schema=False, dependencies=[Reader])
 RESOLVED_SHOWN = timedelta(days=7)
 RECENT_DEPLOYS = 15
 SLOWEST_TESTS_SHOWN = 20
-WINDOWS = ("7d", "30d", "90d", "365d")  # the overview's window picker
+WINDOWS = ("7d", "30d", "90d", "365d", "all")  # the window picker; all: since adoption
+ALL = "all"
 
 
 templates.env.filters["duration"] = format_duration
 templates.env.filters["http_link"] = http_link
+templates.env.filters["window_words"] = lambda w: "Since adoption" if w == ALL else f"Last {w}"
 templates.env.filters["dora_value"] = lambda key: as_read(key.value, key.unit)
 templates.env.globals["dora_names"] = DORA_NAMES
 templates.env.filters["percent"] = lambda share: "-" if share is None else f"{share:.0%}"
@@ -89,6 +91,15 @@ def recent_alerts(session, settings, repository, moment: datetime) -> list[dict]
     ]
 
 
+def window_span(session, window: str, repository_id: int | None, moment: datetime) -> timedelta:
+    """A window as the picker names it: a duration, or `all`, since the repository's adoption
+    point (the earliest of all repositories' where none is named)."""
+    if window != ALL:
+        return duration_param(window, "window")
+    adopted = store.adopted_at(session, repository_id)
+    return max(moment - adopted, timedelta(days=1)) if adopted else timedelta(days=1)
+
+
 def error_page(request: Request, status: int, message: str) -> HTMLResponse:
     return templates.TemplateResponse(
         request, "error.html", {"status": status, "message": message}, status_code=status
@@ -110,8 +121,8 @@ def overview(
         return _every_repository(request, session, settings, window)
     chosen = store.find_repository(session, repo) if repo else repositories[0]
     name = chosen.display_name
-    span = duration_param(window, "window")
     moment = now()
+    span = window_span(session, window, chosen.id, moment)
     summary = repository_summary(session, settings, moment, span, repository=name)
     reports = list_mergesets(
         session, settings, moment, repository=name, since=moment - span, limit=500
@@ -149,7 +160,8 @@ def overview(
 
 
 def _every_repository(request: Request, session, settings, window: str) -> HTMLResponse:
-    rows = repository_rows(session, settings, now(), duration_param(window, "window"))
+    moment = now()
+    rows = repository_rows(session, settings, moment, window_span(session, window, None, moment))
     shown = [
         {
             "row": row,

@@ -515,3 +515,21 @@ def test_the_change_failure_rate_is_one_number_in_the_browser_the_api_and_the_te
     monkeypatch.setenv("LEADTIME_URL", live_server.url)
     printed = CliRunner().invoke(cli, ["report", "change-failure"])
     assert printed.exit_code == 0 and "50%" in printed.output
+
+
+def test_a_window_with_no_deploy_says_when_the_last_was_and_all_shows_since_adoption(
+    client, live_server, page
+):
+    long_ago = datetime.now(UTC).replace(microsecond=0) - timedelta(days=45)
+    make_mergeset(client, "c" * 40, long_ago - timedelta(minutes=30))
+    make_deploy(client, "shop", "c" * 40, long_ago)
+    page.goto(live_server.url + "/?repo=acme/shop")  # 30 days: nothing in it
+    hint = page.locator("#window-hint")
+    assert f"latest deploy finished {long_ago:%Y-%m-%d %H:%M}" in hint.inner_text()
+    with page.expect_navigation():
+        hint.locator("a").click()
+    assert "window=all" in page.url and page.locator(".windows b").inner_text() == "all"
+    assert page.locator("#window-hint").count() == 0
+    assert "Since adoption" in page.locator("main p.muted").first.inner_text()
+    frequency = page.locator("#dora-deployment_frequency").inner_text()
+    assert "1 production deploys in" in frequency  # the adoption point: the mergeset's merge
