@@ -35,6 +35,14 @@ def page(browser, tmp_path):
     page.on(
         "dialog", lambda dialog: (problems.append(f"dialog: {dialog.message}"), dialog.dismiss())
     )
+    # nothing a page loads may leave this machine: every asset is the server's own
+    page.on(
+        "request",
+        lambda request: (
+            request.url.startswith(("http://127.0.0.1:", "data:"))
+            or problems.append(f"request left 127.0.0.1: {request.url}")
+        ),
+    )
     page.shots = tmp_path  # screenshots of every page visited land here
     page.problems = problems
     yield page
