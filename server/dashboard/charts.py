@@ -17,15 +17,18 @@ TICKS = (10, 60, 300, 900, 3600, 4 * 3600, 86400, 7 * 86400, 30 * 86400, 365 * 8
 
 
 class LogScale:
-    """Seconds to a y coordinate, log10, over [low, high] padded so no point sits on an edge."""
+    """Seconds to a y coordinate, log10, over [low, high] padded (in decades) so no point sits
+    on an edge where a chart has axes."""
 
-    def __init__(self, values: list[float], top: float, bottom: float) -> None:
-        self.low = math.log10(max(min(values), 1.0)) - 0.15
-        self.high = math.log10(max(max(values), 1.0)) + 0.15
+    def __init__(
+        self, values: list[float], top: float, bottom: float, padding: float = 0.15
+    ) -> None:
+        self.low = math.log10(max(min(values), 1.0)) - padding
+        self.high = math.log10(max(max(values), 1.0)) + padding
         self.top, self.bottom = top, bottom
 
     def y(self, seconds: float) -> float:
-        share = (math.log10(max(seconds, 1.0)) - self.low) / (self.high - self.low)
+        share = (math.log10(max(seconds, 1.0)) - self.low) / max(self.high - self.low, 1e-9)
         return round(self.bottom - share * (self.bottom - self.top), 1)
 
     def ticks(self) -> list[dict]:
@@ -79,31 +82,19 @@ SPARKLINE = (120, 28)  # a weekly trend's viewBox: width, height
 
 def sparkline(values: list[float | None], budget: float) -> dict:
     """A weekly trend as SVG points on a log scale (an outlier never flattens the rest), with
-    the budget's height; weeks with no value leave a gap between the lines drawn."""
+    the budget's height; weeks with no value leave a gap between the lines drawn, and a week
+    alone between gaps is a dot."""
     width, height = SPARKLINE
     known = [value for value in values if value]
     if not known:
         return {"lines": [], "dots": [], "budget_y": None}
-    low, high = math.log10(min([*known, budget])), math.log10(max([*known, budget]))
-    span = max(high - low, 1e-9)
+    scale = LogScale([*known, budget], 2, height - 2, padding=0.0)
     step = width / max(len(values) - 1, 1)
-
-    def y(seconds: float) -> float:
-        return round(height - 2 - (math.log10(seconds) - low) / span * (height - 4), 1)
-
-    lines: list[list[str]] = [[]]
-    dots = []
-    for index, value in enumerate(values):
-        if value:
-            dots.append({"x": round(index * step, 1), "y": y(value)})
-            lines[-1].append(f"{dots[-1]['x']},{dots[-1]['y']}")
-        elif lines[-1]:
-            lines.append([])
-    return {
-        "lines": [" ".join(points) for points in lines if len(points) > 1],
-        "dots": dots,  # a week alone between gaps is a dot, not a line
-        "budget_y": y(budget),
-    }
+    points = [
+        (round(index * step, 1), scale.y(value) if value else None)
+        for index, value in enumerate(values)
+    ]
+    return {**_series(points), "budget_y": scale.y(budget)}
 
 
 QUEUE_CHART = (600, 90)  # the queue trend's viewBox: width, height

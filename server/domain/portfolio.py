@@ -21,11 +21,9 @@ from leadtime.server.domain.dora import DoraReport, dora_report
 from leadtime.server.domain.dora_tiers import LOW
 from leadtime.server.domain.lead_time import Summary, repository_summary
 from leadtime.server.domain.stats import percentile
+from leadtime.server.domain.trends import WEEK, WEEKS_SHOWN, weekly_lead_times
 from leadtime.server.models import Repository
 from leadtime.server.settings import Settings
-
-TREND_WEEKS = 12
-WEEK = timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -66,14 +64,8 @@ def weekly_lead_time_p50(
 ) -> list[float | None]:
     """The p50 of merge -> production of the mergesets each week's deploys shipped, for the
     last `weeks` weeks ending now, oldest first; None for a week that shipped nothing."""
-    since = now - weeks * WEEK
-    buckets: list[list[float]] = [[] for _ in range(weeks)]
-    for merged_at, deployed_at in store.lead_time_pairs(
-        session, repository_id, environment, since, now
-    ):
-        index = min(int((deployed_at - since) / WEEK), weeks - 1)
-        buckets[index].append((deployed_at - merged_at).total_seconds())
-    return [percentile(values, 0.5) for values in buckets]
+    pairs = store.lead_time_pairs(session, repository_id, environment, now - weeks * WEEK, now)
+    return [percentile(values, 0.5) for values in weekly_lead_times(pairs, now, weeks)]
 
 
 def _attention(row: RepositoryRow) -> tuple:
@@ -99,7 +91,7 @@ def repository_rows(
             ),
             dora=dora_report(session, settings, now, window, repository=repository.display_name),
             weekly_p50=weekly_lead_time_p50(
-                session, repository.id, settings.production_environment, now, TREND_WEEKS
+                session, repository.id, settings.production_environment, now, WEEKS_SHOWN
             ),
         )
         for repository in repositories

@@ -6,6 +6,7 @@ so a week's figures are the ones `/api/dora?window=7d` gave at its end."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -31,13 +32,23 @@ class Week:
     rework_rate: float | None
 
 
-def _week(facts: DoraFacts, settings: Settings, end: datetime) -> Week:
+def weekly_lead_times(
+    pairs: Iterable[tuple[datetime, datetime]], now: datetime, weeks: int
+) -> list[list[float]]:
+    """The lead times (seconds) of (merged at, deployed at) pairs, in the week each was
+    deployed, of the last `weeks` weeks ending now, oldest first."""
+    since = now - weeks * WEEK
+    buckets: list[list[float]] = [[] for _ in range(weeks)]
+    for merged_at, deployed_at in pairs:
+        if since <= deployed_at < now:
+            buckets[int((deployed_at - since) / WEEK)].append(
+                (deployed_at - merged_at).total_seconds()
+            )
+    return buckets
+
+
+def _week(facts: DoraFacts, settings: Settings, end: datetime, leads: list[float]) -> Week:
     start = end - WEEK
-    leads = [
-        (row.deployed_at - row.merged_at).total_seconds()
-        for row in facts.shipped
-        if start <= row.deployed_at < end
-    ]
     p50, p90 = percentiles(leads, (0.5, 0.9))
     rates = {key.key: key.value for key in dora_keys(facts, settings, start, end)}
     return Week(
@@ -57,4 +68,6 @@ def weekly_trend(
     repository_id = store.find_repository(session, repository).id
     facts = gather(session, settings, now - weeks * WEEK, now, repository_id)
     ends = [now - (weeks - 1 - index) * WEEK for index in range(weeks)]
-    return [_week(facts, settings, end) for end in ends]
+    pairs = ((row.merged_at, row.deployed_at) for row in facts.shipped)
+    leads = weekly_lead_times(pairs, now, weeks)
+    return [_week(facts, settings, end, week) for end, week in zip(ends, leads, strict=True)]
