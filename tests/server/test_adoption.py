@@ -72,6 +72,11 @@ def test_adopting_a_repository_with_a_past_counts_only_what_follows(served, tmp_
     )
     adopted = plain_committed_at(history.path, adoption).isoformat().replace("+00:00", "Z")
     assert summary["measured_since"] == adopted
+    # DORA's keys count the same: three deploys, and only the mergesets measured since adoption
+    dora = client.get("/api/dora", params={"repo": "acme/shop", "window": "365d"}).json()
+    keys = {key["key"]: key for key in dora["keys"]}
+    assert dora["deploys"] == len(deployed) and dora["measured_since"] == adopted
+    assert f" of {len(truth)} mergesets shipped" in keys["change_lead_time"]["counts"]
 
     # A 15-minute target: what was measured meets it, so the adoption fires nothing.
     target = {"repository": "acme/shop", "target_seconds": 900}
