@@ -79,6 +79,7 @@ def free_port() -> int:
 
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+DEAD_PORT = 9  # discard: nothing listens there on a test machine
 
 
 @pytest.fixture(scope="module")
@@ -99,6 +100,9 @@ def browser():
                 "--disable-sync",
                 "--no-first-run",
                 "--disable-quic",
+                # the network is blocked except loopback: every other address goes to a proxy
+                # that is not there (Chromium always connects to 127.0.0.1 directly)
+                f"--proxy-server=http://127.0.0.1:{DEAD_PORT}",
             ],
         )
         yield browser

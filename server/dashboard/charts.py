@@ -80,21 +80,22 @@ def lead_time_chart(reports, budget: timedelta) -> dict:
 SPARKLINE = (120, 28)  # a weekly trend's viewBox: width, height
 
 
-def sparkline(values: list[float | None], budget: float) -> dict:
+def sparkline(values: list[float | None], budget: float | None = None) -> dict:
     """A weekly trend as SVG points on a log scale (an outlier never flattens the rest), with
-    the budget's height; weeks with no value leave a gap between the lines drawn, and a week
-    alone between gaps is a dot."""
+    the budget's height where one is given; weeks with no value leave a gap between the lines
+    drawn, and a week alone between gaps is a dot."""
     width, height = SPARKLINE
     known = [value for value in values if value]
     if not known:
         return {"lines": [], "dots": [], "budget_y": None}
-    scale = LogScale([*known, budget], 2, height - 2, padding=0.0)
-    step = width / max(len(values) - 1, 1)
+    scale = LogScale(known if budget is None else [*known, budget], 2, height - 2, padding=0.0)
+    inset = 3  # a dot's radius and a pixel: the first and last weeks' dots are not clipped
+    step = (width - 2 * inset) / max(len(values) - 1, 1)
     points = [
-        (round(index * step, 1), scale.y(value) if value else None)
+        (round(inset + index * step, 1), scale.y(value) if value else None)
         for index, value in enumerate(values)
     ]
-    return {**_series(points), "budget_y": scale.y(budget)}
+    return {**_series(points), "budget_y": None if budget is None else scale.y(budget)}
 
 
 QUEUE_CHART = (600, 90)  # the queue trend's viewBox: width, height

@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse
 
 from leadtime.server import store
 from leadtime.server.api.deps import Reader, SessionDep, duration_param, now
-from leadtime.server.dashboard.views import ALL, WINDOWS, templates
+from leadtime.server.dashboard.views import ALL, WINDOWS, templates, window_href
 from leadtime.server.presenters import deploys_out
 
 router = APIRouter(include_in_schema=False, dependencies=[Reader])
@@ -33,6 +33,7 @@ def deploys_page(
         "environment": environment,
         "window": window,
         "windows": WINDOWS,
+        "window_href": window_href("/deploys", service=service, environment=environment),
         "limited": len(deploys) == SHOWN,
     }
     return templates.TemplateResponse(request, "deploys.html", shown)

@@ -20,12 +20,14 @@ from leadtime.server.api.deps import (
     now,
 )
 from leadtime.server.dashboard import csrf
-from leadtime.server.dashboard.views import templates
+from leadtime.server.dashboard.views import templates, window_href
 from leadtime.server.domain import suspects
 from leadtime.server.domain.dora_tiers import DEFAULT_WINDOW
 from leadtime.server.domain.oncall import change_failure_report, oncall_review
 from leadtime.server.errors import BadPayload
 from leadtime.server.presenters import change_failure_out, oncall_out, pages_out
+
+ONCALL_WINDOWS = ("7d", "28d", "90d", "365d")  # the review reads whole weeks
 
 router = APIRouter(include_in_schema=False, dependencies=[Reader])
 
@@ -71,7 +73,7 @@ def oncall(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
-    window: str = Query("28d"),
+    window: str = Query(ONCALL_WINDOWS[1]),
     team: str | None = None,
 ) -> HTMLResponse:
     span = duration_param(window, "window")
@@ -88,6 +90,8 @@ def oncall(
             "failures": failures,
             "weeks": weeks,
             "window": window,
+            "windows": ONCALL_WINDOWS,
+            "window_href": window_href("/oncall", team=team),
             "failure_window": DEFAULT_WINDOW,
             "team": team,
             "limit": settings.weekly_page_limit,

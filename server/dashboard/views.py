@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
@@ -100,6 +101,12 @@ def window_span(session, window: str, repository_id: int | None, moment: datetim
     return max(moment - adopted, timedelta(days=1)) if adopted else timedelta(days=1)
 
 
+def window_href(path: str, **params: str | None) -> str:
+    """A page's URL with its filters, up to where the window picker puts a window's value."""
+    given = urlencode({name: value for name, value in params.items() if value is not None})
+    return f"{path}?{given}&window=" if given else f"{path}?window="
+
+
 def error_page(request: Request, status: int, message: str) -> HTMLResponse:
     return templates.TemplateResponse(
         request, "error.html", {"status": status, "message": message}, status_code=status
@@ -137,6 +144,7 @@ def overview(
             "title": short_names(repositories)[chosen.id],
             "window": window,
             "windows": WINDOWS,
+            "window_href": window_href("/", repo=name),
             "summary": summary,
             "dora": dora_report(session, settings, moment, span, repository=name),
             "mergesets": reports[:50],
@@ -173,7 +181,13 @@ def _every_repository(request: Request, session, settings, window: str) -> HTMLR
     return templates.TemplateResponse(
         request,
         "repositories.html",
-        {"rows": shown, "window": window, "windows": WINDOWS, "sparkline": SPARKLINE},
+        {
+            "rows": shown,
+            "window": window,
+            "windows": WINDOWS,
+            "window_href": window_href("/"),
+            "sparkline": SPARKLINE,
+        },
     )
 
 
@@ -202,14 +216,20 @@ def slowest(
         if len(repositories) != 1:
             return _pick_repository(request, repositories, "/slowest", window)
         repo = repositories[0].display_name
-    span = duration_param(window, "window")
     moment = now()
+    repository = store.find_repository(session, repo)
+    span = window_span(session, window, repository.id, moment)
     report = slowest_steps(session, settings, moment, repo, span)
     tests = test_report(session, settings, moment, repo, span)
     shown = {
         "report": report,
         "repo": repo,
+        "title": short_names(store.repositories(session))[repository.id],
         "window": window,
+        "windows": WINDOWS,
+        "window_href": window_href("/slowest", repo=repo),
+        "trends": {step.name: sparkline(step.weekly_p50) for step in report.steps},
+        "sparkline": SPARKLINE,
         "flaky": flaky_steps(session, settings, moment, repo, span),
         "slowest_tests": tests.tests[:SLOWEST_TESTS_SHOWN],
         "flaky_tests": flaky_tests(tests),

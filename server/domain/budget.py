@@ -41,6 +41,7 @@ from leadtime.server.domain.lead_time import (
 from leadtime.server.domain.queue_trend import QueueBucket, queue_trend
 from leadtime.server.domain.stats import percentile, percentiles
 from leadtime.server.domain.step_days import StepTotals, step_totals
+from leadtime.server.domain.step_trends import weekly_step_p50
 from leadtime.server.errors import BadPayload, Conflict, NotFound
 from leadtime.server.models import Mergeset, Step
 from leadtime.server.settings import Settings
@@ -73,6 +74,7 @@ class StepStats:
     slow: bool
     budget_breaker: bool
     kind: str = "step"  # or "queued": time a job waited for a runner
+    weekly_p50: list[float | None] = field(default_factory=list)  # domain/step_trends.py
 
 
 @dataclass
@@ -151,21 +153,26 @@ def slowest_steps(
     session: Session, settings: Settings, now: datetime, repository: str, window: timedelta
 ) -> SlowStepsReport:
     """Per step name over the window: runs, p50, p95, max, failure rate, share of the budget,
-    time on the critical path, trend against the previous window, and the flags."""
+    time on the critical path, trend against the previous window, the flags, and its p50 in
+    each of the last weeks."""
     repo = store.find_repository(session, repository)
     budget = budget_of(repo, settings)
     current = step_totals(session, repo.id, now - window, now)
     previous = step_totals(session, repo.id, now - 2 * window, now - window, durations_only=True)
+    weekly = weekly_step_p50(session, repo.id, now)
     stats = _queued_rows(current, previous, budget, settings.slow_step_share) + [
-        step_stats(
-            name,
-            times,
-            current.failures[name],
-            current.on_path[name],
-            previous.durations.get(name, []),
-            budget,
-            settings.slow_step_share,
-            unit=MILLISECOND,
+        replace(
+            step_stats(
+                name,
+                times,
+                current.failures[name],
+                current.on_path[name],
+                previous.durations.get(name, []),
+                budget,
+                settings.slow_step_share,
+                unit=MILLISECOND,
+            ),
+            weekly_p50=weekly.get(name, []),
         )
         for name, times in current.durations.items()
     ]

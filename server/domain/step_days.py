@@ -24,6 +24,7 @@ a month reads a row a day, not every run.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy.orm import Session
@@ -135,7 +136,7 @@ def days_changed(
 
 def _add_runs(
     session: Session,
-    totals: StepTotals,
+    totals: Callable[[datetime], StepTotals],
     repository_id: int,
     window: tuple[datetime, datetime],
     branches: tuple[str, ...] | None,
@@ -143,7 +144,7 @@ def _add_runs(
     since, until = window
     if since < until:
         for summary in run_step_summaries(session, repository_id, since, until, branches):
-            totals.add_run(summary, summary[STARTED_AT])
+            totals(summary[STARTED_AT]).add_run(summary, summary[STARTED_AT])
 
 
 def step_totals(
@@ -158,6 +159,34 @@ def step_totals(
     given; their durations alone with `durations_only`): whole days from their current rollups,
     the rest run by run."""
     totals = StepTotals(durations_only)
+    _read(session, repository_id, (since, until), lambda _: totals, branches)
+    return totals
+
+
+def step_totals_by_day(
+    session: Session, repository_id: int, since: datetime, until: datetime
+) -> dict[date, StepTotals]:
+    """The step durations of the repository's runs started in [since, until), per UTC day they
+    started on (days with no run left out), read in one pass as step_totals reads a window."""
+    days: dict[date, StepTotals] = {}
+
+    def totals_of(moment: datetime) -> StepTotals:
+        return days.setdefault(moment.date(), StepTotals(durations_only=True))
+
+    _read(session, repository_id, (since, until), totals_of, None)
+    return days
+
+
+def _read(
+    session: Session,
+    repository_id: int,
+    window: tuple[datetime, datetime],
+    totals: Callable[[datetime], StepTotals],
+    branches: tuple[str, ...] | None,
+) -> None:
+    """Add the runs started in the window to the totals `totals` gives for their start: whole
+    days from their current rollups, the rest run by run."""
+    since, until = window
     first = since.date() if store.day_start(since.date()) == since else since.date() + DAY
     last = until.date() - DAY  # the last day that ends by `until`
     key = None if branches is None else store.branches_key(branches)
@@ -167,10 +196,9 @@ def step_totals(
     cursor = since
     for day in sorted(rollups):
         _add_runs(session, totals, repository_id, (cursor, store.day_start(day)), branches)
-        totals.add_day(rollups[day])
+        totals(store.day_start(day)).add_day(rollups[day])
         cursor = store.day_start(day) + DAY
     _add_runs(session, totals, repository_id, (cursor, until), branches)
-    return totals
 
 
 def build_day(
@@ -179,8 +207,8 @@ def build_day(
     """The day's rollups: of all its runs, and of its runs on the main branches."""
     window = (store.day_start(day), store.day_start(day) + DAY)
     every, main = StepTotals(), StepTotals()
-    _add_runs(session, every, repository_id, window, None)
-    _add_runs(session, main, repository_id, window, main_branches)
+    _add_runs(session, lambda _: every, repository_id, window, None)
+    _add_runs(session, lambda _: main, repository_id, window, main_branches)
     return every.rollup(), main.rollup()
 
 

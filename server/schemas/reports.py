@@ -81,6 +81,11 @@ class StepStatsOut(BaseModel):
         "step",
         description="`step`, or `queued`: the time a job (`queued: <job>`) waited for a runner.",
     )
+    weekly_p50: list[float | None] = Field(
+        default_factory=list,
+        description="p50 seconds in each of the last 8 weeks of whole UTC days (the last ends "
+        "now), oldest first; null in a week the step did not run; empty for `queued` rows.",
+    )
 
 
 class CacheStatsOut(BaseModel):

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from click.testing import CliRunner
+from playwright.sync_api import Error as PlaywrightError
 
 from leadtime.tracer.cli import cli
 from tests.conftest import CHROMIUM
@@ -541,3 +542,51 @@ def test_a_window_with_no_deploy_says_when_the_last_was_and_all_shows_since_adop
     assert "Since adoption" in page.locator("main p.muted").first.inner_text()
     frequency = page.locator("#dora-deployment_frequency").inner_text()
     assert "1 production deploys in" in frequency  # the adoption point: the mergeset's merge
+
+
+def test_slowest_steps_show_a_weekly_trend_and_the_window_picker_changes_the_numbers(
+    client, live_server, page
+):
+    # build took 100 s three weeks ago, 200 s two weeks ago, 300 s yesterday: 7d sees one run,
+    # 30d three, and the sparkline has a dot for each week build ran, oldest first
+    now = datetime.now(UTC).replace(microsecond=0)
+    for run, (days, seconds) in enumerate(((20, 100), (13, 200), (1, 300)), start=1):
+        post_run(client, run, now - timedelta(days=days), [("build", seconds, "success")])
+    page.goto(live_server.url + "/slowest?repo=acme/shop&window=7d")
+    assert page.locator("main p.muted").first.inner_text().startswith("acme/shop · Last 7d")
+    build = page.locator("tr.step", has_text="build")
+    assert build.locator("td").nth(1).inner_text() == "1"  # runs in 7 days
+    weekly = build.locator("td.weekly svg.sparkline")
+    assert weekly.locator("circle").count() == 3
+    label = weekly.get_attribute("aria-label")
+    assert label is not None and label.endswith("1m40s, 3m20s, 5m00s")
+    with page.expect_navigation():
+        page.locator(".windows a", has_text="30d").click()
+    assert "repo=acme%2Fshop" in page.url and page.url.endswith("window=30d")
+    assert page.locator(".windows b").inner_text() == "30d"
+    assert page.locator("tr.step", has_text="build").locator("td").nth(1).inner_text() == "3"
+    page.screenshot(path=page.shots / "slowest-trend.png", full_page=True)
+
+
+def test_the_oncall_window_picker_changes_the_weeks_shown(client, live_server, page):
+    now = datetime.now(UTC).replace(microsecond=0)
+    make_page(client, "shop", now - timedelta(days=2), "recent")
+    make_page(client, "shop", now - timedelta(days=60), "older")
+    page.goto(live_server.url + "/oncall")
+    assert page.locator(".windows b").inner_text() == "28d"
+    assert page.locator("tr.week").count() == 1
+    with page.expect_navigation():
+        page.locator(".windows a", has_text="90d").click()
+    assert page.url.endswith("/oncall?window=90d")
+    assert page.locator("tr.week").count() == 2
+    assert "Last 90d" in page.locator("main p.muted").first.inner_text()
+
+
+def test_the_browser_reaches_nothing_but_loopback(browser, live_server):
+    page = browser.new_page()
+    try:
+        assert page.goto(live_server.url + "/").status == 200
+        with pytest.raises(PlaywrightError, match="ERR_PROXY_CONNECTION_FAILED"):
+            page.goto("http://192.0.2.1/")  # TEST-NET-1: never routed, never reached
+    finally:
+        page.close()
