@@ -34,6 +34,7 @@ from leadtime.server.api import (
     metrics,
     oncall,
     pages,
+    people,
     pipelines,
     reports,
     summary,
@@ -41,12 +42,13 @@ from leadtime.server.api import (
     webhooks,
 )
 from leadtime.server.api.early_auth import TokenBeforeBody
-from leadtime.server.dashboard import deploy_views, page_views, signin
+from leadtime.server.dashboard import deploy_views, page_views, people_views, signin
 from leadtime.server.dashboard import views as dashboard
 from leadtime.server.dashboard.csrf import CsrfCookie
 from leadtime.server.domain.dora_tiers import parse_tiers
 from leadtime.server.domain.service_map import load_service_map
 from leadtime.server.errors import LeadtimeError, Unavailable
+from leadtime.server.feedback_worker import FeedbackWorker
 from leadtime.server.headers import SecurityHeaders
 from leadtime.server.housekeeping import Housekeeping
 from leadtime.server.limits import BodyLimit, Deadline
@@ -157,7 +159,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.alerts.start()
         if settings.housekeeping_enabled:
             app.state.housekeeping.start()
+        if settings.feedback_enabled:
+            app.state.feedback.start()
         yield
+        app.state.feedback.stop()
         app.state.housekeeping.stop()
         app.state.alerts.stop()
         engine.dispose()
@@ -175,6 +180,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessions = db.session_factory(engine)
     app.state.write_turns = asyncio.Lock() if engine.dialect.name == "sqlite" else None
     app.state.alerts = AlertWorker(app.state.sessions, settings)
+    app.state.feedback = FeedbackWorker(app.state.sessions, settings)
     app.state.housekeeping = Housekeeping(
         app.state.sessions, settings.step_retention_days, settings.main_branch_names
     )
@@ -202,12 +208,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         pages,
         webhooks,
         oncall,
+        people,
         metrics,
     ):
         app.include_router(module.router)
     app.include_router(dashboard.router)
     app.include_router(page_views.router)
     app.include_router(deploy_views.router)
+    app.include_router(people_views.router)
     app.include_router(signin.router)
     app.include_router(docs.router)
     app.mount("/docs/assets", StaticFiles(directory=docs.ASSETS), name="docs-assets")

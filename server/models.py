@@ -5,50 +5,27 @@ tokens. Times are UTC-aware everywhere."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
     Date,
-    DateTime,
     Float,
     ForeignKey,
     Index,
     Integer,
     String,
-    TypeDecorator,
     UniqueConstraint,
     false,
     text,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
-
-class UTCDateTime(TypeDecorator):
-    """Stored as naive UTC (SQLite keeps no zone), always read back as aware UTC."""
-
-    impl = DateTime
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given; leadtime stores UTC-aware times only")
-        return value.astimezone(UTC).replace(tzinfo=None)
-
-    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
-        return value.replace(tzinfo=UTC) if value is not None else None
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-class Base(DeclarativeBase):
-    pass
+from leadtime.server.model_base import Base as Base
+from leadtime.server.model_base import UTCDateTime as UTCDateTime
+from leadtime.server.model_base import utcnow
 
 
 class Repository(Base):
@@ -193,6 +170,9 @@ class Mergeset(Base):
     pr_title: Mapped[str | None] = mapped_column(String(500))
     pr_author: Mapped[str | None] = mapped_column(String(300))
     pr_url: Mapped[str | None] = mapped_column(String(1000))
+    # Who merged the pull request: where not its author, the merge commit's author email may be
+    # the merger's, so it is not tied to the PR's login (domain/people.py); migration 0022.
+    pr_merged_by: Mapped[str | None] = mapped_column(String(300))
     # History from before the adoption point, known only from a deploy's first-parent history:
     # kept for order and authors, never counted (lead time, batching, budgets, alerts).
     context: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
@@ -421,3 +401,10 @@ class WebhookDelivery(Base):
     source: Mapped[str] = mapped_column(String(20))
     delivery_id: Mapped[str] = mapped_column(String(300))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# The people and teams tables live in their own module; they are part of the same schema.
+from leadtime.server.models_people import FeedbackMessage as FeedbackMessage  # noqa: E402
+from leadtime.server.models_people import Person as Person  # noqa: E402
+from leadtime.server.models_people import PersonIdentity as PersonIdentity  # noqa: E402
+from leadtime.server.models_people import Team as Team  # noqa: E402

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from sqlalchemy.orm import Session
 
 from leadtime.server import store
-from leadtime.server.domain import suspects
+from leadtime.server.domain import people, suspects
 from leadtime.server.domain.chain import deploys_move_adoption, place_mergesets
 from leadtime.server.domain.deploy_rules import ruled_deploys
 from leadtime.server.domain.run_join import join_runs
@@ -134,6 +134,7 @@ def record_facts(session: Session, facts: Facts, settings: Settings) -> list[Pag
     for repository_id, reports in reported.items():
         if shas := store.upsert_mergesets(session, repository_id, reports):
             changes.mergesets.setdefault(repository_id, set()).update(shas)
+        _learn_people(session, repository_id, reports)
     # Deploys a repository's deploy rule names join the delivery's own (the caller sees them).
     facts.deploys.extend(ruled_deploys(session, facts.deploy_candidates, repositories))
     for deploy in facts.deploys:
@@ -150,6 +151,13 @@ def record_facts(session: Session, facts: Facts, settings: Settings) -> list[Pag
     store.save_run_summaries(session, summarize_runs(session, trace_ids))
     store.mark_days_changed(session, changed_days)
     return [_record_page(session, fact, settings) for fact in facts.pages]
+
+
+def _learn_people(session: Session, repository_id: int, reports: list[dict]) -> None:
+    """A report naming a login or an author email may tie the two (domain/people.py)."""
+    naming = {r["sha"] for r in reports if r.get("pr_author") or "@" in (r.get("author") or "")}
+    if naming:
+        people.learn_from_mergesets(session, repository_id, naming)
 
 
 def record_deploy(

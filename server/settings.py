@@ -135,6 +135,31 @@ class Settings(BaseSettings):
     notify_max_attempts: int = Field(
         8, description="Deliveries given up (and the notifier shown failing) after this many."
     )
+    feedback_enabled: bool = Field(
+        True,
+        description="Tell the people who made a change, and their team, about pages, failures, "
+        "waits and regressions, and send each team's weekly digest (domain/feedback.py).",
+    )
+    feedback_interval_seconds: float = Field(
+        30.0, gt=0, description="How often the server looks for news to tell people."
+    )
+    feedback_lookback_hours: float = Field(
+        24.0, gt=0, description="How far back a page, failure or alert is still news."
+    )
+    slack_bot_token: SecretStr | None = Field(
+        None,
+        description="A Slack bot token (xoxb-...): direct messages to mapped people and posts to "
+        "a team's `slack_channel` through Slack's chat API.",
+    )
+    slack_api_url: str = Field(
+        "https://slack.com/api", description="Slack's Web API (a stand-in's address in tests)."
+    )
+    smtp_host: str | None = Field(None, description="The mail server feedback is sent through.")
+    smtp_port: int = Field(25, description="The mail server's port.")
+    smtp_from: str = Field("leadtime@localhost", description="The sender of feedback mail.")
+    smtp_username: str | None = Field(None, description="Sign in to the mail server as this.")
+    smtp_password: SecretStr | None = Field(None, description="The mail server's password.")
+    smtp_starttls: bool = Field(False, description="Upgrade the mail connection with STARTTLS.")
     github_webhook_secret: SecretStr | None = Field(
         None, description="The GitHub webhook's secret; without it GitHub deliveries are refused."
     )

@@ -1,5 +1,6 @@
 """What pages say: `GET /api/reports/change-failure` (change failure rate and failed deployment
-recovery time per service) and `GET /api/reports/oncall` (the weekly on-call load review)."""
+recovery time per service), `GET /api/reports/oncall` (the weekly on-call load review) and
+`GET /api/reports/weekly` (a team's weekly review, its digest's numbers)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ from fastapi import APIRouter, Query
 from leadtime.server.api.deps import Reader, SessionDep, SettingsDep, duration_param, now
 from leadtime.server.domain.dora_tiers import DEFAULT_WINDOW
 from leadtime.server.domain.oncall import change_failure_report, oncall_review
+from leadtime.server.domain.weekly import weekly_report
 from leadtime.server.presenters import change_failure_out, oncall_out
 from leadtime.server.schemas import ChangeFailureOut, OncallWeekOut
+from leadtime.server.schemas.weekly import WeeklyOut
 
 router = APIRouter(prefix="/api/reports", tags=["reports"])
 
@@ -41,3 +44,15 @@ def get_oncall(
     resolve, the noisiest titles, and whether the week had more pages than the limit."""
     weeks = oncall_review(session, settings, now(), duration_param(window, "window"), service, team)
     return oncall_out(weeks)
+
+
+@router.get("/weekly", dependencies=[Reader], response_model=WeeklyOut)
+def get_weekly(
+    session: SessionDep,
+    settings: SettingsDep,
+    team: str = Query(description="A team's name (teams come from `leadtime people import`)."),
+) -> WeeklyOut:
+    """A team's weekly review over the last 7 days: lead time against the four weeks before,
+    the slowest steps, change failure and recovery, pages, pages with no suspect confirmed, and
+    unmapped authors; the numbers of the digest the team receives."""
+    return WeeklyOut.model_validate(weekly_report(session, settings, team, now()))

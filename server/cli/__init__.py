@@ -25,4 +25,5 @@ COMMANDS: dict[str, str] = {
     "page": "pages:page",
     "pages": "pages:pages",
     "postmortem": "pages:postmortem",
+    "people": "people:people_group",
 }

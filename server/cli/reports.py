@@ -10,6 +10,7 @@ import click
 from leadtime.server.cli.client import call, get
 from leadtime.server.cli.dora import report_dora
 from leadtime.server.cli.output import Table, output_options, share, show, when
+from leadtime.server.cli.weekly import report_weekly
 from leadtime.server.domain.dora_tiers import DEFAULT_WINDOW
 from leadtime.server.timeparse import format_duration as duration
 
@@ -70,6 +71,7 @@ def report_group() -> None:
 
 
 report_group.add_command(report_dora)
+report_group.add_command(report_weekly)
 
 
 def _flags(step: dict) -> str:

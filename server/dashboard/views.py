@@ -29,6 +29,7 @@ from leadtime.server.dashboard.charts import (
     sparkline,
     weekly_charts,
 )
+from leadtime.server.domain import people
 from leadtime.server.domain.budget import mergeset_breakdown, slowest_steps
 from leadtime.server.domain.dora import dora_report
 from leadtime.server.domain.dora_tiers import DEFAULT_WINDOW, as_read
@@ -37,6 +38,7 @@ from leadtime.server.domain.flaky import flaky_steps
 from leadtime.server.domain.lead_time import budget_of, list_mergesets, repository_summary
 from leadtime.server.domain.portfolio import repository_rows, short_names
 from leadtime.server.domain.queue_trend import bucket_size
+from leadtime.server.domain.team_rows import team_rows
 from leadtime.server.domain.tests import flaky_tests, test_report
 from leadtime.server.domain.trends import weekly_trend
 from leadtime.server.errors import NotFound
@@ -170,11 +172,22 @@ def overview(
 def _every_repository(request: Request, session, settings, window: str) -> HTMLResponse:
     moment = now()
     rows = repository_rows(session, settings, moment, window_span(session, window, None, moment))
+    teams = people.teams_of(session, [row.repository for row in rows])
+    default = settings.default_budget.total_seconds()
+    by_team = [
+        {
+            "row": row,
+            "trend": sparkline(row.weekly_p50, default),
+            "by_key": {key.key: key for key in row.dora.keys},
+        }
+        for row in team_rows(session, settings, moment, window_span(session, window, None, moment))
+    ]
     shown = [
         {
             "row": row,
             "trend": sparkline(row.weekly_p50, budget_of(row.repository, settings).total_seconds()),
             "by_key": {key.key: key for key in row.dora.keys},
+            "teams": teams.get(row.repository.id, []),
         }
         for row in rows
     ]
@@ -183,6 +196,8 @@ def _every_repository(request: Request, session, settings, window: str) -> HTMLR
         "repositories.html",
         {
             "rows": shown,
+            "any_team": people.any_team(session),
+            "team_rows": by_team,
             "window": window,
             "windows": WINDOWS,
             "window_href": window_href("/"),

@@ -144,6 +144,22 @@ def send_pages(client: httpx.Client, runs: list[pipelines.Ran]) -> int:
     return len(PAGES)
 
 
+def map_people(client: httpx.Client) -> None:
+    """Every author but the last is named, with a second address; one team owns the shop."""
+    named = history.AUTHORS[:-1]
+    people = [
+        {"name": name, "emails": [email, email.replace("@", "+git@")]} for name, email in named
+    ]
+    client.put("/api/people", json={"people": people}).raise_for_status()
+    team = {
+        "name": "shop",
+        "members": [name for name, _ in named],
+        "repositories": [history.REPOSITORY_URL],
+        "services": [pipelines.SERVICE],
+    }
+    client.put("/api/teams", json={"teams": [team]}).raise_for_status()
+
+
 def highlights(client: httpx.Client, url: str) -> list[str]:
     """What the dashboard shows, in a line each, from the same API it reads."""
     repo = {"repo": history.REPOSITORY_URL}
@@ -169,6 +185,11 @@ def highlights(client: httpx.Client, url: str) -> list[str]:
     pages = client.get("/api/pages").json()
     suspects = sum(1 for page in pages if page["suspect"])
     lines.append(f"pages: {len(pages)}, {suspects} with a suspect deploy ({url}/pages)")
+    known = client.get("/api/people").json()
+    lines.append(
+        f"people: {len(known['people'])} named, {len(known['unmapped'])} author not mapped "
+        f"yet ({url}/people); team shop's weekly review ({url}/weekly?team=shop)"
+    )
     return lines
 
 
@@ -188,6 +209,7 @@ def demo(port: int | None, serve: bool, keep: bool, say: Callable[[str], None]) 
         say(f"server on {server.url} (SQLite in {work})")
         with httpx.Client(base_url=server.url, timeout=60) as client:
             build(client, work, say, seed=7)
+            map_people(client)
             client.post("/api/alerts/check").raise_for_status()
             say(f"ready in {time.monotonic() - started:.0f}s. On the dashboard, {server.url}/ :")
             for line in highlights(client, server.url):

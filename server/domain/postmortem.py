@@ -1,6 +1,7 @@
 """A postmortem starter for a page: the sections teams use (impact, trigger, resolution, timeline,
 root cause, what went well, what didn't, action items), with the trigger and the timeline filled
-in from the facts leadtime holds: the suspect deploy's mergesets (merged, by whom), their
+in from the facts leadtime holds: the suspect deploy's mergesets (merged, by whom: the people they
+are mapped to, domain/people.py, with their pull requests' links), their
 main-branch pipeline runs, the deploy itself, the page and the other pages the deploy is the
 suspect of (triggered, acknowledged, resolved), in time order."""
 
@@ -12,6 +13,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from leadtime.server import store
+from leadtime.server.domain import people
 from leadtime.server.models import Deploy, Mergeset, Page
 from leadtime.server.settings import Settings
 from leadtime.server.timeparse import format_duration
@@ -42,11 +44,20 @@ def deploy_moments(deploy: Deploy) -> list[Moment]:
     return moments
 
 
-def mergeset_moment(mergeset: Mergeset) -> Moment:
+def mergeset_moment(mergeset: Mergeset, named: str | None = None) -> Moment:
     words = [f"merged {mergeset.sha[:10]}", mergeset.pr_title or mergeset.title]
-    author = mergeset.pr_author or mergeset.author
+    author = named or mergeset.pr_author or mergeset.author
     words.append(f"by {author}" if author else None)
     return Moment(mergeset.merged_at, " ".join(word for word in words if word))
+
+
+def authors_named(session: Session, mergesets: list[Mergeset]) -> dict[int, str]:
+    """Each mergeset's authors by the names of the people they are mapped to."""
+    return {
+        mergeset_id: ", ".join(author.shown for author in found)
+        for mergeset_id, found in people.authors_of(session, mergesets).items()
+        if found
+    }
 
 
 def ordered(moments: list[Moment]) -> list[Moment]:
@@ -59,7 +70,8 @@ def _timeline(session: Session, page: Page, deploy: Deploy | None, settings: Set
     if deploy is not None:
         moments += deploy_moments(deploy)
         mergesets = store.mergesets_of_deploys(session, [deploy.id])[deploy.id]
-        moments += [mergeset_moment(m) for m in mergesets]
+        named = authors_named(session, mergesets)
+        moments += [mergeset_moment(m, named.get(m.id)) for m in mergesets]
         for mergeset in mergesets:
             trace_id = store.main_run_of(
                 session, mergeset.repository_id, mergeset.sha, settings.main_branch_names
@@ -77,7 +89,13 @@ def _timeline(session: Session, page: Page, deploy: Deploy | None, settings: Set
     return ordered(moments), mergesets
 
 
-def render(page: Page, deploy: Deploy | None, mergesets: list[Mergeset], moments) -> str:
+def render(
+    page: Page,
+    deploy: Deploy | None,
+    mergesets: list[Mergeset],
+    moments,
+    authors: dict[int, str] | None = None,
+) -> str:
     lasted = (page.resolved_at - page.triggered_at).total_seconds() if page.resolved_at else None
     lines = [
         f"# Postmortem: {page.title}",
@@ -108,9 +126,10 @@ def render(page: Page, deploy: Deploy | None, mergesets: list[Mergeset], moments
         )
         lines.append("")
         for m in mergesets:
-            author = m.pr_author or m.author or "unknown author"
+            author = (authors or {}).get(m.id) or m.pr_author or m.author or "unknown author"
+            link = f" {m.pr_url}" if m.pr_url else ""
             lines.append(
-                f"- {m.sha[:10]} {m.pr_title or m.title or ''} ({author})".replace("  ", " ")
+                f"- {m.sha[:10]} {m.pr_title or m.title or ''} ({author}){link}".replace("  ", " ")
             )
     lines += [
         "",
@@ -150,4 +169,4 @@ def postmortem(session: Session, page_id: int, settings: Settings) -> str:
     suspect_id = store.suspect_of(session, page.id)
     deploy = store.deploy_by_id(session, suspect_id) if suspect_id else None
     moments, mergesets = _timeline(session, page, deploy, settings)
-    return render(page, deploy, mergesets, moments)
+    return render(page, deploy, mergesets, moments, authors_named(session, mergesets))

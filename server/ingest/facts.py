@@ -69,6 +69,7 @@ class MergesetFact:
     pr_title: str | None = None
     pr_author: str | None = None
     pr_url: str | None = None
+    pr_merged_by: str | None = None
 
     def columns(self) -> dict:
         return {name: value for name, value in vars(self).items() if name != "repo"}

@@ -105,6 +105,7 @@ def _pull_request(payload: dict, facts: Facts) -> None:
             pr_title=title,
             pr_author=login,
             pr_url=p.get(payload, "pull_request.html_url", required=False),
+            pr_merged_by=p.get(payload, "pull_request.merged_by.login", required=False),
         )
     )
 

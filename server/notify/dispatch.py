@@ -33,6 +33,15 @@ def retry_delay(attempts: int, settings: Settings, retry_after: float | None) ->
     return max(delay, min(retry_after or 0.0, MAX_DELAY))
 
 
+def retry_time(
+    outcome: Delivery, attempts: int, settings: Settings, now: datetime
+) -> datetime | None:
+    """When to try a failed delivery again (None: sent, or given up)."""
+    if outcome.error and outcome.retry and attempts < settings.notify_max_attempts:
+        return now + timedelta(seconds=retry_delay(attempts, settings, outcome.retry_after))
+    return None
+
+
 def _send(notification: Notification, session: Session, settings: Settings) -> Delivery:
     found = store.alert_with_repository(session, notification.alert_id)
     notifier = NOTIFIERS.get(notification.channel)
@@ -62,9 +71,7 @@ def deliver_one(session: Session, notification_id: int, settings: Settings) -> N
     outcome = _send(notification, session, settings)
     now = datetime.now(UTC)
     attempts = notification.attempts + 1
-    retry_at = None
-    if outcome.error and outcome.retry and attempts < settings.notify_max_attempts:
-        retry_at = now + timedelta(seconds=retry_delay(attempts, settings, outcome.retry_after))
+    retry_at = retry_time(outcome, attempts, settings, now)
     if outcome.error:
         log.warning(
             "alert %s: %s delivery failed (attempt %d): %s%s",

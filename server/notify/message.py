@@ -18,7 +18,7 @@ from typing import Any, Protocol
 import httpx
 from pydantic import SecretStr
 
-from leadtime.server.models import Alert
+from leadtime.server.models import Alert, FeedbackMessage, Team
 from leadtime.server.notify import outbound
 from leadtime.server.settings import Settings
 
@@ -58,9 +58,18 @@ class Notifier(Protocol):
     def send(self, message: Message) -> Delivery: ...
 
 
-def post_json(url: str, body: bytes, headers: dict[str, str], settings: Settings) -> Delivery:
+class FeedbackNotifier(Protocol):
+    def send_feedback(
+        self, row: FeedbackMessage, team: Team | None, settings: Settings
+    ) -> Delivery: ...
+
+
+def post_json(
+    url: str, body: bytes, headers: dict[str, str], settings: Settings, keep_answer: bool = False
+) -> Delivery:
     """POST a JSON body where outbound.py allows; retryable when the failure may pass (no answer,
-    429, 5xx), honouring Retry-After; given up on other 4xx (410: the hook is gone)."""
+    429, 5xx), honouring Retry-After; given up on other 4xx (410: the hook is gone). With
+    `keep_answer`, a 2xx answer's body is kept too (an API that says no inside a 200)."""
     refused = outbound.refusal(url, settings)
     if refused:
         return Delivery(f"not sent: {refused}")
@@ -76,7 +85,7 @@ def post_json(url: str, body: bytes, headers: dict[str, str], settings: Settings
         # The exception's text may carry the URL, which is the secret: name the kind only.
         return Delivery(f"{type(error).__name__} (no answer)", retry=True)
     if 200 <= response.status_code < 300:
-        return Delivery()
+        return Delivery(answer=response.text[:2000] if keep_answer else None)
     retry_after = response.headers.get("retry-after", "")
     answer = response.text[:200]
     log.warning("notifier answered HTTP %s: %s", response.status_code, answer)

@@ -4,9 +4,10 @@ A notifier URL must not reach into the server's own network on someone's behalf:
 resolves to a loopback, private, link-local (cloud metadata: 169.254.169.254), shared, reserved,
 multicast or unspecified address is refused unless LEADTIME_NOTIFY_ALLOWED_HOSTS lists it (host
 names, addresses or networks in CIDR form, comma-separated). The hosts of the server's own
-notifier settings (LEADTIME_SLACK_WEBHOOK_URL, LEADTIME_ALERT_WEBHOOK_URL) are allowed: an admin
-configured them. Checked when a repository's URL is set and again before each delivery, since a
-name may resolve elsewhere later. A name that does not resolve is left to the delivery to fail.
+notifier settings (LEADTIME_SLACK_WEBHOOK_URL, LEADTIME_ALERT_WEBHOOK_URL, LEADTIME_SLACK_API_URL)
+are allowed: an admin configured them. Checked when a repository's URL is set and again before
+each delivery, since a name may resolve elsewhere later. A name that does not resolve is left to
+the delivery to fail.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ def _allowed(host: str, addresses: list[Address], settings: Settings) -> bool:
     for own in (settings.slack_webhook_url, settings.alert_webhook_url):
         if own is not None:
             entries.append((urlsplit(own.get_secret_value()).hostname or "").lower())
+    entries.append((urlsplit(settings.slack_api_url).hostname or "").lower())
     for entry in filter(None, entries):
         if entry == host:
             return True

@@ -1,16 +1,25 @@
 """Every notifier, one row each. A new notifier is a module with `configured` and `send` (see
 message.py), its row here, its test and its docs (README, "Alerts"); the outbox, retries and
-health come with it."""
+health come with it. Feedback to people (domain/feedback.py) goes through the notifiers that
+can address a person: FEEDBACK's, each with `send_feedback(row, settings)`."""
 
 from __future__ import annotations
 
 from leadtime.server.models import Repository
-from leadtime.server.notify import log, slack, webhook
-from leadtime.server.notify.message import Notifier
+from leadtime.server.notify import email, log, slack, webhook
+from leadtime.server.notify.message import FeedbackNotifier, Notifier
 from leadtime.server.settings import Settings
 
 NOTIFIERS: dict[str, Notifier] = {
     "log": log,
+    "slack": slack,
+    "webhook": webhook,
+    "email": email,
+}
+
+
+FEEDBACK: dict[str, FeedbackNotifier] = {
+    "email": email,
     "slack": slack,
     "webhook": webhook,
 }

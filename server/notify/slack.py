@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 from leadtime.server.domain.regression import LEAD_TIME, STEP, headline
-from leadtime.server.models import Alert
+from leadtime.server.models import Alert, FeedbackMessage, Team
 from leadtime.server.notify.message import Delivery, Message, post_json
 from leadtime.server.settings import Settings
 from leadtime.server.timeparse import format_duration
@@ -19,6 +19,9 @@ TITLES = {
     (STEP, "fired"): "Step slowed down",
     (STEP, "resolved"): "Step recovered",
 }
+
+
+CHAT_RETRYABLE = frozenset({"ratelimited", "internal_error", "service_unavailable", "fatal_error"})
 
 
 def escape(text: str) -> str:
@@ -66,3 +69,44 @@ def send(message: Message) -> Delivery:
         text_and_blocks(message.alert, message.repository, message.event, message.link)
     )
     return post_json(url, body.encode(), {}, message.settings)
+
+
+def send_feedback(row: FeedbackMessage, team: Team | None, settings: Settings) -> Delivery:
+    """A person's direct message or a team's channel post through the chat API (`address`: a
+    user or channel id, with the bot token), else the team's or the server's webhook. Mentions
+    `<@U...>` stay markup; the rest is text."""
+    text = _feedback_text(row)
+    if row.address and settings.slack_bot_token:
+        url = settings.slack_api_url.rstrip("/") + "/chat.postMessage"
+        token = settings.slack_bot_token.get_secret_value()
+        body = json.dumps({"channel": row.address, "text": text, "unfurl_links": False})
+        headers = {"authorization": f"Bearer {token}"}
+        return _chat_answer(post_json(url, body.encode(), headers, settings, keep_answer=True))
+    hook = team.slack_webhook_url if team else None
+    if hook is None and settings.slack_webhook_url is not None:
+        hook = settings.slack_webhook_url.get_secret_value()
+    if not hook:
+        return Delivery("no Slack webhook for this team")
+    return post_json(hook, json.dumps({"text": text}).encode(), {}, settings)
+
+
+def _feedback_text(row: FeedbackMessage) -> str:
+    mentions = [m for m in row.body.get("mentions", []) if m.startswith("<@")]
+    text = escape(row.body["text"])
+    for mention in mentions:
+        text = text.replace(escape(mention), mention)
+    return text
+
+
+def _chat_answer(delivered: Delivery) -> Delivery:
+    """Slack's chat API answers 200 with `ok: false` and an error name when it refuses."""
+    if delivered.error or delivered.answer is None:
+        return delivered
+    try:
+        answer = json.loads(delivered.answer)
+    except ValueError:
+        return Delivery("Slack's chat API answered no JSON", retry=True)
+    if isinstance(answer, dict) and answer.get("ok") is True:
+        return Delivery()
+    error = str(answer.get("error", "unknown") if isinstance(answer, dict) else "unknown")[:100]
+    return Delivery(f"Slack said {error}", retry=error in CHAT_RETRYABLE)

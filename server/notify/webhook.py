@@ -7,11 +7,11 @@ documented payload in the Standard Webhooks style
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from leadtime.server.domain.regression import headline
-from leadtime.server.models import Alert
+from leadtime.server.models import Alert, FeedbackMessage, Team
 from leadtime.server.notify.message import Delivery, Message, post_json
 from leadtime.server.settings import Settings
 from leadtime.server.signatures import standard_headers
@@ -59,3 +59,23 @@ def send(message: Message) -> Delivery:
         message_id = f"leadtime-alert-{alert.id}-{message.event}"
         headers = standard_headers(secret, message_id, int(message.at.timestamp()), body)
     return post_json(url, body, headers, settings)
+
+
+def send_feedback(row: FeedbackMessage, team: Team | None, settings: Settings) -> Delivery:
+    """The server's webhook, `type` `leadtime.feedback.<kind>`, signed as alerts are."""
+    if settings.alert_webhook_url is None:
+        return Delivery("no alert webhook configured")
+    now = datetime.now(UTC)
+    data = {
+        "type": f"leadtime.feedback.{row.kind}",
+        "timestamp": now.isoformat().replace("+00:00", "Z"),
+        "data": {"key": row.key, "subject": row.subject, **row.body},
+    }
+    body = json.dumps(data).encode()
+    headers = {}
+    if settings.alert_webhook_secret is not None:
+        secret = settings.alert_webhook_secret.get_secret_value()
+        headers = standard_headers(
+            secret, f"leadtime-feedback-{row.id}", int(now.timestamp()), body
+        )
+    return post_json(settings.alert_webhook_url.get_secret_value(), body, headers, settings)

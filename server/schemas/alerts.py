@@ -46,6 +46,9 @@ class AlertRuleIn(BaseModel):
     slack_webhook_url: str | None = Field(None, max_length=1000)
     webhook_url: str | None = Field(None, max_length=1000)
     webhook_secret: str | None = Field(None, max_length=500)
+    email_to: str | None = Field(
+        None, max_length=300, pattern=r"^[^@\s]+@[^@\s]+$", description="Alerts by mail."
+    )
 
     _urls = field_validator("slack_webhook_url", "webhook_url")(_webhook_url)
 

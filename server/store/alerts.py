@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from leadtime.server.models import (
@@ -14,6 +14,7 @@ from leadtime.server.models import (
     Notification,
     Repository,
 )
+from leadtime.server.store.outbox import claim, due, finish
 from leadtime.server.store.rows import (
     insert_if_new,
     insert_ignoring_duplicates,
@@ -144,33 +145,16 @@ def notifications_of(session: Session, alert_ids: list[int]) -> dict[int, list[N
     return _by_alert(session, Notification, alert_ids)
 
 
-def _due(now: datetime):
-    table = table_of(Notification)
-    return or_(
-        (table.c.status == "pending") & (table.c.next_attempt_at <= now),
-        (table.c.status == "sending") & (table.c.claimed_until < now),
-    )
-
-
 def due_notifications(session: Session, now: datetime, limit: int = 10) -> list[int]:
     """Ids of notifications due for sending (or whose sender died holding them), oldest first."""
-    table = table_of(Notification)
-    query = select(table.c.id).where(_due(now)).order_by(table.c.next_attempt_at).limit(limit)
-    return list(session.scalars(query))
+    return due(session, Notification, now, limit)
 
 
 def claim_notification(
     session: Session, notification_id: int, now: datetime, lease: timedelta
 ) -> bool:
-    """Take a due notification for sending until `now + lease`; False when it is no longer due.
-    The conditional UPDATE is the claim: of two servers after the same row, one wins."""
-    table = table_of(Notification)
-    claimed = session.execute(
-        table.update()
-        .where(table.c.id == notification_id, _due(now))
-        .values(status="sending", claimed_until=now + lease)
-    )
-    return rows_changed(claimed) == 1
+    """Take a due notification for sending until `now + lease` (store/outbox.py)."""
+    return claim(session, Notification, notification_id, now, lease)
 
 
 def finish_notification(
@@ -181,15 +165,7 @@ def finish_notification(
     retry_at: datetime | None = None,
 ) -> None:
     """Sent (no error), to be retried at `retry_at`, or given up (an error, no retry)."""
-    notification.attempts += 1
-    notification.claimed_until = None
-    notification.last_error = error[:500] if error else None
-    if error is None:
-        notification.status, notification.sent_at = "sent", now
-    elif retry_at is not None:
-        notification.status, notification.next_attempt_at = "pending", retry_at
-    else:
-        notification.status = "failed"
+    finish(notification, now, error, retry_at)
 
 
 def latest_delivery_per_channel(session: Session) -> dict[str, Notification]:

@@ -22,7 +22,13 @@ KEPT_FIRST = (
     "title",
     "first_commit_at",
 )  # the first report that knows one keeps it
-PULL_REQUEST = ("pr_number", "pr_title", "pr_author", "pr_url")  # the newest report wins
+PULL_REQUEST = (
+    "pr_number",
+    "pr_title",
+    "pr_author",
+    "pr_url",
+    "pr_merged_by",
+)  # the newest report wins
 
 
 def upsert_mergeset(session: Session, repository_id: int, values: dict) -> bool:
@@ -57,11 +63,20 @@ def _learn(row: Mergeset, values: dict) -> bool:
     changed = changed or (row.title is None and bool(values.get("title")))  # a revert's name
     for name in KEPT_FIRST:
         setattr(row, name, getattr(row, name) or values.get(name))
+    if _names_author_better(row, values):
+        row.author = values["author"]
     for name in PULL_REQUEST:
         if values.get(name) not in (None, "") and getattr(row, name) != values[name]:
             setattr(row, name, values[name])
             changed = changed or name in ("pr_title", "pr_number")  # what a revert names
     return changed
+
+
+def _names_author_better(row: Mergeset, values: dict) -> bool:
+    """A commit's author email names a person better than a forge login (the login stays, as
+    `pr_author`): people are joined by both (domain/people.py)."""
+    author = values.get("author") or ""
+    return "@" in author and "@" not in (row.author or "")
 
 
 def _better_merge_time(row: Mergeset, values: dict) -> bool:
@@ -80,6 +95,8 @@ def _knows_better(row: Mergeset, values: dict) -> bool:
     if row.source == HISTORY and values["source"] != HISTORY:
         return True
     if any(values.get(name) and getattr(row, name) is None for name in KEPT_FIRST):
+        return True
+    if _names_author_better(row, values):
         return True
     return any(
         values.get(name) not in (None, "") and getattr(row, name) != values[name]

@@ -35,6 +35,7 @@ MERGESET_FACTS = (
     "pr_title",
     "pr_author",
     "pr_url",
+    "pr_merged_by",
 )
 OWN_SETTINGS = ("budget_seconds", "target_seconds", "alerting")
 

@@ -26,31 +26,6 @@ pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is n
 XSS = "<script>alert(1)</script>"
 
 
-@pytest.fixture
-def page(browser, tmp_path):
-    context = browser.new_context(viewport={"width": 1200, "height": 900})
-    page = context.new_page()
-    problems: list[str] = []
-    page.on("console", lambda m: m.type == "error" and problems.append(f"console: {m.text}"))
-    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
-    page.on(
-        "dialog", lambda dialog: (problems.append(f"dialog: {dialog.message}"), dialog.dismiss())
-    )
-    # nothing a page loads may leave this machine: every asset is the server's own
-    page.on(
-        "request",
-        lambda request: (
-            request.url.startswith(("http://127.0.0.1:", "data:"))
-            or problems.append(f"request left 127.0.0.1: {request.url}")
-        ),
-    )
-    page.shots = tmp_path  # screenshots of every page visited land here
-    page.problems = problems
-    yield page
-    context.close()
-    assert problems == []
-
-
 def seed(client) -> str:
     merged = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
     sha = "a" * 40

@@ -96,6 +96,14 @@ def test_demo_data_has_every_story_the_dashboard_tells(serving):
         deploy = next(d for d in deploys if d["source"] == "span" and d["mergesets"])
         run = client.get(f"/api/mergesets/{deploy['mergesets'][0]['sha']}/breakdown")
         assert run.status_code == 200
+        # four of the five authors are named people; the fifth is shown unmapped, with her work
+        known = client.get("/api/people").json()
+        assert len(known["people"]) == 4
+        (unmapped,) = known["unmapped"]
+        authored = sum(m["author"] == unmapped["author"] for m in mergesets)
+        assert unmapped["mergesets"] == authored > 0
+        weekly = client.get("/api/reports/weekly", params={"team": "shop"}).json()
+        assert weekly["repositories"][0]["repository"] == "acme/shop"
 
 
 def test_demo_dashboard_in_the_browser(serving, browser):
@@ -124,6 +132,7 @@ def test_every_url_the_demo_prints_answers_a_page_in_the_browser(serving, browse
     _, lines, url = serving
     printed = sorted(set(re.findall(r"http://127\.0\.0\.1:\d+[^\s),]*", "\n".join(lines))))
     assert f"{url}/pages" in printed and any("/slowest?repo=" in link for link in printed)
+    assert f"{url}/people" in printed and f"{url}/weekly?team=shop" in printed
     page = browser.new_page()
     try:
         for link in printed:

@@ -105,6 +105,7 @@ def settings_for(db_url: str, **overrides) -> Settings:
     # between tests (and the histories here reach back years).
     overrides.setdefault("alerts_enabled", False)
     overrides.setdefault("housekeeping_enabled", False)
+    overrides.setdefault("feedback_enabled", False)
     return Settings(database_url=db_url, migrate_on_start=False, **overrides)
 
 

@@ -20,8 +20,9 @@ class Delivery:
 
 
 class HookReceiver:
-    def __init__(self, statuses: list[int] | None = None) -> None:
+    def __init__(self, statuses: list[int] | None = None, reply: bytes | None = None) -> None:
         self.statuses = list(statuses or [200])
+        self.reply = reply  # the body of a 200 (Slack's chat API answers JSON)
         self.deliveries: list[Delivery] = []
         self.arrived = threading.Condition()
         self.hold = threading.Event()  # cleared: requests wait until it is set again
@@ -44,7 +45,10 @@ class HookReceiver:
                 self.send_response(status)
                 self.send_header("content-type", "text/plain")
                 self.end_headers()
-                self.wfile.write(b"ok" if status == 200 else b"rollup_error")
+                if status == 200:
+                    self.wfile.write(receiver.reply or b"ok")
+                else:
+                    self.wfile.write(b"rollup_error")
 
             def log_message(self, *args) -> None:
                 pass

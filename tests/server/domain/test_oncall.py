@@ -248,3 +248,16 @@ def test_page_commands(client, live_server, monkeypatch, tmp_path):
     assert report.exit_code == 0 and "100%" in report.output
     oncall = CliRunner().invoke(cli, ["report", "oncall"])
     assert oncall.exit_code == 0 and "checkout is down x1" in oncall.output
+
+
+def test_the_postmortem_names_the_suspects_authors_as_their_people(client):
+    merged = NOW - timedelta(hours=2)
+    make_mergeset(client, "a" * 40, merged, "ADA")  # a login, in whatever case
+    deploy_id = make_deploy(client, "shop", "a" * 40, merged + timedelta(minutes=12))
+    stored = make_page(client, "shop", merged + timedelta(minutes=20), "p-1")
+    people = {"people": [{"name": "Ada Lovelace", "emails": ["ada@example.com"], "github": "ada"}]}
+    assert client.put("/api/people", json=people).status_code == 200
+    text = client.get(f"/api/pages/{stored['id']}/postmortem").text
+    assert f"Deploy {deploy_id} of shop" in text
+    assert "- aaaaaaaaaa (Ada Lovelace)" in text
+    assert "merged aaaaaaaaaa by Ada Lovelace" in text

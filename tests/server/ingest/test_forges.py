@@ -20,15 +20,12 @@ from leadtime.server.signatures import verify_standard_webhook
 from leadtime.tracer import traceid
 from tests.factories import load_payload
 from tests.server.conftest import LiveServer, count_rows, settings_for, wipe
+from tests.server.forges import GITHUB_SECRET, MERGED, PULL_REQUEST_MERGED, REPO, github
 from tests.server.otlp_payloads import post_run
 
-GITHUB_SECRET = "It's a Secret to Everybody"
 GITLAB_TOKEN = "gitlab-secret-token"
 SIGNING_KEY = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-MERGED = "9f2c1e0d5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d"
-REPO = "https://github.com/octo/app"
 
-PULL_REQUEST_MERGED = load_payload("github_pull_request_merged")
 PUSH = load_payload("github_push")
 DEPLOYMENT_STATUS = load_payload("github_deployment_status")
 WORKFLOW_RUN = load_payload("github_workflow_run")
@@ -59,19 +56,6 @@ def forge(engine, db_url):
         with httpx.Client(base_url=server.url, timeout=30) as client:
             yield client
         wipe(engine)
-
-
-def github(client, event: str, payload: dict, delivery: str | None = None, **headers):
-    body = json.dumps(payload).encode()
-    signature = "sha256=" + hmac.new(GITHUB_SECRET.encode(), body, hashlib.sha256).hexdigest()
-    sent = {
-        "content-type": "application/json",
-        "x-github-event": event,
-        "x-github-delivery": delivery or f"{event}-{hash(body)}",
-        "x-hub-signature-256": signature,
-        **headers,
-    }
-    return client.post("/webhooks/github", content=body, headers=sent)
 
 
 def gitlab(client, payload: dict, token: str | None = GITLAB_TOKEN, **headers):

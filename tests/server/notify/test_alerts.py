@@ -18,6 +18,7 @@ from leadtime.server.domain import regression
 from leadtime.server.models import Mergeset
 from tests.server.conftest import settings_for
 from tests.server.hooks import HookReceiver
+from tests.server.mail import mail_server
 from tests.server.notify.alerting import (
     NOW,
     REPO,
@@ -401,3 +402,24 @@ def test_terminal_alerts_check_and_target(engine, db_url, monkeypatch):
         assert "+10m00s" in rule.output and "target 5m00s" in rule.output
         bad = CliRunner().invoke(cli, ["target", "set", "acme/shop", "soon"])
         assert bad.exit_code == 2 and "not a duration" in bad.output
+
+
+def test_alerts_go_by_mail_to_a_repositorys_email_to(engine, db_url):
+    with (
+        mail_server() as (inbox, port),
+        alerting_server(engine, db_url, smtp_host="127.0.0.1", smtp_port=port) as (client, _, _h),
+    ):
+        history = History(client)
+        history.ship(NOW - timedelta(days=40), 10)
+        rule = {"repository": "acme/shop", "email_to": "shop-team@example.com"}
+        changed = client.post("/api/alert-rules", json=rule)
+        assert changed.status_code == 200, changed.text
+        assert "email" in changed.json()["channels"]
+        bad = client.post("/api/alert-rules", json={**rule, "email_to": "not an address"})
+        assert bad.status_code == 422
+        slipped_history(client, history)
+        (fired,) = check(client)["firing"]
+        settled(client, fired["id"])
+        (mail,) = inbox.to("shop-team@example.com")
+        assert "acme/shop: lead time (merge -> production) p50 10m00s -> 14m00s" in mail["Subject"]
+        assert "https://leadtime.example.com/" in mail.get_content()
