@@ -86,6 +86,9 @@ def test_overview_to_mergeset_to_pipeline_run(client, live_server, page):
     assert page.locator("#batched").inner_text() == "100%"  # one deploy, two mergesets
     assert page.locator("#lead-time-p50").inner_text() == "55m05s"  # of 25m05s and 1h25m05s
     assert page.locator("circle.dot.over").count() == 2
+    # hovering a dot tells its mergeset (the SVG title a browser shows), and a dot is a link
+    hover = page.locator(f"a[href^='/mergesets/{sha}'] circle.dot title").text_content() or ""
+    assert hover.startswith(f"{sha[:10]} Faster checkout merged ") and hover.endswith(": 25m05s")
     assert page.locator("table.mergesets").get_by_text("Faster checkout").count() == 1
     # The deploy span carried no history and the merges no parents: what it shipped is not
     # established, and the page says so.
