@@ -28,7 +28,7 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -187,11 +187,13 @@ def rolled_up(engine: Engine, timeout: float = 600) -> float:
             return 0.0
     while time.perf_counter() - started < timeout:
         with engine.connect() as connection:
-            changed = connection.execute(  # today is rolled up once it is over
+            changed = connection.execute(
                 text(
                     "SELECT count(*) FROM step_days WHERE version <> built_version AND day < :today"
                 ),
-                {"today": datetime.now(UTC).date()},
+                # a day closes an hour after it ends (domain/step_days.py): until then
+                # yesterday cannot be rolled up, and is not waited for
+                {"today": (datetime.now(UTC) - timedelta(hours=1)).date()},
             ).scalar_one()
         if not changed:
             break
