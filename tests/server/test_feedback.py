@@ -136,6 +136,10 @@ def mapping(slack_url: str) -> tuple[dict, dict]:
             "feedback": {"regression": False},
         },
     ]
+    # The digests fall on a day none of these tests' moments reach (today, tomorrow and the
+    # day after): only the digest tests ask for one.
+    for team in teams:
+        team["digest_day"] = DAYS[(EVALUATED.weekday() + 4) % 7]
     return {"people": people}, {"teams": teams}
 
 
