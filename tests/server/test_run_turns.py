@@ -18,7 +18,10 @@ from leadtime.server.settings import Settings
 from tests.server.conftest import wipe
 
 REPO = RepoRef(url="https://github.com/acme/shop")
-T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+# An hour ago, but never before today's midnight (UTC): yesterday closes an hour after it
+# ends, and a closed day's rollup row is one both deliveries would write (domain/step_days.py).
+_NOW = datetime.now(UTC).replace(microsecond=0)
+T0 = max(_NOW - timedelta(hours=1), _NOW.replace(hour=0, minute=0, second=0))
 
 
 def _run(trace_id: str, run_id: str = "41", branch: str = "feature/x") -> Facts:
