@@ -20,6 +20,7 @@ from leadtime.server.notify.message import Delivery, Message
 from leadtime.server.notify.registry import NOTIFIERS
 from leadtime.server.presenters import dashboard_link
 from leadtime.server.settings import Settings
+from leadtime.server.store import outbox
 
 log = logging.getLogger("leadtime.alerts")
 
@@ -86,17 +87,7 @@ def deliver_one(session: Session, notification_id: int, settings: Settings) -> N
 
 
 def _claim_next(session: Session) -> int | None:
-    now = datetime.now(UTC)
-    candidates = store.due_notifications(session, now)
-    # End the read before writing: on SQLite a write after a read that another writer has
-    # overtaken fails at once ("database is locked") instead of waiting its turn.
-    session.commit()
-    for notification_id in candidates:
-        claimed = store.claim_notification(session, notification_id, now, LEASE)
-        session.commit()
-        if claimed:
-            return notification_id
-    return None
+    return outbox.claim_next(session, Notification, datetime.now(UTC), LEASE)
 
 
 def deliver_due(sessions: sessionmaker[Session], settings: Settings, limit: int = 100) -> int:

@@ -59,15 +59,7 @@ def deliver_due(
     attempted = 0
     with sessions() as session:
         while attempted < limit:
-            candidates = outbox.due(session, FeedbackMessage, now)
-            session.commit()  # end the read before writing (see dispatch._claim_next)
-            claimed = None
-            for row_id in candidates:
-                won = outbox.claim(session, FeedbackMessage, row_id, now, LEASE)
-                session.commit()
-                if won:
-                    claimed = row_id
-                    break
+            claimed = outbox.claim_next(session, FeedbackMessage, now, LEASE)
             if claimed is None:
                 break
             deliver_one(session, claimed, settings, now)

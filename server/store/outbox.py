@@ -42,6 +42,21 @@ def claim(session: Session, model: Outbox, row_id: int, now: datetime, lease: ti
     return rows_changed(claimed) == 1
 
 
+def claim_next(session: Session, model: Outbox, now: datetime, lease: timedelta) -> int | None:
+    """Claim the oldest due row (another sender may win some): its id, or None when none is
+    left. Each read and each claim is committed here."""
+    candidates = due(session, model, now)
+    # End the read before writing: on SQLite a write after a read that another writer has
+    # overtaken fails at once ("database is locked") instead of waiting its turn.
+    session.commit()
+    for row_id in candidates:
+        won = claim(session, model, row_id, now, lease)
+        session.commit()
+        if won:
+            return row_id
+    return None
+
+
 def finish(
     row: Notification | FeedbackMessage,
     now: datetime,
