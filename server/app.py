@@ -49,6 +49,7 @@ from leadtime.server.domain.dora_tiers import parse_tiers
 from leadtime.server.domain.service_map import load_service_map
 from leadtime.server.errors import LeadtimeError, Unavailable
 from leadtime.server.feedback_worker import FeedbackWorker
+from leadtime.server.group_writer import GroupWriter
 from leadtime.server.headers import SecurityHeaders
 from leadtime.server.housekeeping import Housekeeping
 from leadtime.server.limits import BodyLimit, Deadline
@@ -180,6 +181,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessions = db.session_factory(engine)
     app.state.write_turns = asyncio.Lock() if engine.dialect.name == "sqlite" else None
     app.state.alerts = AlertWorker(app.state.sessions, settings)
+    app.state.group_writer = GroupWriter(
+        app.state.sessions, settings, app.state.write_turns, app.state.alerts.deploy_arrived
+    )
     app.state.feedback = FeedbackWorker(app.state.sessions, settings)
     app.state.housekeeping = Housekeeping(
         app.state.sessions, settings.step_retention_days, settings.main_branch_names

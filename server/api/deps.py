@@ -51,12 +51,23 @@ def get_session(
             session.commit()
 
 
+def get_read_session(request: Request) -> Iterator[Session]:
+    """A session that takes no write turn and is never committed: for a write route whose
+    writing is done elsewhere (group_writer.py), to check its token."""
+    with request.app.state.sessions() as session:
+        try:
+            yield session
+        finally:
+            session.rollback()
+
+
 def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
 # scope="function": the commit above runs before the response is sent, not after it.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+ReadSessionDep = Annotated[Session, Depends(get_read_session, scope="function")]
 MAX_ID = 2**31 - 1  # ids are INTEGER columns: the largest both databases store
 RowId = Annotated[int, PathParam(ge=1, le=MAX_ID, description="The row's id.")]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
@@ -82,15 +93,33 @@ def _require(scope: str):
         settings: SettingsDep,
         authorization: Annotated[str | None, Header()] = None,
     ) -> None:
-        """Writes need a token with `scope` unless LEADTIME_AUTH=off, or `auto` on a loopback
-        bind for a client on this machine that came straight here."""
-        if settings.auth == "off":
-            return
-        if settings.writes_open_to_loopback and direct_loopback_client(request):
-            return
-        _check(request, session, authorization, scope)
+        _check_write(request, session, settings, authorization, scope)
 
     return require
+
+
+def _require_without_turn(scope: str):
+    def require(
+        request: Request,
+        session: ReadSessionDep,
+        settings: SettingsDep,
+        authorization: Annotated[str | None, Header()] = None,
+    ) -> None:
+        _check_write(request, session, settings, authorization, scope)
+
+    return require
+
+
+def _check_write(
+    request: Request, session: Session, settings: Settings, authorization: str | None, scope: str
+) -> None:
+    """Writes need a token with `scope` unless LEADTIME_AUTH=off, or `auto` on a loopback bind
+    for a client on this machine that came straight here."""
+    if settings.auth == "off":
+        return
+    if settings.writes_open_to_loopback and direct_loopback_client(request):
+        return
+    _check(request, session, authorization, scope)
 
 
 def require_read(
@@ -133,5 +162,6 @@ def duration_param(value: str, name: str):
 
 
 Writer = Depends(_require(auth.INGEST))  # what CI and forges report
+SpanWriter = Depends(_require_without_turn(auth.INGEST))  # OTLP, written by group_writer.py
 Admin = Depends(_require(auth.ADMIN))  # how the server judges and whom it tells
 Reader = Depends(require_read)

@@ -35,6 +35,8 @@ def ruled_deploys(
     repositories: dict[RepoRef, Repository | None],
 ) -> list[DeployFact]:
     """The candidates a deploy rule of their repository names, innermost only."""
+    if not candidates:
+        return []
     ids = {row.id for ref in {c.deploy.repo for c in candidates} if (row := repositories[ref])}
     rules = store.deploy_rules_of(session, sorted(ids))
     if not rules:

@@ -59,9 +59,29 @@ def upsert_pipeline_runs(session: Session, rows: list[dict]) -> dict[str, dict |
     report's. Returns each run's stored attributes, by trace id."""
     if not rows:
         return {}
-    ordered = sorted(rows, key=lambda row: row["trace_id"])
+    ordered = sorted(_folded(rows).values(), key=lambda row: row["trace_id"])
     upsert = _run_upsert(session.get_bind().dialect.name)
     return {trace_id: held for trace_id, held in session.execute(upsert, ordered)}
+
+
+def _folded(rows: list[dict]) -> dict[str, dict]:
+    """Rows of one trace (deliveries written together: group_writer.py) folded as the upsert
+    folds a later report into a stored run, in the order given; one statement may not update a
+    row twice (PostgreSQL refuses it)."""
+    runs: dict[str, dict] = {}
+    for row in rows:
+        held = runs.get(row["trace_id"])
+        if held is None:
+            runs[row["trace_id"]] = dict(row)
+            continue
+        for name in RUN_KEEPS:
+            if held.get(name) is None:
+                held[name] = row.get(name)
+        held["started_at"] = min(held["started_at"], row["started_at"])
+        held["finished_at"] = max(held["finished_at"], row["finished_at"])
+        if row.get("result") is not None:
+            held["result"] = row["result"]
+    return runs
 
 
 @cache

@@ -138,7 +138,8 @@ def one_span_bodies(count: int) -> list[bytes]:
 
     from leadtime.tracer.span import context_attributes
 
-    tracer = TracerProvider(resource=Resource.create({attr.SERVICE_NAME: "shop"})).get_tracer("b")
+    provider = TracerProvider(resource=Resource.create({attr.SERVICE_NAME: "shop"}))
+    tracer = provider.get_tracer("leadtime")  # the scope a step's sender gives its spans
     bodies = []
     for index in range(count):
         run = 5_000_000 + index // 20  # 20 steps to a job's trace

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import threading
 from datetime import datetime, timedelta
+
+import httpx
 
 
 def nanos(moment: datetime) -> str:
@@ -216,3 +219,24 @@ def post_tested_run(client, number: int, sha: str, attempt: int, start: datetime
     body = request([install, unit, e2e, *tests])
     posted = client.post("/v1/traces", content=body, headers={"content-type": "application/json"})
     assert posted.status_code == 200, posted.text
+
+
+def post_at_once(url: str, bodies: list[bytes], clients: int = 8) -> list[int]:
+    """Each body posted to `/v1/traces` once, by `clients` threads at the same time (each its
+    own connection, every `clients`-th body); the answers' statuses."""
+    answers: list[int] = []
+
+    def post(mine: list[bytes]) -> None:
+        with httpx.Client(base_url=url, timeout=60) as own:
+            for body in mine:
+                response = own.post(
+                    "/v1/traces", content=body, headers={"content-type": "application/json"}
+                )
+                answers.append(response.status_code)
+
+    threads = [threading.Thread(target=post, args=(bodies[n::clients],)) for n in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return answers

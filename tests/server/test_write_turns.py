@@ -7,7 +7,6 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime, timedelta
 
-import httpx
 import pytest
 from sqlalchemy import Engine, event
 
@@ -66,22 +65,9 @@ def _run(number: int) -> bytes:
 def test_sqlite_writers_take_turns(live_server, client, db_url):
     if not db_url.startswith("sqlite"):
         pytest.skip("PostgreSQL takes many writers at once")
-    bodies, answers = [_run(number) for number in range(48)], []
-
-    def post(mine: list[bytes]) -> None:
-        with httpx.Client(base_url=live_server.url, timeout=60) as own:
-            for body in mine:
-                response = own.post(
-                    "/v1/traces", content=body, headers={"content-type": "application/json"}
-                )
-                answers.append(response.status_code)
-
+    bodies = [_run(number) for number in range(48)]
     with OpenWrites() as open_writes:
-        threads = [threading.Thread(target=post, args=(bodies[n::8],)) for n in range(8)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        answers = otlp.post_at_once(live_server.url, bodies)
     assert answers == [200] * 48
     assert open_writes.most == 1  # eight clients at once, one write transaction at a time
     assert len(client.get("/api/mergesets", params={"limit": 100}).json()) == 48

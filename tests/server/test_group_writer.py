@@ -1,0 +1,188 @@
+"""Deliveries of runs and steps waiting at once are written in one transaction (a group commit),
+with the same rows as written one by one; a bad one in a group is refused alone, and the others
+are kept; a database that is down fails the group at once."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import Engine, event, text
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from leadtime.server import db
+from leadtime.server.group_writer import GroupWriter
+from leadtime.server.ingest import otlp as decoder
+from leadtime.server.ingest.facts import Facts
+from leadtime.server.ingest.traces import facts_from_spans
+from leadtime.tracer import attributes as attr
+from tests.server import otlp_payloads as otlp
+from tests.server.conftest import settings_for, wipe
+
+T0 = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+RUNS = 3
+STEPS = 4
+
+
+class Commits:
+    """How many transactions were committed on any engine while it is open."""
+
+    def __init__(self) -> None:
+        self.count, self.lock = 0, threading.Lock()
+
+    def __enter__(self) -> Commits:
+        event.listen(Engine, "commit", self._committed)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        event.remove(Engine, "commit", self._committed)
+
+    def _committed(self, _connection) -> None:
+        with self.lock:
+            self.count += 1
+
+
+def _step(run: int, step: int) -> dict:
+    """One step span of a feature branch's run; each run's steps overlap and end differently, and
+    the last to arrive fails, its run's result then (the newest report's)."""
+    start = T0 + timedelta(minutes=10 * run + (STEPS - step))
+    attributes = {**otlp.ci(f"feature/{run}", f"{run + 1:040x}", run)}
+    attributes["cicd.pipeline.task.run.result"] = "failure" if step == STEPS - 1 else "success"
+    attributes[attr.PIPELINE_RESULT] = "failure" if step == STEPS - 1 else "success"
+    return otlp.span(
+        f"{run + 1:032x}",
+        f"{run + 1:08x}{step:08x}",
+        f"step-{step}",
+        start,
+        start + timedelta(seconds=30 + 7 * step),
+        attributes,
+    )
+
+
+def _deliveries() -> list[Facts]:
+    """One span to a delivery, as a step's sender posts them, the runs' spans interleaved."""
+    settings = settings_for("sqlite://")
+    spans = [_step(run, step) for step in range(STEPS) for run in range(RUNS)]
+    return [
+        facts_from_spans(
+            decoder.spans_from(
+                decoder.decode_request(otlp.request([span]), "application/json")
+            ).spans,
+            settings.main_branch_names,
+        )
+        for span in spans
+    ]
+
+
+def _stored(engine: Engine) -> tuple[list, list]:
+    with engine.connect() as connection:
+        runs = connection.execute(
+            text(
+                "SELECT trace_id, started_at, finished_at, result, attributes, step_summary"
+                " FROM pipeline_runs ORDER BY trace_id"
+            )
+        ).all()
+        steps = connection.execute(
+            text("SELECT trace_id, span_id, name, attributes FROM steps ORDER BY span_id")
+        ).all()
+    return [tuple(row) for row in runs], [tuple(row) for row in steps]
+
+
+def _writer(engine: Engine, db_url: str) -> GroupWriter:
+    woken: list[int] = []
+    return GroupWriter(
+        db.session_factory(engine), settings_for(db_url), None, lambda: woken.append(1)
+    )
+
+
+async def _all_at_once(writer: GroupWriter, deliveries: list[Facts]) -> list:
+    """Every delivery handed over before the writer first runs (gather starts them in order)."""
+    return await asyncio.gather(
+        *(writer.record(facts) for facts in deliveries), return_exceptions=True
+    )
+
+
+def test_waiting_deliveries_are_one_transaction_with_the_rows_of_one_by_one(engine, db_url):
+    writer = _writer(engine, db_url)
+    try:
+        with Commits() as commits:
+            answers = asyncio.run(_all_at_once(writer, _deliveries()))
+        assert answers == [None] * RUNS * STEPS
+        assert commits.count == 1  # twelve deliveries, one transaction
+        grouped = _stored(engine)
+        wipe(engine)
+
+        async def one_by_one() -> None:
+            for facts in _deliveries():
+                await writer.record(facts)
+
+        with Commits() as commits:
+            asyncio.run(one_by_one())
+        assert commits.count == RUNS * STEPS
+        assert grouped == _stored(engine)
+    finally:
+        wipe(engine)
+    runs, steps = grouped
+    assert len(steps) == RUNS * STEPS and len(runs) == RUNS
+    for number, run in enumerate(runs):
+        assert (_moment(run[1]), _moment(run[2])) == _extent(number)
+        assert run[3] == "failure"  # the result of the last delivery, not of the first
+
+
+def test_a_bad_delivery_is_refused_alone_and_the_rest_of_its_group_kept(engine, db_url):
+    deliveries = _deliveries()
+    deliveries[4].steps[0]["trace_id"] = None  # no decoder makes this: the database refuses it
+    writer = _writer(engine, db_url)
+    try:
+        with Commits() as commits:
+            answers = asyncio.run(_all_at_once(writer, deliveries))
+        assert isinstance(answers[4], IntegrityError)
+        assert answers[:4] + answers[5:] == [None] * (RUNS * STEPS - 1)
+        assert commits.count == RUNS * STEPS - 1  # the group failed; each was written alone
+        runs, steps = _stored(engine)
+        assert len(steps) == RUNS * STEPS - 1 and len(runs) == RUNS
+    finally:
+        wipe(engine)
+
+
+def test_a_database_that_is_down_fails_the_group_once(tmp_path, db_url):
+    if not db_url.startswith("sqlite"):
+        pytest.skip("one unreachable database is enough")
+    gone = db.make_engine(f"sqlite:///{tmp_path}/leadtime.db")  # never migrated: no tables
+    writer = _writer(gone, db_url)
+    answers = asyncio.run(_all_at_once(writer, _deliveries()))
+    assert all(isinstance(answer, OperationalError) for answer in answers)
+    assert all(answer is answers[0] for answer in answers)  # one attempt, not one each
+    gone.dispose()
+
+
+def test_one_span_posts_from_many_clients_are_all_stored(live_server, client, engine):
+    """Over HTTP, eight clients posting one span each at once: every span stored once under its
+    run, every run as its spans say, whatever the groups were."""
+    bodies = [
+        otlp.request([_step(run, step)]) for step in range(STEPS) for run in range(RUNS)
+    ] * 2  # each sent twice: a retry stores nothing new
+    answers = otlp.post_at_once(live_server.url, bodies)
+    assert answers == [200] * len(bodies)
+    runs, steps = _stored(engine)
+    assert len(steps) == RUNS * STEPS and len(runs) == RUNS
+    for number, run in enumerate(runs):
+        assert (_moment(run[1]), _moment(run[2])) == _extent(number)
+        assert run[5] is not None  # its step summary, kept as its steps arrived
+
+
+def _moment(value) -> float:
+    """A stored time (a datetime, or SQLite's text) as seconds since the epoch."""
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    return moment.replace(tzinfo=UTC).timestamp()
+
+
+def _extent(run: int) -> tuple[float, float]:
+    """From the spans themselves: a run starts with its first step and ends with its last."""
+    spans = [_step(run, step) for step in range(STEPS)]
+    return (
+        min(int(span["startTimeUnixNano"]) for span in spans) / 1e9,
+        max(int(span["endTimeUnixNano"]) for span in spans) / 1e9,
+    )
