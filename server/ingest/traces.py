@@ -281,5 +281,8 @@ def facts_from_spans(spans: list[SpanRecord], main_branches: tuple[str, ...]) ->
             mergeset = _pipeline_mergeset(span, runs[span.trace_id])
             if mergeset:
                 facts.mergesets.append(mergeset)
+    # Every span of a main-branch run names its mergeset alike: one report of each is enough
+    # (each further one cost the store a read and a write of its own).
+    facts.mergesets = list(dict.fromkeys(facts.mergesets))
     facts.deploy_candidates = deploy_spans.candidates(judged)
     return facts
