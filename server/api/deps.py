@@ -10,6 +10,7 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 from fastapi import Path as PathParam
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from leadtime.server import auth
 from leadtime.server.errors import BadPayload
@@ -51,23 +52,13 @@ def get_session(
             session.commit()
 
 
-def get_read_session(request: Request) -> Iterator[Session]:
-    """A session that takes no write turn and is never committed: for a write route whose
-    writing is done elsewhere (group_writer.py), to check its token."""
-    with request.app.state.sessions() as session:
-        try:
-            yield session
-        finally:
-            session.rollback()
-
-
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
+    # async: a plain function would be called in a worker thread, a hop there and back.
     return request.app.state.settings
 
 
 # scope="function": the commit above runs before the response is sent, not after it.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
-ReadSessionDep = Annotated[Session, Depends(get_read_session, scope="function")]
 MAX_ID = 2**31 - 1  # ids are INTEGER columns: the largest both databases store
 RowId = Annotated[int, PathParam(ge=1, le=MAX_ID, description="The row's id.")]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
@@ -98,28 +89,45 @@ def _require(scope: str):
     return require
 
 
-def _require_without_turn(scope: str):
-    def require(
-        request: Request,
-        session: ReadSessionDep,
-        settings: SettingsDep,
-        authorization: Annotated[str | None, Header()] = None,
-    ) -> None:
-        _check_write(request, session, settings, authorization, scope)
+async def _require_span_writer(
+    request: Request,
+    settings: SettingsDep,
+    authorization: Annotated[str | None, Header()] = None,
+) -> None:
+    """The ingest check of a route that writes through group_writer.py: it holds no session or
+    write turn of its own. The token the early check found (api/early_auth.py) needs no
+    database; only a browser's session cookie is looked up, in a worker thread."""
+    if _open_to(request, settings) or _checked_early(request, auth.INGEST):
+        return
 
-    return require
+    def look_up() -> None:
+        with request.app.state.sessions() as session:
+            _check(request, session, authorization, auth.INGEST)
+
+    await run_in_threadpool(look_up)
 
 
 def _check_write(
     request: Request, session: Session, settings: Settings, authorization: str | None, scope: str
 ) -> None:
-    """Writes need a token with `scope` unless LEADTIME_AUTH=off, or `auto` on a loopback bind
-    for a client on this machine that came straight here."""
+    if not _open_to(request, settings):
+        _check(request, session, authorization, scope)
+
+
+def _open_to(request: Request, settings: Settings) -> bool:
+    """Writes need a token with their scope unless LEADTIME_AUTH=off, or `auto` on a loopback
+    bind for a client on this machine that came straight here."""
     if settings.auth == "off":
-        return
-    if settings.writes_open_to_loopback and direct_loopback_client(request):
-        return
-    _check(request, session, authorization, scope)
+        return True
+    return settings.writes_open_to_loopback and direct_loopback_client(request)
+
+
+def _checked_early(request: Request, scope: str) -> bool:
+    seen = getattr(request.state, "token", None)
+    if isinstance(seen, auth.TokenSeen):  # found live before the body was read
+        auth.check_seen(seen, scope)
+        return True
+    return False
 
 
 def require_read(
@@ -133,9 +141,7 @@ def require_read(
 
 
 def _check(request: Request, session: Session, authorization: str | None, scope: str) -> None:
-    seen = getattr(request.state, "token", None)
-    if isinstance(seen, auth.TokenSeen):  # found live before the body was read
-        auth.check_seen(seen, scope)
+    if _checked_early(request, scope):
         return
     cookie = request.cookies.get(auth.SESSION_COOKIE)
     auth.check_credentials(session, authorization, cookie, scope, time.time())
@@ -162,6 +168,6 @@ def duration_param(value: str, name: str):
 
 
 Writer = Depends(_require(auth.INGEST))  # what CI and forges report
-SpanWriter = Depends(_require_without_turn(auth.INGEST))  # OTLP, written by group_writer.py
+SpanWriter = Depends(_require_span_writer)  # OTLP, written by group_writer.py
 Admin = Depends(_require(auth.ADMIN))  # how the server judges and whom it tells
 Reader = Depends(require_read)

@@ -10,6 +10,8 @@ For each database and each size, on a new database:
   spans/s counts the step rows stored, from the first batch to the last row; the database's
   growth per 1M of those spans;
 - one-span requests (what a step's sender posts) from four threads, per second, rows counted;
+- for both, what the server itself does per CPU-second it used (the load generators share
+  the machine: on 2 cores they take about as much CPU per span as the server does);
 - then seeds that many mergesets (each deployed, every other deploy batched) and up to `--spans`
   spans (a main-branch run of 100 steps for each of the newest mergesets, four parallel jobs,
   each step with the attributes ingestion stored, each run with the step summary ingestion
@@ -65,6 +67,13 @@ def start_server(database_url: str) -> tuple[subprocess.Popen, str]:
             time.sleep(0.1)
     process.kill()
     raise SystemExit("leadtime serve did not start")
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user and system) a process has used so far, from Linux's /proc: what the server
+    itself spent, whatever the load generators on the same machine spent."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def count_steps(engine: Engine) -> int:
@@ -245,14 +254,22 @@ def run_size(database_url: str, mergesets: int, args, first: bool) -> None:
     engine = db.make_engine(database_url)
     process, url = start_server(database_url)
     try:
+        spent = cpu_seconds(process.pid)
         rate, per_million = measure_ingestion(url, engine, args.traces, args.clients)
+        per_cpu = args.traces * TRACE_SPANS / (cpu_seconds(process.pid) - spent)
         print(
             f"  ingestion: {rate:,.0f} spans/s stored ({args.traces:,} traces of {TRACE_SPANS}, "
-            f"{args.clients} SDK clients); {per_million / 2**20:,.0f} MiB per 1M spans"
+            f"{args.clients} SDK clients), {per_cpu:,.0f} per CPU-second of the server; "
+            f"{per_million / 2**20:,.0f} MiB per 1M spans"
         )
         if first:
+            spent = cpu_seconds(process.pid)
             single = one_span_rate(url, engine, args.single)
-            print(f"  one-span requests: {single:,.0f} per s ({args.single:,}, 4 threads)")
+            per_cpu = args.single / (cpu_seconds(process.pid) - spent)
+            print(
+                f"  one-span requests: {single:,.0f} per s ({args.single:,}, 4 threads), "
+                f"{per_cpu:,.0f} per CPU-second of the server"
+            )
     finally:
         stopped(process)
     started = time.perf_counter()

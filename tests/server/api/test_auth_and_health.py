@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from leadtime.server import db
+from leadtime.server import auth, db
 from leadtime.server.models import ApiToken
 from leadtime.tracer.cli import cli
 from tests.server import otlp_payloads as otlp
@@ -64,6 +64,39 @@ def test_writes_and_reads_need_a_live_token(locked_server, db_url):
     assert again.status_code == 401
     assert "was revoked" in again.json()["error"]["message"]
     assert httpx.get(f"{url}/healthz").status_code == 200  # health stays open
+
+
+def _one_span(number: int) -> bytes:
+    """A feature branch's one-step run, its own trace."""
+    start = datetime(2026, 11, 20, 10, number, tzinfo=UTC)
+    trace = f"{number + 1:032x}"
+    return otlp.request(
+        [otlp.span(trace, f"{number + 1:016x}", "build", start, start, otlp.ci("f", "b" * 40, 1))]
+    )
+
+
+def test_spans_need_an_ingest_token_or_its_session(locked_server, db_url, engine):
+    """OTLP writes check their token without a session or write turn of their own (the early
+    check's token), or look a browser's session cookie up."""
+    url, as_json = locked_server.url, {"content-type": "application/json"}
+    ingest, read = (create_token(db_url, scope, scope) for scope in ("ingest", "read"))
+
+    def post(number: int, **extra) -> httpx.Response:
+        headers = {**as_json, **extra.pop("headers", {})}
+        return httpx.post(f"{url}/v1/traces", content=_one_span(number), headers=headers, **extra)
+
+    assert post(0).status_code == 401
+    refused = post(1, headers={"authorization": f"Bearer {read}"})
+    assert refused.status_code == 403 and "this needs ingest" in refused.json()["error"]["message"]
+    assert post(2, headers={"authorization": f"Bearer {ingest}"}).status_code == 200
+    with db.session_factory(engine)() as session:
+        rows = {row.name: row for row in session.scalars(select(ApiToken))}
+    now = datetime.now(UTC).timestamp()
+    signed_in = {"leadtime_session": auth.session_value(rows["ingest"], now)}
+    assert post(3, cookies=signed_in).status_code == 200
+    reader = {"leadtime_session": auth.session_value(rows["read"], now)}
+    assert post(4, cookies=reader).status_code == 403
+    assert count_rows(engine)["steps"] == 2  # the two with an ingest token, and nothing else
 
 
 ADMIN_WRITES = [
