@@ -2,6 +2,7 @@
 
 Run:  python tests/benchmarks/bench_server.py [--postgresql URL] [--sizes 1000,10000,100000]
           [--spans 1000000] [--traces 1500] [--clients 3] [--single 1000]
+          [--single-threads 4,16]
 
 For each database and each size, on a new database:
 - ingestion: `--clients` processes, each a real OpenTelemetry SDK client (BatchSpanProcessor,
@@ -9,7 +10,9 @@ For each database and each size, on a new database:
   with the ~17 attributes `leadtime step` gives a span (one trace in ten on main, a mergeset);
   spans/s counts the step rows stored, from the first batch to the last row; the database's
   growth per 1M of those spans;
-- one-span requests (what a step's sender posts) from four threads, per second, rows counted;
+- one-span requests (what a step's sender posts) from 4 and from 16 threads at once
+  (`--single-threads`), per second, rows counted: the more arrive together, the more share a
+  transaction (server/group_writer.py);
 - for both, what the server itself does per CPU-second it used (the load generators share
   the machine: on 2 cores they take about as much CPU per span as the server does);
 - then seeds that many mergesets (each deployed, every other deploy batched) and up to `--spans`
@@ -262,12 +265,12 @@ def run_size(database_url: str, mergesets: int, args, first: bool) -> None:
             f"{args.clients} SDK clients), {per_cpu:,.0f} per CPU-second of the server; "
             f"{per_million / 2**20:,.0f} MiB per 1M spans"
         )
-        if first:
+        for threads in [int(n) for n in args.single_threads.split(",")] if first else []:
             spent = cpu_seconds(process.pid)
-            single = one_span_rate(url, engine, args.single)
+            single = one_span_rate(url, engine, args.single, threads)
             per_cpu = args.single / (cpu_seconds(process.pid) - spent)
             print(
-                f"  one-span requests: {single:,.0f} per s ({args.single:,}, 4 threads), "
+                f"  one-span requests: {single:,.0f} per s ({args.single:,}, {threads} threads), "
                 f"{per_cpu:,.0f} per CPU-second of the server"
             )
     finally:
@@ -307,6 +310,9 @@ def main() -> None:
     parser.add_argument("--traces", type=int, default=1500, help="traces ingested")
     parser.add_argument("--clients", type=int, default=3, help="SDK client processes")
     parser.add_argument("--single", type=int, default=1000, help="one-span requests")
+    parser.add_argument(
+        "--single-threads", default="4,16", help="threads sending them at once, comma-separated"
+    )
     parser.add_argument("--skip-sqlite", action="store_true")
     args = parser.parse_args()
     sizes = [int(size) for size in args.sizes.split(",")]
