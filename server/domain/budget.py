@@ -40,7 +40,7 @@ from leadtime.server.domain.lead_time import (
 )
 from leadtime.server.domain.queue_trend import QueueBucket, queue_trend
 from leadtime.server.domain.stats import percentile, percentiles
-from leadtime.server.domain.step_days import StepTotals, step_totals
+from leadtime.server.domain.step_days import RunReads, StepTotals, step_totals
 from leadtime.server.domain.step_trends import weekly_step_p50
 from leadtime.server.errors import BadPayload, Conflict, NotFound
 from leadtime.server.models import Mergeset, Step
@@ -157,9 +157,10 @@ def slowest_steps(
     each of the last weeks."""
     repo = store.find_repository(session, repository)
     budget = budget_of(repo, settings)
-    current = step_totals(session, repo.id, now - window, now)
+    reads: RunReads = {}  # today's runs, which both windows ending now read one by one
+    current = step_totals(session, repo.id, now - window, now, reads=reads)
     previous = step_totals(session, repo.id, now - 2 * window, now - window, durations_only=True)
-    weekly = weekly_step_p50(session, repo.id, now)
+    weekly = weekly_step_p50(session, repo.id, now, reads=reads)
     stats = _queued_rows(current, previous, budget, settings.slow_step_share) + [
         replace(
             step_stats(

@@ -134,17 +134,31 @@ def days_changed(
     return {(repository, day) for repository, day in days if day < open_from}
 
 
+# The run summaries one report has read, by (repository, since, until, branches): a report that
+# reads two windows ending now (the slowest steps and their weekly trend) reads today's runs,
+# which no rollup holds yet, once. Made for one report and dropped with it, never shared.
+RunReads = dict[tuple, list[dict]]
+
+
 def _add_runs(
     session: Session,
     totals: Callable[[datetime], StepTotals],
     repository_id: int,
     window: tuple[datetime, datetime],
     branches: tuple[str, ...] | None,
+    reads: RunReads | None = None,
 ) -> None:
     since, until = window
-    if since < until:
-        for summary in run_step_summaries(session, repository_id, since, until, branches):
-            totals(summary[STARTED_AT]).add_run(summary, summary[STARTED_AT])
+    if since >= until:
+        return
+    key = (repository_id, since, until, branches)
+    summaries = reads.get(key) if reads is not None else None
+    if summaries is None:
+        summaries = run_step_summaries(session, repository_id, since, until, branches)
+        if reads is not None:
+            reads[key] = summaries
+    for summary in summaries:
+        totals(summary[STARTED_AT]).add_run(summary, summary[STARTED_AT])
 
 
 def step_totals(
@@ -154,17 +168,22 @@ def step_totals(
     until: datetime,
     branches: tuple[str, ...] | None = None,
     durations_only: bool = False,
+    reads: RunReads | None = None,
 ) -> StepTotals:
     """The figures of the repository's runs started in [since, until) (on `branches` only, when
     given; their durations alone with `durations_only`): whole days from their current rollups,
-    the rest run by run."""
+    the rest run by run (kept in `reads`, when given, for the report's next window)."""
     totals = StepTotals(durations_only)
-    _read(session, repository_id, (since, until), lambda _: totals, branches)
+    _read(session, repository_id, (since, until), lambda _: totals, branches, reads)
     return totals
 
 
 def step_totals_by_day(
-    session: Session, repository_id: int, since: datetime, until: datetime
+    session: Session,
+    repository_id: int,
+    since: datetime,
+    until: datetime,
+    reads: RunReads | None = None,
 ) -> dict[date, StepTotals]:
     """The step durations of the repository's runs started in [since, until), per UTC day they
     started on (days with no run left out), read in one pass as step_totals reads a window."""
@@ -173,7 +192,7 @@ def step_totals_by_day(
     def totals_of(moment: datetime) -> StepTotals:
         return days.setdefault(moment.date(), StepTotals(durations_only=True))
 
-    _read(session, repository_id, (since, until), totals_of, None)
+    _read(session, repository_id, (since, until), totals_of, None, reads)
     return days
 
 
@@ -183,6 +202,7 @@ def _read(
     window: tuple[datetime, datetime],
     totals: Callable[[datetime], StepTotals],
     branches: tuple[str, ...] | None,
+    reads: RunReads | None = None,
 ) -> None:
     """Add the runs started in the window to the totals `totals` gives for their start: whole
     days from their current rollups, the rest run by run."""
@@ -195,10 +215,10 @@ def _read(
     )
     cursor = since
     for day in sorted(rollups):
-        _add_runs(session, totals, repository_id, (cursor, store.day_start(day)), branches)
+        _add_runs(session, totals, repository_id, (cursor, store.day_start(day)), branches, reads)
         totals(store.day_start(day)).add_day(rollups[day])
         cursor = store.day_start(day) + DAY
-    _add_runs(session, totals, repository_id, (cursor, until), branches)
+    _add_runs(session, totals, repository_id, (cursor, until), branches, reads)
 
 
 def build_day(

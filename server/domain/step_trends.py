@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from leadtime.server import store
 from leadtime.server.domain.stats import percentile
-from leadtime.server.domain.step_days import step_totals_by_day
+from leadtime.server.domain.step_days import RunReads, step_totals_by_day
 
 WEEKS_SHOWN = 8
 WEEK_DAYS = 7
@@ -22,12 +22,17 @@ MILLISECOND = 0.001
 
 
 def weekly_step_p50(
-    session: Session, repository_id: int, now: datetime, weeks: int = WEEKS_SHOWN
+    session: Session,
+    repository_id: int,
+    now: datetime,
+    weeks: int = WEEKS_SHOWN,
+    reads: RunReads | None = None,
 ) -> dict[str, list[float | None]]:
     """Per step name, its p50 duration (seconds) in each of the last `weeks` weeks ending
-    today, oldest first."""
+    today, oldest first (the runs read one by one shared through `reads` with the report's
+    other windows)."""
     first_day = now.date() - timedelta(days=weeks * WEEK_DAYS - 1)
-    days = step_totals_by_day(session, repository_id, store.day_start(first_day), now)
+    days = step_totals_by_day(session, repository_id, store.day_start(first_day), now, reads)
     durations: dict[str, list[list[int]]] = {}
     for day, totals in days.items():
         week = (day - first_day).days // WEEK_DAYS
