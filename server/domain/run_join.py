@@ -20,10 +20,10 @@ from sqlalchemy.orm import Session
 
 from leadtime.server import store
 from leadtime.server.ingest.facts import Facts, RunFact
-from leadtime.server.store.runs import FIRST_ATTEMPT
+from leadtime.server.store.runs import FIRST_ATTEMPT, RunKey
 
 
-def _key(run: RunFact) -> tuple[str, str, str] | None:
+def _key(run: RunFact) -> RunKey | None:
     if not (run.provider and run.run_id):
         return None
     return run.provider, run.run_id, run.attempt or FIRST_ATTEMPT
@@ -31,17 +31,14 @@ def _key(run: RunFact) -> tuple[str, str, str] | None:
 
 def _renames(session: Session, runs: list[RunFact]) -> dict[str, str]:
     """trace id -> the trace id its run was first stored (or, in this delivery, seen) under."""
-    store.lock_runs(session, ["\x1f".join(key) for run in runs if (key := _key(run))])
-    first: dict[tuple[str, str, str], str] = {}
+    keys = [(run.trace_id, key) for run in runs if (key := _key(run))]
+    store.lock_runs(session, ["\x1f".join(key) for _, key in keys])
+    first = store.traces_of_runs(session, [key for _, key in keys])
     renames: dict[str, str] = {}
-    for run in runs:
-        key = _key(run)
-        if key is None:
-            continue
-        if key not in first:
-            first[key] = store.trace_of_run(session, *key) or run.trace_id
-        if first[key] != run.trace_id:
-            renames[run.trace_id] = first[key]
+    for trace_id, key in keys:
+        first.setdefault(key, trace_id)  # new: the first of this delivery's traces keeps it
+        if first[key] != trace_id:
+            renames[trace_id] = first[key]
     return renames
 
 

@@ -156,7 +156,7 @@ from leadtime.server.store.runs import (
     step_executions,
     steps_of,
     steps_of_runs,
-    trace_of_run,
+    traces_of_runs,
     upsert_pipeline_runs,
 )
 from leadtime.server.store.shipping import (
@@ -326,7 +326,7 @@ __all__ = [
     "token_by_hash",
     "token_by_id",
     "tokens",
-    "trace_of_run",
+    "traces_of_runs",
     "undeployed_mergesets",
     "unsettled_mergesets",
     "update_alert",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -113,18 +113,37 @@ SERVER_KIND = 2  # spans stored before roles were kept: a SERVER span was the ru
 FIRST_ATTEMPT = "1"  # a run that names no attempt is its first
 
 
-def trace_of_run(session: Session, provider: str, run_id: str, attempt: str | None) -> str | None:
-    """The trace id stored first for this (provider, run id, attempt), if any."""
-    return session.scalar(
-        select(PipelineRun.trace_id)
-        .where(
-            PipelineRun.provider == provider,
-            PipelineRun.run_id == run_id,
-            func.coalesce(PipelineRun.attempt, FIRST_ATTEMPT) == (attempt or FIRST_ATTEMPT),
+RunKey = tuple[str, str, str]  # (provider, run id, attempt): a run whatever sent its spans
+KEYS_AT_ONCE = 500
+RUN_KEY_COLUMNS = (
+    PipelineRun.provider,
+    PipelineRun.run_id,
+    PipelineRun.attempt,
+    PipelineRun.trace_id,
+)
+
+
+def traces_of_runs(session: Session, keys: Iterable[RunKey]) -> dict[RunKey, str]:
+    """The trace id stored first for each of these runs that is stored (a run that names no
+    attempt is its first), in one read however many runs a delivery holds."""
+    wanted = set(keys)
+    providers = sorted({provider for provider, _, _ in wanted})
+    run_ids = sorted({run_id for _, run_id, _ in wanted})
+    found: dict[RunKey, str] = {}
+    for first in range(0, len(run_ids), KEYS_AT_ONCE):
+        rows = session.execute(
+            select(*RUN_KEY_COLUMNS)
+            .where(
+                PipelineRun.provider.in_(providers),  # ix_pipeline_runs_identity
+                PipelineRun.run_id.in_(run_ids[first : first + KEYS_AT_ONCE]),
+            )
+            .order_by(PipelineRun.id)
         )
-        .order_by(PipelineRun.id)
-        .limit(1)
-    )
+        for provider, run_id, attempt, trace_id in rows:
+            key = (provider, run_id, attempt or FIRST_ATTEMPT)
+            if key in wanted:
+                found.setdefault(key, trace_id)
+    return found
 
 
 def pipeline_run(session: Session, trace_id: str) -> PipelineRun | None:

@@ -65,6 +65,9 @@ def sessions(engine, db_url):
     wipe(engine)  # what the tests committed: later tests count rows
 
 
+KEY_41, KEY_42 = ("github", "41", "1"), ("github", "42", "1")  # (provider, run id, attempt)
+
+
 def test_runs_go_on_while_the_repository_is_held_and_a_merge_waits(sessions):
     open_one, settings, factory = sessions
     holder = open_one("5s")
@@ -76,7 +79,7 @@ def test_runs_go_on_while_the_repository_is_held_and_a_merge_waits(sessions):
     with pytest.raises(OperationalError, match="lock timeout"):
         record_facts(merge, _merge(), settings)
     with factory() as session:
-        assert store.trace_of_run(session, "github", "41", "1") == "1" * 32
+        assert store.traces_of_runs(session, [KEY_41]) == {KEY_41: "1" * 32}
 
 
 def test_two_deliveries_of_one_run_take_turns_and_keep_one_trace(sessions):
@@ -95,5 +98,5 @@ def test_two_deliveries_of_one_run_take_turns_and_keep_one_trace(sessions):
     record_facts(again, _run("3" * 32, run_id="42"), settings)
     again.commit()
     with factory() as session:
-        assert store.trace_of_run(session, "github", "42", "1") == "2" * 32
+        assert store.traces_of_runs(session, [KEY_42]) == {KEY_42: "2" * 32}
         assert store.pipeline_run(session, "3" * 32) is None  # joined under the first trace
