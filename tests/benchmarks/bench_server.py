@@ -2,7 +2,7 @@
 
 Run:  python tests/benchmarks/bench_server.py [--postgresql URL] [--sizes 1000,10000,100000]
           [--spans 1000000] [--traces 1500] [--clients 3] [--single 1000]
-          [--single-threads 4,16]
+          [--single-threads 4,16] [--workers 1] [--skip-sqlite]
 
 For each database and each size, on a new database:
 - ingestion: `--clients` processes, each a real OpenTelemetry SDK client (BatchSpanProcessor,
@@ -54,11 +54,12 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_server(database_url: str) -> tuple[subprocess.Popen, str]:
+def start_server(database_url: str, workers: int = 1) -> tuple[subprocess.Popen, str]:
     port = free_port()
     env = {**os.environ, "LEADTIME_DATABASE_URL": database_url}
+    command = [sys.executable, "-m", "leadtime.tracer", "serve", "--port", str(port)]
     process = subprocess.Popen(
-        [sys.executable, "-m", "leadtime.tracer", "serve", "--port", str(port)],
+        command + (["--workers", str(workers)] if workers > 1 else []),
         env=env,
         stderr=subprocess.DEVNULL,
     )
@@ -74,10 +75,17 @@ def start_server(database_url: str) -> tuple[subprocess.Popen, str]:
 
 
 def cpu_seconds(pid: int) -> float:
-    """CPU time (user and system) a process has used so far, from Linux's /proc: what the server
-    itself spent, whatever the load generators on the same machine spent."""
+    """CPU time (user and system) a process and its living children (the server's workers) have
+    used so far, from Linux's /proc: what the server itself spent, whatever the load generators
+    on the same machine spent."""
     fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return own + sum(cpu_seconds(int(child)) for child in children)
+
+
+def postgresql(database_url: str) -> bool:
+    return database_url.startswith("postgresql")
 
 
 def analyzed(engine: Engine) -> None:
@@ -266,14 +274,15 @@ def reads(mergesets: int) -> list[tuple[str, dict]]:
 
 def run_size(database_url: str, mergesets: int, args, first: bool) -> None:
     engine = db.make_engine(database_url)
-    process, url = start_server(database_url)
+    process, url = start_server(database_url, args.workers if postgresql(database_url) else 1)
     try:
         spent = cpu_seconds(process.pid)
         rate, per_million = measure_ingestion(url, engine, args.traces, args.clients)
         per_cpu = args.traces * TRACE_SPANS / (cpu_seconds(process.pid) - spent)
+        workers = f", {args.workers} server workers" if postgresql(database_url) else ""
         print(
             f"  ingestion: {rate:,.0f} spans/s stored ({args.traces:,} traces of {TRACE_SPANS}, "
-            f"{args.clients} SDK clients), {per_cpu:,.0f} per CPU-second of the server; "
+            f"{args.clients} SDK clients{workers}), {per_cpu:,.0f} per CPU-second of the server; "
             f"{per_million / 2**20:,.0f} MiB per 1M spans"
         )
         for threads in [int(n) for n in args.single_threads.split(",")] if first else []:
@@ -324,6 +333,12 @@ def main() -> None:
     parser.add_argument("--single", type=int, default=1000, help="one-span requests")
     parser.add_argument(
         "--single-threads", default="4,16", help="threads sending them at once, comma-separated"
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="leadtime serve --workers for the ingestion on PostgreSQL (SQLite takes one writer)",
     )
     parser.add_argument("--skip-sqlite", action="store_true")
     args = parser.parse_args()
