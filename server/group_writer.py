@@ -1,6 +1,5 @@
-"""OTLP deliveries written in groups: every delivery of runs and steps (and spans a deploy rule
-may name) that arrived while the last write was under way is stored by the next one transaction
-(a group commit). A step's
+"""OTLP deliveries written in groups: every delivery of runs and steps alone that arrived while
+the last write was under way is stored by the next one transaction (a group commit). A step's
 sender posts one span at a time, so a busy server takes many small deliveries at once; each paid
 for its repositories, its run's lock and summary, and a commit of its own. Written together,
 they pay once.
@@ -10,9 +9,11 @@ they pay once.
 - A group that fails for a reason of its own (a value the database refuses, a write that
   collided) is written again one delivery at a time, so only the bad one is refused and the
   others are kept; a database that is down fails the whole group at once with its 503.
-- Deliveries that report mergesets, deploys or pages are written alone, as they arrived: they
-  take the repository's turn (recording.py) and work out containment, which a group must not
-  wait behind. Deploys stored (a deploy rule's too) wake the alert evaluation.
+- Deliveries that report mergesets, deploys or pages, or hold spans a repository's deploy rule
+  may name (every span of an emitter that marks no deploy: the collector's receivers, Jenkins),
+  are written alone, as they arrived: they take the repository's turn (recording.py), which
+  may wait for its containment being worked out, and a group must never wait behind that.
+  Deploys stored (a deploy rule's too) wake the alert evaluation.
 - On SQLite each write (a group, or a delivery alone) takes the process's write turn
   (api/deps.write_turn); on PostgreSQL the deliveries written alone go straight ahead.
 """
@@ -43,9 +44,8 @@ DATABASE_TROUBLE = (OperationalError, PoolTimeout)  # the same for every deliver
 
 
 def groupable(facts: Facts) -> bool:
-    """Runs and steps (and deploy candidates, which only a repository's rule makes deploys): no
-    report that containment or a page depends on."""
-    return not (facts.mergesets or facts.deploys or facts.pages)
+    """Runs and steps alone: nothing that takes a repository's turn (see the module)."""
+    return not (facts.mergesets or facts.deploys or facts.deploy_candidates or facts.pages)
 
 
 def merged(group: list[Facts]) -> Facts:
@@ -54,7 +54,6 @@ def merged(group: list[Facts]) -> Facts:
     return Facts(
         steps=[dict(row) for facts in group for row in facts.steps],
         runs=[replace(run) for facts in group for run in facts.runs],
-        deploy_candidates=[candidate for facts in group for candidate in facts.deploy_candidates],
     )
 
 

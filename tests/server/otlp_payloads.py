@@ -48,7 +48,7 @@ def span(
     return body
 
 
-def request(spans: list[dict], service: str = "shop") -> bytes:
+def request(spans: list[dict], service: str = "shop", scope: str = "test") -> bytes:
     return json.dumps(
         {
             "resourceSpans": [
@@ -56,7 +56,7 @@ def request(spans: list[dict], service: str = "shop") -> bytes:
                     "resource": {
                         "attributes": [{"key": "service.name", "value": {"stringValue": service}}]
                     },
-                    "scopeSpans": [{"scope": {"name": "test"}, "spans": spans}],
+                    "scopeSpans": [{"scope": {"name": scope}, "spans": spans}],
                 }
             ]
         }

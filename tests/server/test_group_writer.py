@@ -24,6 +24,7 @@ from tests.server.conftest import settings_for, wipe
 T0 = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 RUNS = 3
 STEPS = 4
+SENDER = "leadtime"  # the scope of a step's sender: its spans mark their own deploys
 
 
 class Commits:
@@ -61,14 +62,14 @@ def _step(run: int, step: int) -> dict:
     )
 
 
-def _deliveries() -> list[Facts]:
+def _deliveries(scope: str = SENDER) -> list[Facts]:
     """One span to a delivery, as a step's sender posts them, the runs' spans interleaved."""
     settings = settings_for("sqlite://")
     spans = [_step(run, step) for step in range(STEPS) for run in range(RUNS)]
     return [
         facts_from_spans(
             decoder.spans_from(
-                decoder.decode_request(otlp.request([span]), "application/json")
+                decoder.decode_request(otlp.request([span], scope=scope), "application/json")
             ).spans,
             settings.main_branch_names,
         )
@@ -131,6 +132,21 @@ def test_waiting_deliveries_are_one_transaction_with_the_rows_of_one_by_one(engi
         assert run[3] == "failure"  # the result of the last delivery, not of the first
 
 
+def test_spans_a_deploy_rule_may_name_are_written_alone(engine, db_url):
+    """Another emitter's spans (one that marks no deploy) may be a repository's deploy by its
+    rule: they take the repository's turn, which a group must never wait behind."""
+    deliveries = _deliveries(scope="some-ci-tool")
+    assert all(facts.deploy_candidates for facts in deliveries)
+    writer = _writer(engine, db_url)
+    try:
+        with Commits() as commits:
+            answers = asyncio.run(_all_at_once(writer, deliveries))
+        assert answers == [None] * RUNS * STEPS
+        assert commits.count == RUNS * STEPS
+    finally:
+        wipe(engine)
+
+
 def test_a_bad_delivery_is_refused_alone_and_the_rest_of_its_group_kept(engine, db_url):
     deliveries = _deliveries()
     deliveries[4].steps[0]["trace_id"] = None  # no decoder makes this: the database refuses it
@@ -162,7 +178,9 @@ def test_one_span_posts_from_many_clients_are_all_stored(live_server, client, en
     """Over HTTP, eight clients posting one span each at once: every span stored once under its
     run, every run as its spans say, whatever the groups were."""
     bodies = [
-        otlp.request([_step(run, step)]) for step in range(STEPS) for run in range(RUNS)
+        otlp.request([_step(run, step)], scope=SENDER)
+        for step in range(STEPS)
+        for run in range(RUNS)
     ] * 2  # each sent twice: a retry stores nothing new
     answers = otlp.post_at_once(live_server.url, bodies)
     assert answers == [200] * len(bodies)
