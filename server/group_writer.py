@@ -8,7 +8,9 @@ they pay once.
   lost.
 - A group that fails for a reason of its own (a value the database refuses, a write that
   collided) is written again one delivery at a time, so only the bad one is refused and the
-  others are kept; a database that is down fails the whole group at once with its 503.
+  others are kept; a database that is down fails the whole group at once with its 503, as
+  does a lock held past PostgreSQL's lock timeout (an OperationalError too): every client
+  retries, and every write is idempotent.
 - Deliveries that report mergesets, deploys or pages, or hold spans a repository's deploy rule
   may name (every span of an emitter that marks no deploy: the collector's receivers, Jenkins),
   are written alone, as they arrived: they take the repository's turn (recording.py), which
