@@ -20,6 +20,8 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
+from leadtime.server.ingest import otlp as otlp_decoder
+from leadtime.server.ingest.traces import facts_from_spans
 from tests.server import otlp_payloads as otlp
 from tests.server.conftest import LiveServer, count_rows, settings_for, wipe
 
@@ -288,3 +290,16 @@ def test_oversized_bodies_are_413_also_after_decompression(strict_server):
     assert count_rows(strict_server.app.state.engine) == before
     ok = httpx.post(f"{strict_server.url}/v1/traces", content=b"{}", headers=headers)
     assert ok.status_code == 200
+
+
+def test_a_main_branch_runs_spans_report_its_mergeset_once():
+    """Every span of a main-branch run names its commit: the delivery reports the mergeset once
+    (each further report cost the store a read and a write), with what the spans say of it."""
+    spans = [
+        otlp.span(TRACE, f"{step + 1:016x}", f"step-{step}", T0, T0 + timedelta(seconds=9), CI)
+        for step in range(20)
+    ]
+    body = otlp_decoder.decode_request(otlp.request(spans), "application/json")
+    facts = facts_from_spans(otlp_decoder.spans_from(body).spans, ("main",))
+    assert [(fact.sha, fact.source) for fact in facts.mergesets] == [(SHA, "pipeline")]
+    assert len(facts.steps) == 20
