@@ -105,9 +105,17 @@ def _repositories(
     named += [candidate.deploy.repo for candidate in facts.deploy_candidates]
     found: dict[RepoRef, Repository | None] = {}
     for ref in sorted(dict.fromkeys(named), key=lambda ref: ref.url is None):
-        repository = store.repository_for(session, ref.url, ref.name)
-        if repository is not None and _absorb_twins(session, repository):
-            changes.repositories.add(repository.id)
+        repository: Repository | None
+        if ref.url:  # the repository and its twins in one read
+            repository, twins = store.repository_and_twins(session, ref.url)
+            for twin in twins:
+                store.merge_repository(session, repository, twin)
+            if twins:
+                changes.repositories.add(repository.id)
+        else:
+            repository = store.repository_for(session, None, ref.name)
+            if repository is not None and _absorb_twins(session, repository):
+                changes.repositories.add(repository.id)
         found[ref] = repository
     if facts.mergesets or facts.deploys or facts.deploy_candidates:
         store.lock_repositories(session, [row.id for row in found.values() if row])

@@ -63,7 +63,11 @@ def _by_key(session: Session, key: str, values: dict) -> Repository:
 
 def _repository_by_url(session: Session, url: str) -> Repository:
     url = normalize_repo_url(url)
-    return _by_key(session, repository_key(url), {"name": url.rsplit("/", 1)[-1], "url": url})
+    return _by_key(session, repository_key(url), _url_values(url))
+
+
+def _url_values(url: str) -> dict:
+    return {"name": url.rsplit("/", 1)[-1], "url": url}
 
 
 def resolve_repository(session: Session, reference: str, create: bool = False) -> Repository:
@@ -106,11 +110,32 @@ def name_only_twins(session: Session, repository: Repository) -> list[Repository
     before its URL was known, to be merged into it."""
     if repository.url is None:
         return []
-    path = repository.key.split("/", 1)[-1].lower().split("/")
-    keys = [NAME_ONLY + "/".join(path[index:]) for index in range(len(path))]
+    keys = _twin_keys(repository.key)
     return list(
         session.scalars(select(Repository).where(Repository.key.in_(keys)).order_by(Repository.id))
     )
+
+
+def repository_and_twins(session: Session, url: str) -> tuple[Repository, list[Repository]]:
+    """The repository a URL names (created on first sight) and its name-only twins (see
+    name_only_twins), read together: every delivery asks for both."""
+    url = normalize_repo_url(url)
+    key = repository_key(url)
+    rows = session.scalars(
+        select(Repository)
+        .where(Repository.key.in_([key, *_twin_keys(key)]))
+        .order_by(Repository.id)
+    ).all()
+    found = next((row for row in rows if row.key == key), None)
+    if found is None:
+        found = _by_key(session, key, _url_values(url))
+    return found, [row for row in rows if row.key != key]
+
+
+def _twin_keys(key: str) -> list[str]:
+    """The keys of the names that name the repository of this URL key: `owner/name`, `name`."""
+    path = key.split("/", 1)[-1].lower().split("/")
+    return [NAME_ONLY + "/".join(path[index:]) for index in range(len(path))]
 
 
 def adopted_at(session: Session, repository_id: int | None) -> datetime | None:
