@@ -11,11 +11,16 @@ they pay once.
   others are kept; a database that is down fails the whole group at once with its 503, as
   does a lock held past PostgreSQL's lock timeout (an OperationalError too): every client
   retries, and every write is idempotent.
-- Deliveries that report mergesets, deploys or pages, or hold spans a repository's deploy rule
-  may name (every span of an emitter that marks no deploy: the collector's receivers, Jenkins),
-  are written alone, as they arrived: they take the repository's turn (recording.py), which
-  may wait for its containment being worked out, and a group must never wait behind that.
+- Deliveries that report deploys or pages, or hold spans a repository's deploy rule may name
+  (every span of an emitter that marks no deploy: the collector's receivers, Jenkins), are
+  written alone, as they arrived: they take the repository's turn (recording.py), which may
+  wait for its containment being worked out, and a group must never wait behind that.
   Deploys stored (a deploy rule's too) wake the alert evaluation.
+- A delivery that reports mergesets joins a group: if each is stored as it reports it (a
+  main-branch run's spans after its first; recording.reports_news), it is written with the
+  group without them, since storing them again would change nothing; if any is news (not
+  stored yet, or known better now), it is written after the group with the group's other such
+  deliveries, in one transaction of their own that takes the repository's turn.
 - On SQLite each write (a group, or a delivery alone) takes the process's write turn
   (api/deps.write_turn); on PostgreSQL the deliveries written alone go straight ahead.
 """
@@ -46,16 +51,19 @@ DATABASE_TROUBLE = (OperationalError, PoolTimeout)  # the same for every deliver
 
 
 def groupable(facts: Facts) -> bool:
-    """Runs and steps alone: nothing that takes a repository's turn (see the module)."""
-    return not (facts.mergesets or facts.deploys or facts.deploy_candidates or facts.pages)
+    """Runs and steps, and maybe mergesets stored already: nothing else that takes a
+    repository's turn (see the module)."""
+    return not (facts.deploys or facts.deploy_candidates or facts.pages)
 
 
-def merged(group: list[Facts]) -> Facts:
-    """One delivery of a group's runs and steps, copied (recording renames a joined run's trace
-    in place, and a group that fails is written again delivery by delivery)."""
+def merged(group: list[Facts], with_mergesets: bool = False) -> Facts:
+    """One delivery of a group's runs and steps (and mergesets, when asked), copied (recording
+    renames a joined run's trace in place, and a group that fails is written again delivery by
+    delivery)."""
     return Facts(
         steps=[dict(row) for facts in group for row in facts.steps],
         runs=[replace(run) for facts in group for run in facts.runs],
+        mergesets=[m for facts in group for m in facts.mergesets] if with_mergesets else [],
     )
 
 
@@ -87,17 +95,21 @@ class GroupWriter:
         self.deploys_arrived = deploys_arrived
         self.waiting: deque[_Waiting] = deque()
         self.draining: asyncio.Task | None = None
+        self.with_news: set[asyncio.Task] = set()  # written after their group
 
     async def record(self, facts: Facts) -> None:
         if not groupable(facts):
-            async with self._turn():
-                await run_in_threadpool(self._write, facts)
+            await self._alone(facts)
             return
         waiting = _Waiting(facts, asyncio.get_running_loop().create_future())
         self.waiting.append(waiting)
         if self.draining is None:
             self.draining = asyncio.ensure_future(self._drain())
         await waiting.answer
+
+    async def _alone(self, facts: Facts) -> None:
+        async with self._turn():
+            await run_in_threadpool(self._write, facts)
 
     def _turn(self) -> AbstractAsyncContextManager:
         return self.turns if self.turns is not None else nullcontext()
@@ -108,13 +120,17 @@ class GroupWriter:
                 group = self._next_group()
                 try:
                     async with self._turn():
-                        errors = await run_in_threadpool(self._write_group, group)
+                        errors, news = await run_in_threadpool(self._write_group, group)
                 except BaseException:  # the loop itself was stopped: no one waits forever
                     for waiting in [*group, *self.waiting]:
                         waiting.answer.cancel()
                     raise
-                for waiting, error in zip(group, errors, strict=True):
+                for waiting, error in errors:
                     waiting.settle(error)
+                if news:  # in a transaction of their own, after the group, not in its way
+                    task = asyncio.ensure_future(self._write_news(news))
+                    self.with_news.add(task)
+                    task.add_done_callback(self.with_news.discard)
         finally:
             self.draining = None
 
@@ -128,15 +144,52 @@ class GroupWriter:
             group.append(self.waiting.popleft())
         return group
 
-    def _write_group(self, group: list[_Waiting]) -> list[BaseException | None]:
-        """Each delivery's error, or None once it is committed."""
-        if len(group) == 1:
-            return [self._attempt(group[0].facts)]
-        error = self._attempt(merged([waiting.facts for waiting in group]))
-        if error is None or isinstance(error, DATABASE_TROUBLE):
-            return [error] * len(group)
-        log.info("a group of %d deliveries failed (%s); writing each alone", len(group), error)
-        return [self._attempt(waiting.facts) for waiting in group]
+    def _write_group(
+        self, group: list[_Waiting]
+    ) -> tuple[list[tuple[_Waiting, BaseException | None]], list[_Waiting]]:
+        """Each delivery's error, or None once it is committed; and the deliveries whose
+        mergesets are news, not written here."""
+        try:
+            news = self._news([waiting.facts for waiting in group])
+        except Exception as error:
+            return [(waiting, error) for waiting in group], []
+        plain = [waiting for waiting, new in zip(group, news, strict=True) if not new]
+        with_news = [waiting for waiting, new in zip(group, news, strict=True) if new]
+        errors = self._write_together([waiting.facts for waiting in plain])
+        return list(zip(plain, errors, strict=True)), with_news
+
+    def _news(self, deliveries: list[Facts]) -> list[bool]:
+        if not any(facts.mergesets for facts in deliveries):
+            return [False] * len(deliveries)
+        with self.sessions() as session:  # a read: rolled back as it closes
+            return recording.reports_news(session, deliveries)
+
+    async def _write_news(self, group: list[_Waiting]) -> None:
+        """Deliveries whose mergesets are news, with them, in the repository's turn."""
+        try:
+            async with self._turn():
+                deliveries = [waiting.facts for waiting in group]
+                errors = await run_in_threadpool(self._write_together, deliveries, True)
+        except BaseException:
+            for waiting in group:
+                waiting.answer.cancel()
+            raise
+        for waiting, error in zip(group, errors, strict=True):
+            waiting.settle(error)
+
+    def _write_together(
+        self, deliveries: list[Facts], with_mergesets: bool = False
+    ) -> list[BaseException | None]:
+        """The deliveries' runs and steps (and their mergesets, when asked: otherwise they are
+        stored as reported) in one transaction; each alone if that fails for a reason of its
+        own."""
+        if not deliveries:
+            return []
+        error = self._attempt(merged(deliveries, with_mergesets))
+        if len(deliveries) == 1 or error is None or isinstance(error, DATABASE_TROUBLE):
+            return [error] * len(deliveries)
+        log.info("a group of %d deliveries failed (%s); writing each alone", len(deliveries), error)
+        return [self._attempt(merged([facts], with_mergesets)) for facts in deliveries]
 
     def _attempt(self, facts: Facts) -> BaseException | None:
         try:

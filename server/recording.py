@@ -24,6 +24,7 @@ from leadtime.server.ingest.facts import (
     UNACKNOWLEDGE,
     DeployFact,
     Facts,
+    MergesetFact,
     PageFact,
     RepoRef,
 )
@@ -159,6 +160,35 @@ def record_facts(session: Session, facts: Facts, settings: Settings) -> list[Pag
     store.save_run_summaries(session, summarize_runs(session, trace_ids))
     store.mark_days_changed(session, changed_days)
     return [_record_page(session, fact, settings) for fact in facts.pages]
+
+
+def reports_news(session: Session, deliveries: list[Facts]) -> list[bool]:
+    """Whether each delivery reports a mergeset that would be news: one not stored yet, one a
+    report knows better about, or one of a repository named by name only or with name-only
+    twins to merge. The rest name mergesets stored as they report them, and storing their
+    reports would change nothing: a stored mergeset is never removed, and a report that
+    changes nothing of it now changes nothing of it later (upsert_mergesets only ever takes a
+    better value, or a pull request's newer one), so this is read without the repository's
+    lock. Every main-branch step's span reports its run's mergeset; all but the first find it
+    stored."""
+    urls = sorted({m.repo.url for facts in deliveries for m in facts.mergesets if m.repo.url})
+    repositories = store.repositories_without_twins(session, urls) if urls else {}
+    reports: dict[int, list[MergesetFact]] = {}
+    for facts in deliveries:
+        for mergeset in facts.mergesets:
+            if found := repositories.get(mergeset.repo.url or ""):
+                reports.setdefault(found.id, []).append(mergeset)
+    known = {
+        mergeset
+        for repository_id, named in reports.items()
+        for mergeset, stored in zip(
+            named,
+            store.reports_known(session, repository_id, [m.columns() for m in named]),
+            strict=True,
+        )
+        if stored
+    }
+    return [any(m not in known for m in facts.mergesets) for facts in deliveries]
 
 
 def _learn_people(session: Session, repository_id: int, reports: list[dict]) -> None:

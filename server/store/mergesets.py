@@ -136,6 +136,22 @@ def upsert_mergesets(session: Session, repository_id: int, reports: list[dict]) 
     return changed
 
 
+def reports_known(session: Session, repository_id: int, reports: list[dict]) -> list[bool]:
+    """Whether each report names a stored mergeset that it would change nothing of
+    (upsert_mergesets' rules), in one read and without the repository's lock."""
+    shas = sorted({values["sha"] for values in reports})
+    known: dict[str, Mergeset] = {}
+    for first in range(0, len(shas), CHUNK):
+        query = select(Mergeset).where(
+            Mergeset.repository_id == repository_id, Mergeset.sha.in_(shas[first : first + CHUNK])
+        )
+        known.update((row.sha, row) for row in session.scalars(query))
+    return [
+        (row := known.get(values["sha"])) is not None and not _knows_better(row, values)
+        for values in reports
+    ]
+
+
 def mergesets_of(session: Session, repository_id: int) -> list[Mergeset]:
     return list(session.scalars(select(Mergeset).where(Mergeset.repository_id == repository_id)))
 

@@ -132,6 +132,23 @@ def repository_and_twins(session: Session, url: str) -> tuple[Repository, list[R
     return found, [row for row in rows if row.key != key]
 
 
+def repositories_without_twins(session: Session, urls: list[str]) -> dict[str, Repository]:
+    """The stored repository of each URL that has no name-only twin (one read; none is
+    created): what a delivery naming it finds with nothing to merge first."""
+    keys = {url: repository_key(normalize_repo_url(url)) for url in urls}
+    twins = {key: _twin_keys(key) for key in keys.values()}
+    wanted = {*keys.values(), *(twin for names in twins.values() for twin in names)}
+    rows = {
+        row.key: row
+        for row in session.scalars(select(Repository).where(Repository.key.in_(wanted)))
+    }
+    return {
+        url: rows[key]
+        for url, key in keys.items()
+        if key in rows and not any(twin in rows for twin in twins[key])
+    }
+
+
 def _twin_keys(key: str) -> list[str]:
     """The keys of the names that name the repository of this URL key: `owner/name`, `name`."""
     path = key.split("/", 1)[-1].lower().split("/")

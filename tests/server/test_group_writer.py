@@ -45,11 +45,12 @@ class Commits:
             self.count += 1
 
 
-def _step(run: int, step: int) -> dict:
-    """One step span of a feature branch's run; each run's steps overlap and end differently, and
-    the last to arrive fails, its run's result then (the newest report's)."""
+def _step(run: int, step: int, branch: str | None = None, extra: dict | None = None) -> dict:
+    """One step span of a run (of a feature branch unless `branch` says): each run's steps
+    overlap, start earlier the later they arrive and end differently, and the last to arrive
+    fails, its run's result then (the newest report's)."""
     start = T0 + timedelta(minutes=10 * run + (STEPS - step))
-    attributes = {**otlp.ci(f"feature/{run}", f"{run + 1:040x}", run)}
+    attributes = {**otlp.ci(branch or f"feature/{run}", f"{run + 1:040x}", run), **(extra or {})}
     attributes["cicd.pipeline.task.run.result"] = "failure" if step == STEPS - 1 else "success"
     attributes[attr.PIPELINE_RESULT] = "failure" if step == STEPS - 1 else "success"
     return otlp.span(
@@ -62,10 +63,15 @@ def _step(run: int, step: int) -> dict:
     )
 
 
-def _deliveries(scope: str = SENDER) -> list[Facts]:
+def _deliveries(
+    scope: str = SENDER,
+    branch: str | None = None,
+    extra: dict | None = None,
+    runs: range = range(RUNS),
+) -> list[Facts]:
     """One span to a delivery, as a step's sender posts them, the runs' spans interleaved."""
     settings = settings_for("sqlite://")
-    spans = [_step(run, step) for step in range(STEPS) for run in range(RUNS)]
+    spans = [_step(run, step, branch, extra) for step in range(STEPS) for run in runs]
     return [
         facts_from_spans(
             decoder.spans_from(
@@ -132,6 +138,73 @@ def test_waiting_deliveries_are_one_transaction_with_the_rows_of_one_by_one(engi
         assert run[3] == "failure"  # the result of the last delivery, not of the first
 
 
+COMMITTED = {attr.COMMIT_COMMITTED_AT: "2026-11-20T09:00:00+00:00"}  # each sha's commit time
+
+
+def _mergesets(engine: Engine) -> list[tuple]:
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text("SELECT sha, merged_at, merged_at_source, source FROM mergesets ORDER BY sha")
+        ).all()
+    return [(sha, _moment(merged), *rest) for sha, merged, *rest in rows]
+
+
+def test_main_branch_spans_whose_mergeset_is_stored_join_one_group(engine, db_url):
+    """Every main-branch span reports its run's mergeset; once it is stored as they report it,
+    the run's later spans are written in a group, with the rows of one by one."""
+    deliveries = _deliveries(branch="main", extra=COMMITTED)
+    assert all(len(facts.mergesets) == 1 for facts in deliveries)
+    first, rest = deliveries[:RUNS], deliveries[RUNS:]  # each run's first span, then the others
+    writer = _writer(engine, db_url)
+    try:
+        with Commits() as commits:
+            assert asyncio.run(_all_at_once(writer, first)) == [None] * RUNS
+        assert commits.count == 1  # three mergesets that are news, in one turn of their own
+        with Commits() as commits:
+            assert asyncio.run(_all_at_once(writer, rest)) == [None] * len(rest)
+        assert commits.count == 1  # nine deliveries of stored mergesets: one group
+        grouped = _stored(engine), _mergesets(engine)
+        wipe(engine)
+
+        async def one_by_one() -> None:
+            for facts in _deliveries(branch="main", extra=COMMITTED):
+                await writer.record(facts)
+
+        asyncio.run(one_by_one())
+        assert grouped == (_stored(engine), _mergesets(engine))
+    finally:
+        wipe(engine)
+    committed = datetime.fromisoformat(COMMITTED[attr.COMMIT_COMMITTED_AT]).timestamp()
+    assert grouped[1] == [(f"{run + 1:040x}", committed, "commit", "pipeline") for run in range(3)]
+
+
+def test_a_mergeset_known_better_is_written_after_its_group_and_kept(engine, db_url):
+    """A main-branch span that starts before its run's stored start knows the mergeset's
+    estimated merge time better: it is news, written after the group of feature-branch spans
+    waiting with it, in one transaction with the other news."""
+    main = _deliveries(branch="main")  # no commit time: the run's start is the estimate
+    writer = _writer(engine, db_url)
+    try:
+        asyncio.run(_all_at_once(writer, main[:RUNS]))  # each run's latest-starting span
+        assert [row[1] for row in _mergesets(engine)] == [
+            _moment_of(_step(run, 0)) for run in range(RUNS)
+        ]
+        later = main[RUNS:]
+        assert all(facts.mergesets for facts in later)
+        feature = _deliveries(runs=range(RUNS, 2 * RUNS))  # other runs
+        with Commits() as commits:
+            answers = asyncio.run(_all_at_once(writer, [*later, *feature]))
+        assert answers == [None] * (len(later) + len(feature))
+        assert commits.count == 2  # the group of feature spans, then the news together
+        assert [row[1:] for row in _mergesets(engine)] == [
+            (_extent(run)[0], "pipeline", "pipeline") for run in range(RUNS)
+        ]
+        _, steps = _stored(engine)
+        assert len(steps) == len(later) + RUNS + len(feature)
+    finally:
+        wipe(engine)
+
+
 def test_spans_a_deploy_rule_may_name_are_written_alone(engine, db_url):
     """Another emitter's spans (one that marks no deploy) may be a repository's deploy by its
     rule: they take the repository's turn, which a group must never wait behind."""
@@ -195,6 +268,10 @@ def _moment(value) -> float:
     """A stored time (a datetime, or SQLite's text) as seconds since the epoch."""
     moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
     return moment.replace(tzinfo=UTC).timestamp()
+
+
+def _moment_of(span: dict) -> float:
+    return int(span["startTimeUnixNano"]) / 1e9
 
 
 def _extent(run: int) -> tuple[float, float]:
