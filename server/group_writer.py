@@ -16,11 +16,12 @@ they pay once.
   written alone, as they arrived: they take the repository's turn (recording.py), which may
   wait for its containment being worked out, and a group must never wait behind that.
   Deploys stored (a deploy rule's too) wake the alert evaluation.
-- A delivery that reports mergesets joins a group: if each is stored as it reports it (a
-  main-branch run's spans after its first; recording.reports_news), it is written with the
-  group without them, since storing them again would change nothing; if any is news (not
-  stored yet, or known better now), it is written after the group with the group's other such
-  deliveries, in one transaction of their own that takes the repository's turn.
+- A delivery that reports mergesets joins a group. On PostgreSQL, if each is stored as it
+  reports it (a main-branch run's spans after its first; recording.reports_news), it is
+  written with the group without them, since storing them again would change nothing; if any
+  is news (not stored yet, or known better now), it is written after the group with the
+  group's other such deliveries, in one transaction of their own that takes the repository's
+  turn. On SQLite, whose writes all take the one write turn anyway, the group stores them.
 - On SQLite each write (a group, or a delivery alone) takes the process's write turn
   (api/deps.write_turn); on PostgreSQL the deliveries written alone go straight ahead.
 """
@@ -149,6 +150,9 @@ class GroupWriter:
     ) -> tuple[list[tuple[_Waiting, BaseException | None]], list[_Waiting]]:
         """Each delivery's error, or None once it is committed; and the deliveries whose
         mergesets are news, not written here."""
+        if self.turns is not None:  # SQLite: a repository's turn is the write turn, held here
+            deliveries = [waiting.facts for waiting in group]
+            return list(zip(group, self._write_together(deliveries, True), strict=True)), []
         try:
             news = self._news([waiting.facts for waiting in group])
         except Exception as error:
