@@ -19,9 +19,13 @@ they pay once.
 - A delivery that reports mergesets joins a group. On PostgreSQL, if each is stored as it
   reports it (a main-branch run's spans after its first; recording.reports_news), it is
   written with the group without them, since storing them again would change nothing; if any
-  is news (not stored yet, or known better now), it is written after the group with the
-  group's other such deliveries, in one transaction of their own that takes the repository's
-  turn. On SQLite, whose writes all take the one write turn anyway, the group stores them.
+  is news (not stored yet, or known better now), its mergesets are stored after the group
+  with the group's other news, in one short transaction of their own that takes the
+  repository's turn, and its runs and steps then join the next group: none of them are
+  written while holding a repository. A delivery is answered once both parts are committed;
+  if the second fails, its mergesets stay, true whatever became of its steps, and the retry
+  finds them stored. On SQLite, whose writes all take the one write turn anyway, the group
+  stores them.
 - On SQLite each write (a group, or a delivery alone) takes the process's write turn
   (api/deps.write_turn); on PostgreSQL the deliveries written alone go straight ahead.
 """
@@ -103,10 +107,13 @@ class GroupWriter:
             await self._alone(facts)
             return
         waiting = _Waiting(facts, asyncio.get_running_loop().create_future())
+        self._enqueue(waiting)
+        await waiting.answer
+
+    def _enqueue(self, waiting: _Waiting) -> None:
         self.waiting.append(waiting)
         if self.draining is None:
             self.draining = asyncio.ensure_future(self._drain())
-        await waiting.answer
 
     async def _alone(self, facts: Facts) -> None:
         async with self._turn():
@@ -169,17 +176,22 @@ class GroupWriter:
             return recording.reports_news(session, deliveries)
 
     async def _write_news(self, group: list[_Waiting]) -> None:
-        """Deliveries whose mergesets are news, with them, in the repository's turn."""
+        """The mergesets of deliveries that report news, in the repository's turn; then their
+        runs and steps join the next group."""
+        news = [Facts(mergesets=waiting.facts.mergesets) for waiting in group]
         try:
             async with self._turn():
-                deliveries = [waiting.facts for waiting in group]
-                errors = await run_in_threadpool(self._write_together, deliveries, True)
+                errors = await run_in_threadpool(self._write_together, news, True)
         except BaseException:
             for waiting in group:
                 waiting.answer.cancel()
             raise
         for waiting, error in zip(group, errors, strict=True):
-            waiting.settle(error)
+            if error is not None:
+                waiting.settle(error)
+            elif not waiting.answer.done():
+                waiting.facts = merged([waiting.facts])  # its mergesets stored
+                self._enqueue(waiting)
 
     def _write_together(
         self, deliveries: list[Facts], with_mergesets: bool = False

@@ -167,7 +167,9 @@ def test_main_branch_spans_whose_mergeset_is_stored_join_one_group(engine, db_ur
     try:
         with Commits() as commits:
             assert asyncio.run(_as_served(engine, db_url, first)) == [None] * RUNS
-        assert commits.count == 1  # three mergesets that are news, in one turn of their own
+        # PostgreSQL: the three mergesets that are news, in one short turn of their own, then
+        # their runs and steps in a group; SQLite: one group, in the one write turn
+        assert commits.count == (1 if db_url.startswith("sqlite") else 2)
         with Commits() as commits:
             assert asyncio.run(_as_served(engine, db_url, rest)) == [None] * len(rest)
         assert commits.count == 1  # nine deliveries of stored mergesets: one group
@@ -200,13 +202,33 @@ def test_a_mergeset_known_better_is_written_after_its_group_and_kept(engine, db_
             answers = asyncio.run(_as_served(engine, db_url, [*later, *feature]))
         assert answers == [None] * (len(later) + len(feature))
         # PostgreSQL: the group of feature spans, then the news together, in the repository's
-        # turn; SQLite: one group, in the one write turn that every write takes
-        assert commits.count == (1 if db_url.startswith("sqlite") else 2)
+        # turn, then the news' runs and steps in a group; SQLite: one group, in the one write
+        # turn that every write takes
+        assert commits.count == (1 if db_url.startswith("sqlite") else 3)
         assert [row[1:] for row in _mergesets(engine)] == [
             (_extent(run)[0], "pipeline", "pipeline") for run in range(RUNS)
         ]
         _, steps = _stored(engine)
         assert len(steps) == len(later) + RUNS + len(feature)
+    finally:
+        wipe(engine)
+
+
+def test_news_whose_steps_are_refused_is_refused_and_the_rest_kept(engine, db_url):
+    """A main-branch delivery whose step the database refuses is answered with the error, and
+    the others of its group are kept. On PostgreSQL its mergeset, stored first in the
+    repository's turn, stays (a retry finds it stored); on SQLite nothing of it is stored."""
+    deliveries = _deliveries(branch="main", extra=COMMITTED)[:RUNS]  # three mergesets, news
+    deliveries[1].steps[0]["trace_id"] = None  # no decoder makes this: the database refuses it
+    try:
+        answers = asyncio.run(_as_served(engine, db_url, deliveries))
+        assert isinstance(answers[1], IntegrityError)
+        assert answers[0] is None and answers[2] is None
+        _, steps = _stored(engine)
+        assert [step[0] for step in steps] == [f"{run + 1:032x}" for run in (0, 2)]
+        shas = [row[0] for row in _mergesets(engine)]
+        kept = (0, 2) if db_url.startswith("sqlite") else range(RUNS)
+        assert shas == [f"{run + 1:040x}" for run in kept]
     finally:
         wipe(engine)
 
