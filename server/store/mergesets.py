@@ -104,12 +104,8 @@ def _knows_better(row: Mergeset, values: dict) -> bool:
     )
 
 
-def upsert_mergesets(session: Session, repository_id: int, reports: list[dict]) -> set[str]:
-    """Many mergesets of one repository at once, by upsert_mergeset's rules: the new ones
-    inserted in one statement, a known one (read here, under the repository's lock that every
-    delivery reporting mergesets takes: recording.py) updated where a report knows better, its
-    changes flushed together. The shas that are new or changed in what their order,
-    containment or revert links depend on."""
+def _stored(session: Session, repository_id: int, reports: list[dict]) -> dict[str, Mergeset]:
+    """The stored mergesets the reports name, by sha, read CHUNK shas at a time."""
     shas = sorted({values["sha"] for values in reports})
     known: dict[str, Mergeset] = {}
     for first in range(0, len(shas), CHUNK):
@@ -117,6 +113,16 @@ def upsert_mergesets(session: Session, repository_id: int, reports: list[dict]) 
             Mergeset.repository_id == repository_id, Mergeset.sha.in_(shas[first : first + CHUNK])
         )
         known.update((row.sha, row) for row in session.scalars(query))
+    return known
+
+
+def upsert_mergesets(session: Session, repository_id: int, reports: list[dict]) -> set[str]:
+    """Many mergesets of one repository at once, by upsert_mergeset's rules: the new ones
+    inserted in one statement, a known one (read here, under the repository's lock that every
+    delivery reporting mergesets takes: recording.py) updated where a report knows better, its
+    changes flushed together. The shas that are new or changed in what their order,
+    containment or revert links depend on."""
+    known = _stored(session, repository_id, reports)
     new: dict[str, dict] = {}
     again: list[dict] = []  # reports of known shas, and a sha's later reports in this batch
     for values in reports:
@@ -139,13 +145,7 @@ def upsert_mergesets(session: Session, repository_id: int, reports: list[dict]) 
 def reports_known(session: Session, repository_id: int, reports: list[dict]) -> list[bool]:
     """Whether each report names a stored mergeset that it would change nothing of
     (upsert_mergesets' rules), in one read and without the repository's lock."""
-    shas = sorted({values["sha"] for values in reports})
-    known: dict[str, Mergeset] = {}
-    for first in range(0, len(shas), CHUNK):
-        query = select(Mergeset).where(
-            Mergeset.repository_id == repository_id, Mergeset.sha.in_(shas[first : first + CHUNK])
-        )
-        known.update((row.sha, row) for row in session.scalars(query))
+    known = _stored(session, repository_id, reports)
     return [
         (row := known.get(values["sha"])) is not None and not _knows_better(row, values)
         for values in reports
