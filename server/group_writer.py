@@ -27,7 +27,13 @@ they pay once.
   finds them stored. On SQLite, whose writes all take the one write turn anyway, the group
   stores them.
 - On SQLite each write (a group, or a delivery alone) takes the process's write turn
-  (api/deps.write_turn); on PostgreSQL the deliveries written alone go straight ahead.
+  (api/deps.write_turn), and one group is written at a time; on PostgreSQL the deliveries
+  written alone go straight ahead, and two groups are written at once (POSTGRESQL_GROUPS): a
+  group's transaction mostly waits on round trips to the database, time the next group's
+  Python can use. Two groups that share runs never wait for each other in a circle, since
+  every write takes its locks in one order: its runs' own locks (store.lock_runs) and their
+  rows (store.upsert_pipeline_runs) in sorted order, then their steps, then the changed days
+  (store.mark_days_changed), sorted too.
 """
 
 from __future__ import annotations
@@ -52,6 +58,7 @@ log = logging.getLogger("leadtime.server")
 
 GROUP_SPANS = 4_096  # a group stops taking deliveries past this many spans
 GROUP_DELIVERIES = 256
+POSTGRESQL_GROUPS = 2  # written at once (see the module); on SQLite one at a time
 DATABASE_TROUBLE = (OperationalError, PoolTimeout)  # the same for every delivery of a group
 
 
@@ -99,7 +106,7 @@ class GroupWriter:
         self.sessions, self.settings, self.turns = sessions, settings, turns
         self.deploys_arrived = deploys_arrived
         self.waiting: deque[_Waiting] = deque()
-        self.draining: asyncio.Task | None = None
+        self.draining: set[asyncio.Task] = set()  # each writes one group after another
         self.with_news: set[asyncio.Task] = set()  # written after their group
 
     async def record(self, facts: Facts) -> None:
@@ -112,8 +119,8 @@ class GroupWriter:
 
     def _enqueue(self, waiting: _Waiting) -> None:
         self.waiting.append(waiting)
-        if self.draining is None:
-            self.draining = asyncio.ensure_future(self._drain())
+        if len(self.draining) < (1 if self.turns is not None else POSTGRESQL_GROUPS):
+            self.draining.add(asyncio.ensure_future(self._drain()))
 
     async def _alone(self, facts: Facts) -> None:
         async with self._turn():
@@ -139,8 +146,8 @@ class GroupWriter:
                     task = asyncio.ensure_future(self._write_news(news))
                     self.with_news.add(task)
                     task.add_done_callback(self.with_news.discard)
-        finally:
-            self.draining = None
+        finally:  # at once, in the task: a delivery enqueued from now on starts a drain
+            self.draining.discard(asyncio.current_task())
 
     def _next_group(self) -> list[_Waiting]:
         group = [self.waiting.popleft()]

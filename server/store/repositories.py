@@ -215,10 +215,13 @@ def lock_runs(session: Session, keys: Iterable[str]) -> None:
     two deliveries never wait for each other's (no-op on SQLite, whose writers take turns)."""
     if session.get_bind().dialect.name != "postgresql":
         return
-    for key in sorted(set(keys)):
+    if ordered := sorted(set(keys)):  # one round trip: unnest yields them in the array's order
         session.execute(
-            text("SELECT pg_advisory_xact_lock(:namespace, hashtext(:key))"),
-            {"namespace": RUN_LOCKS, "key": key},
+            text(
+                "SELECT pg_advisory_xact_lock(:namespace, hashtext(key))"
+                " FROM unnest(CAST(:keys AS text[])) AS key"
+            ),
+            {"namespace": RUN_LOCKS, "keys": ordered},
         )
 
 

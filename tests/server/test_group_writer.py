@@ -147,6 +147,108 @@ def test_waiting_deliveries_are_one_transaction_with_the_rows_of_one_by_one(engi
         assert run[3] == "failure"  # the result of the last delivery, not of the first
 
 
+class HeldCommit:
+    """The first transaction to commit waits there, up to `patience` seconds, until another
+    thread has begun writing: whether a second group is written while the first is."""
+
+    def __init__(self, patience: float) -> None:
+        self.patience, self.lock = patience, threading.Lock()
+        self.first: int | None = None
+        self.first_waiting, self.overlapped = threading.Event(), threading.Event()
+
+    def __enter__(self) -> HeldCommit:
+        event.listen(Engine, "commit", self._committing)
+        event.listen(Engine, "before_cursor_execute", self._executing)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        event.remove(Engine, "commit", self._committing)
+        event.remove(Engine, "before_cursor_execute", self._executing)
+
+    def _committing(self, _connection) -> None:
+        with self.lock:
+            if self.first is not None:
+                return
+            self.first = threading.get_ident()
+        self.first_waiting.set()
+        self.overlapped.wait(self.patience)
+
+    def _executing(self, *_statement) -> None:
+        if self.first is not None and threading.get_ident() != self.first:
+            self.overlapped.set()
+
+
+async def _in_two_waves(writer: GroupWriter, held: HeldCommit, waves: list[list[Facts]]) -> list:
+    """The first wave all at once; the second once the first's group waits at its commit."""
+    first = [asyncio.ensure_future(writer.record(facts)) for facts in waves[0]]
+    while not held.first_waiting.is_set() and not all(answer.done() for answer in first):
+        await asyncio.sleep(0.01)
+    second = [asyncio.ensure_future(writer.record(facts)) for facts in waves[1]]
+    return await asyncio.gather(*first, *second, return_exceptions=True)
+
+
+def _served_writer(engine: Engine, db_url: str) -> GroupWriter:
+    writer = _writer(engine, db_url)
+    if db_url.startswith("sqlite"):
+        writer.turns = asyncio.Lock()  # made in the loop that waits on it, as the server does
+    return writer
+
+
+def test_deliveries_arriving_while_a_group_is_written_are_written_at_once_on_postgresql(
+    engine, db_url
+):
+    """A group's transaction mostly waits on the database: on PostgreSQL the deliveries that
+    arrive meanwhile are a second group, written at the same time; on SQLite, whose writes take
+    one turn, after it. Other runs than the first group's, so neither waits for the other."""
+    sqlite = db_url.startswith("sqlite")
+    waves = [_deliveries(), _deliveries(runs=range(RUNS, 2 * RUNS))]
+
+    async def served() -> list:
+        return await _in_two_waves(_served_writer(engine, db_url), held, waves)
+
+    try:
+        with Commits() as commits, HeldCommit(patience=1 if sqlite else 60) as held:
+            answers = asyncio.run(served())
+        assert answers == [None] * 2 * RUNS * STEPS
+        assert commits.count == 2  # a group each
+        assert held.overlapped.is_set() is not sqlite
+        runs, steps = _stored(engine)
+        assert len(runs) == 2 * RUNS and len(steps) == 2 * RUNS * STEPS
+    finally:
+        wipe(engine)
+
+
+def test_two_groups_of_the_same_runs_at_once_keep_the_rows_of_one_by_one(engine, db_url):
+    """The second group begins while the first holds their runs: it waits for the first's
+    commit on the runs' locks, then folds its spans in (times, result, step summary) as one
+    delivery after another would."""
+    sqlite = db_url.startswith("sqlite")
+    deliveries = _deliveries()
+    half = len(deliveries) // 2  # each run's first two spans, then its last two
+    waves = [deliveries[:half], deliveries[half:]]
+
+    async def served() -> list:
+        return await _in_two_waves(_served_writer(engine, db_url), held, waves)
+
+    try:
+        with HeldCommit(patience=1 if sqlite else 60) as held:
+            answers = asyncio.run(served())
+        assert answers == [None] * RUNS * STEPS
+        assert held.overlapped.is_set() is not sqlite
+        at_once = _stored(engine)
+        wipe(engine)
+        for facts in _deliveries():
+            asyncio.run(_served_writer(engine, db_url).record(facts))
+        assert at_once == _stored(engine)
+    finally:
+        wipe(engine)
+    runs, steps = at_once
+    assert len(steps) == RUNS * STEPS
+    for number, run in enumerate(runs):
+        assert (_moment(run[1]), _moment(run[2])) == _extent(number)
+        assert run[3] == "failure" and run[5] is not None  # the last step's result; a summary
+
+
 COMMITTED = {attr.COMMIT_COMMITTED_AT: "2026-11-20T09:00:00+00:00"}  # each sha's commit time
 
 
