@@ -59,6 +59,10 @@ log = logging.getLogger("leadtime.server")
 GROUP_SPANS = 4_096  # a group stops taking deliveries past this many spans
 GROUP_DELIVERIES = 256
 POSTGRESQL_GROUPS = 2  # written at once (see the module); on SQLite one at a time
+# Spans waiting that are worth a second group at once: one-span deliveries are cheaper waiting
+# for the next group together than split into two small ones (each a transaction of its own,
+# often on the same run, so the second waits for the first anyway).
+SECOND_GROUP_SPANS = 256
 DATABASE_TROUBLE = (OperationalError, PoolTimeout)  # the same for every delivery of a group
 
 
@@ -106,6 +110,7 @@ class GroupWriter:
         self.sessions, self.settings, self.turns = sessions, settings, turns
         self.deploys_arrived = deploys_arrived
         self.waiting: deque[_Waiting] = deque()
+        self.waiting_spans = 0
         self.draining: set[asyncio.Task] = set()  # each writes one group after another
         self.with_news: set[asyncio.Task] = set()  # written after their group
 
@@ -119,8 +124,16 @@ class GroupWriter:
 
     def _enqueue(self, waiting: _Waiting) -> None:
         self.waiting.append(waiting)
-        if len(self.draining) < (1 if self.turns is not None else POSTGRESQL_GROUPS):
+        self.waiting_spans += len(waiting.facts.steps)
+        if self._another_group():
             self.draining.add(asyncio.ensure_future(self._drain()))
+
+    def _another_group(self) -> bool:
+        """Whether one more group should be written at the same time as those being written."""
+        if not self.draining:
+            return True
+        most = 1 if self.turns is not None else POSTGRESQL_GROUPS
+        return len(self.draining) < most and self._worth_a_group()
 
     async def _alone(self, facts: Facts) -> None:
         async with self._turn():
@@ -131,7 +144,7 @@ class GroupWriter:
 
     async def _drain(self) -> None:
         try:
-            while self.waiting:
+            while self.waiting and (len(self.draining) == 1 or self._worth_a_group()):
                 group = self._next_group()
                 try:
                     async with self._turn():
@@ -149,6 +162,11 @@ class GroupWriter:
         finally:  # at once, in the task: a delivery enqueued from now on starts a drain
             self.draining.discard(asyncio.current_task())
 
+    def _worth_a_group(self) -> bool:
+        """For a drain beside another: enough waits to be a group of its own (otherwise the
+        other drain takes it next)."""
+        return self.waiting_spans >= SECOND_GROUP_SPANS
+
     def _next_group(self) -> list[_Waiting]:
         group = [self.waiting.popleft()]
         spans = len(group[0].facts.steps)
@@ -157,6 +175,7 @@ class GroupWriter:
             if spans > GROUP_SPANS:
                 break
             group.append(self.waiting.popleft())
+        self.waiting_spans -= sum(len(waiting.facts.steps) for waiting in group)
         return group
 
     def _write_group(

@@ -13,7 +13,7 @@ from sqlalchemy import Engine, event, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from leadtime.server import db
-from leadtime.server.group_writer import GroupWriter
+from leadtime.server.group_writer import SECOND_GROUP_SPANS, GroupWriter, merged
 from leadtime.server.ingest import otlp as decoder
 from leadtime.server.ingest.facts import Facts
 from leadtime.server.ingest.traces import facts_from_spans
@@ -194,57 +194,75 @@ def _served_writer(engine: Engine, db_url: str) -> GroupWriter:
     return writer
 
 
-def test_deliveries_arriving_while_a_group_is_written_are_written_at_once_on_postgresql(
-    engine, db_url
+def _batch(runs: range, steps: range = range(STEPS)) -> Facts:
+    """These spans of these runs in one delivery, as an SDK's batch exporter posts them."""
+    spans = [_step(run, step) for run in runs for step in steps]
+    request = decoder.decode_request(otlp.request(spans, scope=SENDER), "application/json")
+    return facts_from_spans(decoder.spans_from(request).spans, ())
+
+
+@pytest.mark.parametrize("second", ["batch", "one-span"])
+def test_a_batch_arriving_while_a_group_is_written_is_written_at_once_on_postgresql(
+    engine, db_url, second
 ):
-    """A group's transaction mostly waits on the database: on PostgreSQL the deliveries that
-    arrive meanwhile are a second group, written at the same time; on SQLite, whose writes take
-    one turn, after it. Other runs than the first group's, so neither waits for the other."""
-    sqlite = db_url.startswith("sqlite")
-    waves = [_deliveries(), _deliveries(runs=range(RUNS, 2 * RUNS))]
+    """A group's transaction mostly waits on the database: on PostgreSQL a batch of spans
+    (SECOND_GROUP_SPANS or more) that arrives meanwhile is a second group, written at the same
+    time; a few one-span deliveries (fewer spans than that) wait for the next group together,
+    as everything does on SQLite, whose writes take one turn. Other runs than the first
+    group's, so neither waits for the other."""
+    later = range(RUNS, RUNS + (SECOND_GROUP_SPANS // STEPS if second == "batch" else RUNS))
+    at_once = second == "batch" and not db_url.startswith("sqlite")
+    waves = [_deliveries(), [_batch(later)] if second == "batch" else _deliveries(runs=later)]
 
     async def served() -> list:
         return await _in_two_waves(_served_writer(engine, db_url), held, waves)
 
     try:
-        with Commits() as commits, HeldCommit(patience=1 if sqlite else 60) as held:
+        with Commits() as commits, HeldCommit(patience=60 if at_once else 1) as held:
             answers = asyncio.run(served())
-        assert answers == [None] * 2 * RUNS * STEPS
+        assert answers == [None] * (RUNS * STEPS + len(waves[1]))
         assert commits.count == 2  # a group each
-        assert held.overlapped.is_set() is not sqlite
+        assert held.overlapped.is_set() is at_once
         runs, steps = _stored(engine)
-        assert len(runs) == 2 * RUNS and len(steps) == 2 * RUNS * STEPS
+        assert len(runs) == RUNS + len(later) and len(steps) == (RUNS + len(later)) * STEPS
     finally:
         wipe(engine)
 
 
-def test_two_groups_of_the_same_runs_at_once_keep_the_rows_of_one_by_one(engine, db_url):
-    """The second group begins while the first holds their runs: it waits for the first's
-    commit on the runs' locks, then folds its spans in (times, result, step summary) as one
-    delivery after another would."""
+def test_two_groups_of_the_same_runs_at_once_keep_the_rows_of_one_after_another(engine, db_url):
+    """The second group (a batch of the runs' later spans) begins while the first (their first
+    spans, one to a delivery) holds the runs: it waits for the first's commit on the runs'
+    locks, then folds its spans in (times, result, step summary) as a delivery after another
+    would."""
     sqlite = db_url.startswith("sqlite")
-    deliveries = _deliveries()
-    half = len(deliveries) // 2  # each run's first two spans, then its last two
-    waves = [deliveries[:half], deliveries[half:]]
+    runs = range(SECOND_GROUP_SPANS // 2)
+    first = [_batch(range(run, run + 1), range(step, step + 1)) for run in runs for step in (0, 1)]
+    waves = [first, [_batch(runs, range(2, STEPS))]]
 
     async def served() -> list:
         return await _in_two_waves(_served_writer(engine, db_url), held, waves)
 
+    async def one_after_another() -> None:
+        writer = _served_writer(engine, db_url)
+        for wave in waves:
+            await asyncio.gather(*(writer.record(merged([facts])) for facts in wave))
+
     try:
+        copies = [[merged([facts]) for facts in wave] for wave in waves]
         with HeldCommit(patience=1 if sqlite else 60) as held:
             answers = asyncio.run(served())
-        assert answers == [None] * RUNS * STEPS
+        assert answers == [None] * (len(first) + 1)
         assert held.overlapped.is_set() is not sqlite
         at_once = _stored(engine)
         wipe(engine)
-        for facts in _deliveries():
-            asyncio.run(_served_writer(engine, db_url).record(facts))
+        waves = copies  # recording renames joined traces in place: the same facts again
+        asyncio.run(one_after_another())
         assert at_once == _stored(engine)
     finally:
         wipe(engine)
-    runs, steps = at_once
-    assert len(steps) == RUNS * STEPS
-    for number, run in enumerate(runs):
+    stored_runs, steps = at_once
+    assert len(steps) == len(runs) * STEPS
+    for number, run in enumerate(stored_runs):
         assert (_moment(run[1]), _moment(run[2])) == _extent(number)
         assert run[3] == "failure" and run[5] is not None  # the last step's result; a summary
 
