@@ -31,7 +31,9 @@ def _cookie_value(scope) -> str | None:
 
 
 class CsrfCookie:
-    """ASGI middleware: give a browser its CSRF cookie with the first HTML page it gets."""
+    """ASGI middleware: give a browser its CSRF cookie with the first HTML page it gets. The
+    value is made only for a page (a template asks for it, or the cookie is set): an API
+    request, most of the traffic, costs no random bytes."""
 
     def __init__(self, app) -> None:
         self.app = app
@@ -41,15 +43,16 @@ class CsrfCookie:
             await self.app(scope, receive, send)
             return
         existing = _cookie_value(scope)
-        token = existing or secrets.token_urlsafe(32)
-        scope.setdefault("state", {})["csrf_token"] = token
+        state = scope.setdefault("state", {})
+        if existing:
+            state["csrf_token"] = existing
 
         async def send_with_cookie(message) -> None:
             if message["type"] == "http.response.start" and existing is None:
                 headers = list(message.get("headers", []))
                 content_type = dict(headers).get(b"content-type", b"")
                 if content_type.startswith(b"text/html"):
-                    cookie = f"{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict"
+                    cookie = f"{COOKIE}={_token(state)}; Path=/; HttpOnly; SameSite=Strict"
                     headers.append((b"set-cookie", cookie.encode()))
                     message = {**message, "headers": headers}
             await send(message)
@@ -57,9 +60,16 @@ class CsrfCookie:
         await self.app(scope, receive, send_with_cookie)
 
 
+def _token(state: dict) -> str:
+    """The request's value: its cookie's, or one made now (and kept for its cookie)."""
+    if "csrf_token" not in state:
+        state["csrf_token"] = secrets.token_urlsafe(32)
+    return state["csrf_token"]
+
+
 def context(request: Request) -> dict:
     """For the templates: the value their forms carry."""
-    return {"csrf_token": getattr(request.state, "csrf_token", "")}
+    return {"csrf_token": _token(request.scope.setdefault("state", {}))}
 
 
 def check(request: Request, form: dict[str, list[str]]) -> None:
