@@ -41,10 +41,11 @@ def unpack_lists(field: str | list[list[int]]) -> list[list[int]]:
     numbers.frombytes(base64.b64decode(field))
     if _SWAP:
         numbers.byteswap()
-    position = 1 + numbers[0]
+    values = numbers.tolist()  # one copy out of the array, then list slices of it
+    position = 1 + values[0]
     lists = []
-    for length in numbers[1:position]:
-        lists.append(numbers[position : position + length].tolist())
+    for length in values[1:position]:
+        lists.append(values[position : position + length])
         position += length
     return lists
 

@@ -53,23 +53,22 @@ class StepTotals:
         self.queued_runs: list[tuple[float, int]] = []  # (start as epoch seconds, total queued)
 
     def add_run(self, summary: dict, started: datetime) -> None:
-        """One run's step summary, read as a day of one run."""
+        """One run's step summary: what add_day does with a day of one run, without making
+        that day (a report adds every run of the open day this way)."""
+        self._add_durations(1, summary)
         if self.durations_only:
-            self._add_durations(1, summary)
             return
-        queued = unpack(summary.get("queued_ms") or [])  # kept before queues were: none
-        self.add_day(
-            {
-                "runs": 1,
-                "names": summary["names"],
-                "durations_ms": summary["durations_ms"],
-                "failures": summary["failures"],
-                "on_path_ms": [[critical] for critical in unpack(summary["on_path_ms"])],
-                "queued_names": summary.get("queued_names", []),
-                "queued_ms": [[ms] for ms in queued],
-                "queued_runs": [[started.timestamp(), sum(queued)]] if queued else [],
-            }
+        rows = zip(
+            summary["names"], summary["failures"], unpack(summary["on_path_ms"]), strict=True
         )
+        for name, failed, critical in rows:
+            self.failures[name] += failed
+            self.on_path[name].append(critical)
+        queued = unpack(summary.get("queued_ms") or [])  # kept before queues were: none
+        for job, ms in zip(summary.get("queued_names", []), queued, strict=True):
+            self.queued[job].append(ms)
+        if queued:
+            self.queued_runs.append((started.timestamp(), sum(queued)))
 
     def _add_durations(self, runs: int, rollup: dict) -> None:
         self.runs += runs
@@ -92,16 +91,25 @@ class StepTotals:
         self.queued_runs += [(started, total) for started, total in rollup["queued_runs"]]
 
     def rollup(self) -> dict:
+        """The sums as a day's stored rollup: day_sums with their lists packed."""
+        sums = self.day_sums()
+        for field in ("durations_ms", "on_path_ms", "queued_ms"):
+            sums[field] = pack_lists(sums[field])
+        sums["queued_runs"] = [list(pair) for pair in self.queued_runs]
+        return sums
+
+    def day_sums(self) -> dict:
+        """What rollup() holds, its lists not packed: for add_day in the same process."""
         names = list(self.durations)
         return {
             "runs": self.runs,
             "names": names,
-            "durations_ms": pack_lists([self.durations[name] for name in names]),
+            "durations_ms": [self.durations[name] for name in names],
             "failures": [self.failures[name] for name in names],
-            "on_path_ms": pack_lists([self.on_path[name] for name in names]),
+            "on_path_ms": [self.on_path[name] for name in names],
             "queued_names": list(self.queued),
-            "queued_ms": pack_lists(list(self.queued.values())),
-            "queued_runs": [list(pair) for pair in self.queued_runs],
+            "queued_ms": list(self.queued.values()),
+            "queued_runs": self.queued_runs,
         }
 
     def queued_by_run(self) -> list[tuple[datetime, float]]:
@@ -134,10 +142,12 @@ def days_changed(
     return {(repository, day) for repository, day in days if day < open_from}
 
 
-# The run summaries one report has read, by (repository, since, until, branches): a report that
-# reads two windows ending now (the slowest steps and their weekly trend) reads today's runs,
-# which no rollup holds yet, once. Made for one report and dropped with it, never shared.
-RunReads = dict[tuple, list[dict]]
+# The runs one report has read one by one, by (repository, since, until, branches), summed per
+# UTC day they started on (StepTotals.day_sums): a report that reads two windows ending now (the
+# slowest steps and their weekly trend) reads today's runs, which no rollup holds yet, and sums
+# them, once; the second window adds a day's sums, not every run again. Made for one report and
+# dropped with it, never shared.
+RunReads = dict[tuple, dict[date, dict]]
 
 
 def _add_runs(
@@ -151,14 +161,18 @@ def _add_runs(
     since, until = window
     if since >= until:
         return
+    if reads is None:
+        for summary in run_step_summaries(session, repository_id, since, until, branches):
+            totals(summary[STARTED_AT]).add_run(summary, summary[STARTED_AT])
+        return
     key = (repository_id, since, until, branches)
-    summaries = reads.get(key) if reads is not None else None
-    if summaries is None:
-        summaries = run_step_summaries(session, repository_id, since, until, branches)
-        if reads is not None:
-            reads[key] = summaries
-    for summary in summaries:
-        totals(summary[STARTED_AT]).add_run(summary, summary[STARTED_AT])
+    if key not in reads:
+        by_day: dict[date, StepTotals] = defaultdict(StepTotals)
+        for summary in run_step_summaries(session, repository_id, since, until, branches):
+            by_day[summary[STARTED_AT].date()].add_run(summary, summary[STARTED_AT])
+        reads[key] = {day: day_totals.day_sums() for day, day_totals in by_day.items()}
+    for day, sums in reads[key].items():
+        totals(store.day_start(day)).add_day(sums)
 
 
 def step_totals(

@@ -8,11 +8,11 @@ import json
 import random
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from leadtime.server import db, store
 from leadtime.server.domain import int_lists
-from leadtime.server.domain.step_days import step_totals
+from leadtime.server.domain.step_days import step_totals, step_totals_by_day
 from leadtime.server.housekeeping import roll_up
 from tests.server import otlp_payloads as otlp
 from tests.server.conftest import settings_for
@@ -233,3 +233,41 @@ def test_summaries_and_rollups_written_before_packing_are_read_as_they_were(clie
     assert {window: _report(client, window) for window in packed} == packed
     _forget_rollups(engine)  # the plain runs' summaries alone
     assert {window: _report(client, window) for window in packed} == packed
+
+
+def _figures(totals) -> tuple:
+    return (
+        totals.runs,
+        dict(totals.durations),
+        dict(totals.failures),
+        dict(totals.on_path),
+        dict(totals.queued),
+        sorted(totals.queued_runs),
+    )
+
+
+def test_runs_read_once_for_two_windows_give_the_figures_of_reading_them_twice(client, engine):
+    """A report's windows that read the same runs one by one (today's, in the slowest steps and
+    their weekly trend) share one read, summed per day: the figures are those of reading each
+    window alone, and the second window sends no query for the runs."""
+    _post_history(client)  # nothing rolled up: every day is read run by run
+    since = TODAY - timedelta(days=30)
+    reads: dict = {}
+    with db.session_factory(engine)() as session:
+        repository = store.find_repository(session, "acme/shop")
+        shared = step_totals(session, repository.id, since, NOW, reads=reads)
+        alone = step_totals(session, repository.id, since, NOW)
+        queries: list[str] = []
+        listen = (engine, "before_cursor_execute", lambda *args: queries.append(args[2]))
+        event.listen(*listen)
+        try:
+            by_day_shared = step_totals_by_day(session, repository.id, since, NOW, reads)
+        finally:
+            event.remove(*listen)
+        by_day_alone = step_totals_by_day(session, repository.id, since, NOW)
+    assert shared.runs == 24 and _figures(shared) == _figures(alone)
+    assert not [query for query in queries if "pipeline_runs" in query]
+    assert {day: _figures(totals) for day, totals in by_day_shared.items()} == {
+        day: _figures(totals) for day, totals in by_day_alone.items()
+    }
+    assert len(by_day_alone) == 8  # the eight days of the history
