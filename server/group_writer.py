@@ -28,12 +28,16 @@ they pay once.
   stores them.
 - On SQLite each write (a group, or a delivery alone) takes the process's write turn
   (api/deps.write_turn), and one group is written at a time; on PostgreSQL the deliveries
-  written alone go straight ahead, and two groups are written at once (POSTGRESQL_GROUPS): a
-  group's transaction mostly waits on round trips to the database, time the next group's
-  Python can use. Two groups that share runs never wait for each other in a circle, since
-  every write takes its locks in one order: its runs' own locks (store.lock_runs) and their
-  rows (store.upsert_pipeline_runs) in sorted order, then their steps, then the changed days
-  (store.mark_days_changed), sorted too.
+  written alone go straight ahead, and when a batch's worth of spans waits
+  (SECOND_GROUP_SPANS) while a group is written, a second group is written at the same time
+  (POSTGRESQL_GROUPS): a group's transaction mostly waits on round trips to the database, time
+  the next group's Python can use. A few one-span deliveries wait for the next group instead:
+  split into two small groups (often of one run, so the second waits for the first anyway)
+  they cost more than they gain. Two groups never wait for each other in a circle, since
+  every write takes its locks in one order: the repositories it makes on first sight
+  (recording._repositories, in one order too), its runs' own locks (store.lock_runs) and their
+  rows (store.upsert_pipeline_runs), sorted, then their steps, then the changed days
+  (store.mark_days_changed), sorted.
 """
 
 from __future__ import annotations

@@ -105,7 +105,10 @@ def _repositories(
     named = [item.repo for group in (facts.runs, facts.mergesets, facts.deploys) for item in group]
     named += [candidate.deploy.repo for candidate in facts.deploy_candidates]
     found: dict[RepoRef, Repository | None] = {}
-    for ref in sorted(dict.fromkeys(named), key=lambda ref: ref.url is None):
+    # URLs before names, each in one order: two writes that make the same new repositories
+    # make them in the same order
+    ordered = sorted(set(named), key=lambda ref: (ref.url is None, ref.url or "", ref.name or ""))
+    for ref in ordered:
         repository: Repository | None
         if ref.url:  # the repository and its twins in one read
             repository, twins = store.repository_and_twins(session, ref.url)
