@@ -135,3 +135,18 @@ def test_a_body_that_is_not_json_is_415(client, path, content_type):
     assert refused.status_code == 415, refused.text
     assert "send application/json" in refused.json()["error"]["message"]
     assert client.get("/api/mergesets").json() == [] and client.get("/api/pages").json() == []
+
+
+def test_the_csrf_cookie_comes_with_the_first_page_and_stays_the_browser_s(client, live_server):
+    """An API answer sets no CSRF cookie; the first HTML page sets one its forms carry; a later
+    page carries the same value and sets none."""
+    page = _page_with_suspect(client)
+    with httpx.Client(base_url=live_server.url) as browser_like:
+        api = browser_like.get("/api/pages")
+        assert api.status_code == 200 and "set-cookie" not in api.headers
+        first = browser_like.get(f"/pages/{page['id']}")
+        cookie = browser_like.cookies["leadtime_csrf"]
+        assert f'name="csrf" value="{cookie}"' in first.text
+        again = browser_like.get(f"/pages/{page['id']}")
+        assert "leadtime_csrf" not in again.headers.get("set-cookie", "")
+        assert f'name="csrf" value="{cookie}"' in again.text
