@@ -167,19 +167,20 @@ class GroupWriter:
             self.draining.discard(asyncio.current_task())
 
     def _worth_a_group(self) -> bool:
-        """For a drain beside another: enough waits to be a group of its own (otherwise the
-        other drain takes it next)."""
+        """Enough spans wait to be a group of their own beside one being written (otherwise
+        the drain writing it takes them next)."""
         return self.waiting_spans >= SECOND_GROUP_SPANS
 
     def _next_group(self) -> list[_Waiting]:
         group = [self.waiting.popleft()]
         spans = len(group[0].facts.steps)
         while self.waiting and len(group) < GROUP_DELIVERIES:
-            spans += len(self.waiting[0].facts.steps)
-            if spans > GROUP_SPANS:
+            more = len(self.waiting[0].facts.steps)
+            if spans + more > GROUP_SPANS:
                 break
+            spans += more
             group.append(self.waiting.popleft())
-        self.waiting_spans -= sum(len(waiting.facts.steps) for waiting in group)
+        self.waiting_spans -= spans
         return group
 
     def _write_group(
