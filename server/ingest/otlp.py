@@ -34,7 +34,9 @@ MAX_ARRAY_ITEMS = 1000
 _ID_KEYS = ("traceId", "spanId", "parentSpanId")
 
 
-@dataclass(frozen=True)
+# Not frozen, though never changed once made (dataclasses.replace makes another): a frozen
+# dataclass costs every span about 3 µs more to make, and each span is made twice.
+@dataclass(slots=True)
 class SpanRecord:
     trace_id: str
     span_id: str
@@ -127,8 +129,8 @@ def decode_request(body: bytes, content_type: str | None) -> ExportTraceServiceR
     return request
 
 
-def _value(any_value):
-    kind = any_value.WhichOneof("value")
+def _value(any_value, kind: str | None = None):
+    kind = kind or any_value.WhichOneof("value")
     if kind == "string_value":
         return any_value.string_value[:MAX_STRING_CHARS]
     if kind == "array_value":
@@ -141,7 +143,17 @@ def _value(any_value):
 
 
 def _attributes(key_values) -> dict:
-    return {kv.key[:256]: _value(kv.value) for kv in list(key_values)[:MAX_ATTRIBUTES]}
+    if len(key_values) > MAX_ATTRIBUTES:
+        key_values = list(key_values)[:MAX_ATTRIBUTES]
+    attributes = {}
+    for key_value in key_values:
+        value = key_value.value
+        kind = value.WhichOneof("value")
+        # nearly every attribute is a string: read here, without a call (every span pays this)
+        attributes[key_value.key[:256]] = (
+            value.string_value[:MAX_STRING_CHARS] if kind == "string_value" else _value(value, kind)
+        )
+    return attributes
 
 
 def _time(nanos: int) -> datetime:
@@ -203,7 +215,6 @@ def spans_from(request: ExportTraceServiceRequest) -> DecodedTraces:
         resource, resource_problem = _resource(resource_spans)
         for s, scope_spans in enumerate(resource_spans.scope_spans):
             for n, span in enumerate(scope_spans.spans):
-                where = f"resource_spans[{r}].scope_spans[{s}].spans[{n}]"
                 problem = resource_problem or _problem(span)
                 if not problem:
                     try:
@@ -212,6 +223,7 @@ def spans_from(request: ExportTraceServiceRequest) -> DecodedTraces:
                     except span_rules.SpanProblem as error:
                         problem = str(error)
                 decoded.rejected += 1
+                where = f"resource_spans[{r}].scope_spans[{s}].spans[{n}]"
                 decoded.problems.append(f"{where}: {problem}")
     return decoded
 

@@ -213,7 +213,8 @@ def checked_attributes(attributes: dict) -> dict:
     problem."""
     storable("attribute", attributes)
     fitted = dict(attributes)
-    for name, rule in KNOWN.items():
-        if name in attributes:
-            fitted[name] = _CHECKS[rule.kind](name, attributes[name], rule)
+    for name, value in attributes.items():  # a span names a few of KNOWN: look only at those
+        rule = KNOWN.get(name)
+        if rule is not None:
+            fitted[name] = _CHECKS[rule.kind](name, value, rule)
     return fitted
