@@ -5,6 +5,7 @@ the unit of work ends where the request or the job does (db.unit_of_work)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
@@ -160,9 +161,22 @@ def record_facts(session: Session, facts: Facts, settings: Settings) -> list[Pag
     # days the runs started on (before and after this delivery) are rolled up again
     # (domain/step_days.py).
     trace_ids = [run.trace_id for run in facts.runs]
-    store.save_run_summaries(session, summarize_runs(session, trace_ids))
+    delivered = _steps_of_new_runs(facts, stored)
+    store.save_run_summaries(session, summarize_runs(session, trace_ids, delivered))
     store.mark_days_changed(session, changed_days)
     return [_record_page(session, fact, settings) for fact in facts.pages]
+
+
+def _steps_of_new_runs(facts: Facts, stored: Mapping[str, object]) -> dict[str, list[dict]]:
+    """The step rows of each run that was not stored before this delivery: nearly always its
+    only steps (summarize_runs makes sure)."""
+    new: dict[str, list[dict]] = {
+        run.trace_id: [] for run in facts.runs if run.trace_id not in stored
+    }
+    for row in facts.steps:
+        if (rows := new.get(row["trace_id"])) is not None:
+            rows.append(row)
+    return new
 
 
 def reports_news(session: Session, deliveries: list[Facts]) -> list[bool]:

@@ -1,7 +1,8 @@
 """Each run's step summary: per step name its durations, failures and time on the critical path,
-and per job its time queued for a runner, worked out once from the run's stored steps as they
-arrive (recording.py) and read by the slowest-steps report (through domain/step_days.py) and the
-regression rule.
+and per job its time queued for a runner, worked out again as its steps arrive (recording.py):
+from the delivery's own rows for a run it is the first to report, else from the run's stored
+steps. Read by the slowest-steps report (through domain/step_days.py) and the regression
+rule.
 
 Queued for a runner: the time of a run's queue spans (role queue, or inferred for its jobs from
 the run's start where no source reports queues: domain/job_queues.py), per job: the step the
@@ -10,7 +11,9 @@ queue span hangs under, else its name without `queue-` (`queue-build` is build's
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
+from collections.abc import Mapping
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -25,6 +28,7 @@ from leadtime.server.domain.critical_path import (
 )
 from leadtime.server.domain.int_lists import pack, pack_lists
 from leadtime.server.domain.job_queues import with_job_queues
+from leadtime.tracer.attributes import JOB_NAME
 
 STARTED_AT = "run_started_at"  # added to a summary as it is read: the run's start
 
@@ -74,12 +78,54 @@ def summarize_run(spans: list[SpanTiming], trace_id: str | None = None) -> dict:
     }
 
 
-def summarize_runs(session: Session, trace_ids: list[str]) -> dict[str, dict]:
-    """The step summary (see summarize_run) of each of these runs, from its stored steps."""
+def summarize_runs(
+    session: Session, trace_ids: list[str], delivered: Mapping[str, list[dict]] | None = None
+) -> dict[str, dict]:
+    """The step summary (see summarize_run) of each of these runs, from its stored steps. A run
+    given in `delivered` (its step rows, just inserted) whose stored steps are all of those rows
+    (as many as their span ids) is worked out from them, without reading them back: a run seen
+    first in a delivery, nearly always."""
+    timings = _whole_runs(session, delivered or {})
+    read = [trace_id for trace_id in trace_ids if trace_id not in timings]
+    timings.update(
+        (trace_id, [SpanTiming(*row) for row in rows])
+        for trace_id, rows in store.steps_of_runs(session, read).items()
+    )
     return {
-        trace_id: summarize_run(with_job_queues([SpanTiming(*row) for row in rows]), trace_id)
-        for trace_id, rows in store.steps_of_runs(session, trace_ids).items()
+        trace_id: summarize_run(with_job_queues(timings[trace_id]), trace_id)
+        for trace_id in trace_ids
     }
+
+
+def _whole_runs(session: Session, delivered: Mapping[str, list[dict]]) -> dict[str, list]:
+    """The timings of the delivered runs that hold no stored step but these rows."""
+    first_of_each: dict[str, dict[str, dict]] = {}
+    for trace_id, rows in delivered.items():
+        spans = first_of_each[trace_id] = {}
+        for row in rows:  # a span id twice: the first is stored (insert_ignoring_duplicates)
+            spans.setdefault(row["span_id"], row)
+    stored = store.step_counts(session, list(first_of_each)) if first_of_each else {}
+    return {
+        trace_id: [_timing(row) for row in spans.values()]
+        for trace_id, spans in first_of_each.items()
+        if stored.get(trace_id) == len(spans)
+    }
+
+
+def _timing(row: dict) -> SpanTiming:
+    """A step row's timing, as steps_of_runs reads it back (the job name as JSON text)."""
+    job = row["attributes"].get(JOB_NAME)
+    return SpanTiming(
+        row["span_id"],
+        row["parent_span_id"],
+        row["name"],
+        row["started_at"],
+        row["finished_at"],
+        row["kind"],
+        row["result"],
+        row["role"],
+        job if job is None or isinstance(job, str) else json.dumps(job),
+    )
 
 
 def run_step_summaries(

@@ -198,6 +198,19 @@ def steps_of_runs(session: Session, trace_ids: list[str]) -> dict[str, list[tupl
     return found
 
 
+def step_counts(session: Session, trace_ids: list[str]) -> dict[str, int]:
+    """How many steps each of these runs has stored, by trace id (none: absent)."""
+    found: dict[str, int] = {}
+    for first in range(0, len(trace_ids), 500):
+        query = (
+            select(Step.trace_id, func.count())
+            .where(Step.trace_id.in_(trace_ids[first : first + 500]))
+            .group_by(Step.trace_id)
+        )
+        found.update({trace_id: count for trace_id, count in session.execute(query)})
+    return found
+
+
 def save_run_summaries(session: Session, summaries: dict[str, dict]) -> None:
     if summaries:
         session.execute(
