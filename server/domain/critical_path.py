@@ -22,7 +22,10 @@ STEP_ROLE, QUEUE_ROLE = "step", "queue"
 INSIDE_TESTS = ("test", "detail")  # test cases and their phases: inside their step's time
 
 
-@dataclass(frozen=True)
+# SpanTiming and Segment are never changed once made, but not frozen: a frozen dataclass costs
+# about 3 µs more to make, and every span stored makes one of each, most several (summaries
+# are worked out as spans arrive: domain/run_summaries.py).
+@dataclass(slots=True)
 class SpanTiming:
     span_id: str
     parent_span_id: str | None
@@ -43,7 +46,7 @@ def counts_own_time(span: SpanTiming) -> bool:
     return span.kind != SERVER_KIND
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Segment:
     """A stretch of the critical path: a step's own time, or waiting."""
 
@@ -104,6 +107,23 @@ def _walk(
     return path
 
 
+def _tree(spans: list[SpanTiming]) -> tuple[dict[str | None, list[SpanTiming]], datetime, datetime]:
+    """The spans walked (test cases left out) by parent (None: the run's top), and their
+    start and end."""
+    spans = [span for span in spans if span.role not in INSIDE_TESTS]
+    ids = {span.span_id for span in spans}
+    children: dict[str | None, list[SpanTiming]] = defaultdict(list)
+    for span in spans:
+        children[span.parent_span_id if span.parent_span_id in ids else None].append(span)
+    if not spans:
+        return children, datetime.max, datetime.min
+    return (
+        children,
+        min(span.started_at for span in spans),
+        max(span.finished_at for span in spans),
+    )
+
+
 def critical_path(
     spans: list[SpanTiming],
     start: datetime | None = None,
@@ -111,17 +131,11 @@ def critical_path(
     trace_id: str | None = None,
 ) -> list[Segment]:
     """The run's critical path in time order, within [start, end] (default: all its spans)."""
-    spans = [span for span in spans if span.role not in INSIDE_TESTS]
-    if not spans:
+    children, first, last = _tree(spans)
+    if not children:
         return []
-    ids = {span.span_id for span in spans}
-    children: dict[str | None, list[SpanTiming]] = defaultdict(list)
-    for span in spans:
-        children[span.parent_span_id if span.parent_span_id in ids else None].append(span)
-    start = start or min(span.started_at for span in spans)
-    end = end or max(span.finished_at for span in spans)
     merged: list[Segment] = []
-    for segment in reversed(_walk(None, children, start, end)):
+    for segment in reversed(_walk(None, children, start or first, end or last)):
         if merged and merged[-1].span_id == segment.span_id and merged[-1].name == segment.name:
             merged[-1] = Segment(
                 segment.name, merged[-1].started_at, segment.finished_at, segment.span_id, trace_id
@@ -133,6 +147,13 @@ def critical_path(
                 )
             )
     return merged
+
+
+def seconds_on_path(spans: list[SpanTiming]) -> dict[str, float]:
+    """Each step's seconds on the run's critical path: seconds_by_step(critical_path(spans)),
+    summed straight from the walk (every run's summary needs it, as its spans arrive)."""
+    children, first, last = _tree(spans)
+    return seconds_by_step(_walk(None, children, first, last)) if children else {}
 
 
 def seconds_by_step(path: list[Segment]) -> dict[str, float]:

@@ -23,8 +23,7 @@ from leadtime.server.domain.critical_path import (
     QUEUE_ROLE,
     SpanTiming,
     counts_own_time,
-    critical_path,
-    seconds_by_step,
+    seconds_on_path,
 )
 from leadtime.server.domain.int_lists import pack, pack_lists
 from leadtime.server.domain.job_queues import with_job_queues
@@ -51,12 +50,12 @@ def _queued(spans: list[SpanTiming]) -> dict[str, int]:
     return dict(queued)
 
 
-def summarize_run(spans: list[SpanTiming], trace_id: str | None = None) -> dict:
+def summarize_run(spans: list[SpanTiming]) -> dict:
     """Per step name in one run: its durations and failures, and its time on the critical path,
     as parallel lists (`names`, `durations_ms`, `failures`, `on_path_ms`), and per job its time
     queued (`queued_names`, `queued_ms`): the report reads hundreds of these at once, so the
     milliseconds are packed (domain/int_lists.py)."""
-    on_path = seconds_by_step(critical_path(spans, trace_id=trace_id))
+    on_path = seconds_on_path(spans)
     names: dict[str, int] = {}
     durations: list[list[int]] = []
     failures: list[int] = []
@@ -91,10 +90,7 @@ def summarize_runs(
         (trace_id, [SpanTiming(*row) for row in rows])
         for trace_id, rows in store.steps_of_runs(session, read).items()
     )
-    return {
-        trace_id: summarize_run(with_job_queues(timings[trace_id]), trace_id)
-        for trace_id in trace_ids
-    }
+    return {trace_id: summarize_run(with_job_queues(timings[trace_id])) for trace_id in trace_ids}
 
 
 def _whole_runs(session: Session, delivered: Mapping[str, list[dict]]) -> dict[str, list]:

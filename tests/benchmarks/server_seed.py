@@ -157,7 +157,7 @@ def _seeded_run(run: int, n: int, started: datetime, template: dict) -> tuple[di
         "result": "success",
         "started_at": started,
         "finished_at": started + timedelta(seconds=25 * 30),
-        "step_summary": summarize_run(with_job_queues(timings), trace_id),
+        "step_summary": summarize_run(with_job_queues(timings)),
     }
     return run_row, steps
 

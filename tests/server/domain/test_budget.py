@@ -3,12 +3,19 @@ answers."""
 
 from __future__ import annotations
 
+import random
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from leadtime.server.domain.budget import parts_of, split_lead_time, step_stats
-from leadtime.server.domain.critical_path import SpanTiming, critical_path, seconds_by_step
+from leadtime.server.domain.critical_path import (
+    SpanTiming,
+    critical_path,
+    seconds_by_step,
+    seconds_on_path,
+)
 
 T0 = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 BUDGET = timedelta(minutes=15)
@@ -70,6 +77,29 @@ def test_a_run_with_no_root_span_and_overlapping_steps():
     # "package" starts before "compile" ends: the path follows the step that ended last.
     spans = [span("c", "compile", 0, 100), span("p", "package", 80, 150)]
     assert path_of(spans) == [("compile", 80), ("package", 70)]
+
+
+def test_seconds_on_the_path_summed_from_the_walk_are_those_of_the_merged_path():
+    """A run's summary sums each step's time on the path straight from the walk, without
+    merging its pieces: the same seconds as the merged path, for random runs with nesting,
+    overlaps, parallel jobs, a root and test cases (left out of the walk)."""
+    rng = random.Random(11)
+    for _ in range(200):
+        spans = [span("r", "RUN ci", 0, 1000, kind=2)]
+        for index in range(rng.randrange(1, 12)):
+            parent = rng.choice([s.span_id for s in spans])
+            start = rng.randrange(0, 900)
+            spans.append(
+                span(f"s{index}", f"step-{index % 4}", start, start + rng.randrange(1, 200), parent)
+            )
+        spans[-1] = replace(spans[-1], role="test")
+        expected = {
+            name: round(seconds, 6)
+            for name, seconds in seconds_by_step(critical_path(spans)).items()
+        }
+        found = {name: round(seconds, 6) for name, seconds in seconds_on_path(spans).items()}
+        assert found == expected
+    assert seconds_on_path([]) == {}
 
 
 def test_critical_path_within_a_window_clips_the_ends():
