@@ -1,13 +1,15 @@
 """Inserts that skip rows whose keys exist already, in the database's own dialect: the base of
-every idempotent upsert (`ON CONFLICT DO NOTHING`, not check-then-insert)."""
+every idempotent upsert (`ON CONFLICT DO NOTHING`, not check-then-insert). Many rows at once
+go to PostgreSQL by COPY (bulk_insert_ignoring_duplicates)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Result, Table
+from sqlalchemy import Column, Connection, CursorResult, Result, Table
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from leadtime.server.models import Base
@@ -47,3 +49,71 @@ def insert_if_new(session: Session, model: type[Base], row: dict, keys: Sequence
     key_column = next(iter(table_of(model).primary_key.columns))
     statement = _insert_ignoring(session, model, keys).returning(key_column)
     return session.execute(statement, row).first() is not None
+
+
+COPY_ROWS = 64  # from this many rows on, PostgreSQL takes them by COPY (see below)
+
+
+def bulk_insert_ignoring_duplicates(
+    session: Session, model: type[Base], rows: list[dict], keys: Sequence[str]
+) -> None:
+    """insert_ignoring_duplicates for many rows of the same columns. On PostgreSQL they are
+    copied (COPY) into a temporary table of the model's columns, kept by the connection, and
+    moved from there in one INSERT ... ON CONFLICT DO NOTHING, in the order given (of rows
+    with the same keys, the first is stored, as an INSERT of each would): half the CPU of an
+    INSERT per row, here and in the database. A few rows cost less as INSERTs."""
+    if session.get_bind().dialect.name != "postgresql" or len(rows) < COPY_ROWS:
+        insert_ignoring_duplicates(session, model, rows, keys)
+        return
+    table = table_of(model)
+    columns = [column for column in table.columns if column.name in rows[0]]
+    names = ", ".join(column.name for column in columns)
+    arriving = f"{table.name}_arriving"
+    connection = session.connection()
+    connection.exec_driver_sql(
+        f"CREATE TEMP TABLE IF NOT EXISTS {arriving} AS"
+        f" SELECT 0 AS arrived, {_all_but_keys(table)} FROM {table.name} WITH NO DATA"
+    )
+    _copy(connection, f"COPY {arriving} (arrived, {names}) FROM STDIN", columns, rows)
+    # The temporary table is emptied as its rows move: the next transaction finds it empty.
+    connection.exec_driver_sql(
+        f"WITH moved AS (DELETE FROM {arriving} RETURNING *)"
+        f" INSERT INTO {table.name} ({names}) SELECT {names} FROM moved ORDER BY arrived"
+        f" ON CONFLICT ({', '.join(keys)}) DO NOTHING"
+    )
+
+
+def _copy(connection: Connection, statement: str, columns: list[Column], rows: list[dict]) -> None:
+    """The rows, numbered, through psycopg's COPY, each value as SQLAlchemy would bind it (a UTC
+    time made naive, a dict made JSON); the driver's errors raised as SQLAlchemy's, as every
+    other statement's are (a database gone is a 503, not a 500)."""
+    dialect = connection.dialect
+    processors = [
+        (column.name, column.type.dialect_impl(dialect).bind_processor(dialect))
+        for column in columns
+    ]
+    driver = cast(Any, connection.connection.driver_connection)  # psycopg's, on PostgreSQL
+    try:
+        with driver.cursor() as cursor, cursor.copy(statement) as copy:
+            for arrived, row in enumerate(rows):
+                values = [
+                    row[name] if to_driver is None else to_driver(row[name])
+                    for name, to_driver in processors
+                ]
+                copy.write_row([arrived, *values])
+    except dialect.loaded_dbapi.Error as error:
+        gone = dialect.is_disconnect(error, driver, None)
+        if gone:  # as SQLAlchemy does: the pool makes a new connection
+            connection.invalidate(error)
+        raise DBAPIError.instance(
+            statement,
+            None,
+            error,
+            dialect.loaded_dbapi.Error,
+            connection_invalidated=gone,
+            dialect=dialect,
+        ) from error
+
+
+def _all_but_keys(table: Table) -> str:
+    return ", ".join(column.name for column in table.columns if not column.primary_key)

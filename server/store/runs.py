@@ -16,7 +16,7 @@ from leadtime.server.models import (
     Step,
 )
 from leadtime.server.store.rows import (
-    insert_ignoring_duplicates,
+    bulk_insert_ignoring_duplicates,
     rows_changed,
     table_of,
 )
@@ -28,7 +28,7 @@ def insert_steps(session: Session, rows: list[dict], runs: Mapping[str, dict | N
     run's stored attributes) does not hold already."""
     for row in rows:
         row["attributes"] = own_attributes(row["attributes"], runs.get(row["trace_id"]))
-    insert_ignoring_duplicates(session, Step, rows, ["trace_id", "span_id"])
+    bulk_insert_ignoring_duplicates(session, Step, rows, ["trace_id", "span_id"])
 
 
 def own_attributes(attributes: dict, run: Mapping | None) -> dict:
