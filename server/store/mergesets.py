@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from leadtime.server.models import Deploy, DeployMergeset, Mergeset, Repository
@@ -109,11 +109,15 @@ def _stored(session: Session, repository_id: int, reports: list[dict]) -> dict[s
     shas = sorted({values["sha"] for values in reports})
     known: dict[str, Mergeset] = {}
     for first in range(0, len(shas), CHUNK):
-        query = select(Mergeset).where(
-            Mergeset.repository_id == repository_id, Mergeset.sha.in_(shas[first : first + CHUNK])
-        )
-        known.update((row.sha, row) for row in session.scalars(query))
+        chunk = {"repository_id": repository_id, "shas": shas[first : first + CHUNK]}
+        known.update((row.sha, row) for row in session.scalars(_MERGESETS_BY_SHA, chunk))
     return known
+
+
+_MERGESETS_BY_SHA = select(Mergeset).where(  # built once: every main-branch delivery reads it
+    Mergeset.repository_id == bindparam("repository_id"),
+    Mergeset.sha.in_(bindparam("shas", expanding=True)),
+)
 
 
 def upsert_mergesets(session: Session, repository_id: int, reports: list[dict]) -> set[str]:

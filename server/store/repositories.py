@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import func, select, text
+from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.orm import Session
 
 from leadtime.server.errors import BadPayload, UnknownService
@@ -116,16 +116,19 @@ def name_only_twins(session: Session, repository: Repository) -> list[Repository
     )
 
 
+_REPOSITORIES_BY_KEY = (  # built once: every delivery reads it
+    select(Repository)
+    .where(Repository.key.in_(bindparam("keys", expanding=True)))
+    .order_by(Repository.id)
+)
+
+
 def repository_and_twins(session: Session, url: str) -> tuple[Repository, list[Repository]]:
     """The repository a URL names (created on first sight) and its name-only twins (see
     name_only_twins), read together: every delivery asks for both."""
     url = normalize_repo_url(url)
     key = repository_key(url)
-    rows = session.scalars(
-        select(Repository)
-        .where(Repository.key.in_([key, *_twin_keys(key)]))
-        .order_by(Repository.id)
-    ).all()
+    rows = session.scalars(_REPOSITORIES_BY_KEY, {"keys": [key, *_twin_keys(key)]}).all()
     found = next((row for row in rows if row.key == key), None)
     if found is None:
         found = _by_key(session, key, _url_values(url))
@@ -138,10 +141,7 @@ def repositories_without_twins(session: Session, urls: list[str]) -> dict[str, R
     keys = {url: repository_key(normalize_repo_url(url)) for url in urls}
     twins = {key: _twin_keys(key) for key in keys.values()}
     wanted = {*keys.values(), *(twin for names in twins.values() for twin in names)}
-    rows = {
-        row.key: row
-        for row in session.scalars(select(Repository).where(Repository.key.in_(wanted)))
-    }
+    rows = {row.key: row for row in session.scalars(_REPOSITORIES_BY_KEY, {"keys": sorted(wanted)})}
     return {
         url: rows[key]
         for url, key in keys.items()
@@ -208,6 +208,12 @@ def lock_evaluation(session: Session, repository_id: int) -> None:
 RUN_LOCKS = 0x1EAE  # the namespace of the advisory locks of pipeline runs being joined
 
 
+_LOCK_RUNS = text(
+    "SELECT pg_advisory_xact_lock(:namespace, hashtext(key))"
+    " FROM unnest(CAST(:keys AS text[])) AS key"
+)
+
+
 def lock_runs(session: Session, keys: Iterable[str]) -> None:
     """Hold these pipeline runs (by their provider, run id and attempt) until commit: two
     deliveries of one run under two trace ids take turns, the second finding the first's trace
@@ -216,13 +222,7 @@ def lock_runs(session: Session, keys: Iterable[str]) -> None:
     if session.get_bind().dialect.name != "postgresql":
         return
     if ordered := sorted(set(keys)):  # one round trip: unnest yields them in the array's order
-        session.execute(
-            text(
-                "SELECT pg_advisory_xact_lock(:namespace, hashtext(key))"
-                " FROM unnest(CAST(:keys AS text[])) AS key"
-            ),
-            {"namespace": RUN_LOCKS, "keys": ordered},
-        )
+        session.execute(_LOCK_RUNS, {"namespace": RUN_LOCKS, "keys": ordered})
 
 
 def lock_repositories(session: Session, repository_ids: Iterable[int]) -> None:

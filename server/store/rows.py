@@ -5,6 +5,7 @@ go to PostgreSQL by COPY (bulk_insert_ignoring_duplicates)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 from typing import Any, cast
 
 from sqlalchemy import Column, Connection, CursorResult, Result, Table
@@ -33,7 +34,14 @@ def dialect_insert(session: Session, model: type[Base]) -> Any:
 
 def _insert_ignoring(session: Session, model: type[Base], keys: Sequence[str]) -> Any:
     """INSERT ... ON CONFLICT (keys) DO NOTHING, in the database's own dialect."""
-    return dialect_insert(session, model).on_conflict_do_nothing(index_elements=list(keys))
+    return _built_insert_ignoring(session.get_bind().dialect.name, model, tuple(keys))
+
+
+@cache
+def _built_insert_ignoring(dialect: str, model: type[Base], keys: tuple[str, ...]) -> Any:
+    """Built once: every delivery inserts its steps with it."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(table_of(model)).on_conflict_do_nothing(index_elements=list(keys))
 
 
 def insert_ignoring_duplicates(

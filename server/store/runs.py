@@ -123,6 +123,41 @@ RUN_KEY_COLUMNS = (
 )
 
 
+# The reads every delivery makes, built once: building a statement costs more than running it.
+_RUNS = table_of(PipelineRun)
+_STEPS = table_of(Step)
+_RUNS_BY_KEY = (
+    select(_RUNS.c.provider, _RUNS.c.run_id, _RUNS.c.attempt, _RUNS.c.trace_id)
+    .where(
+        _RUNS.c.provider.in_(bindparam("providers", expanding=True)),  # ix_pipeline_runs_identity
+        _RUNS.c.run_id.in_(bindparam("run_ids", expanding=True)),
+    )
+    .order_by(_RUNS.c.id)
+)
+_STEP_TIMINGS = select(
+    _STEPS.c.trace_id,
+    _STEPS.c.span_id,
+    _STEPS.c.parent_span_id,
+    _STEPS.c.name,
+    _STEPS.c.started_at,
+    _STEPS.c.finished_at,
+    _STEPS.c.kind,
+    _STEPS.c.result,
+    _STEPS.c.role,
+    _STEPS.c.attributes[JOB_NAME].as_string(),
+).where(_STEPS.c.trace_id.in_(bindparam("trace_ids", expanding=True)))
+_STEP_COUNTS = (
+    select(_STEPS.c.trace_id, func.count())
+    .where(_STEPS.c.trace_id.in_(bindparam("trace_ids", expanding=True)))
+    .group_by(_STEPS.c.trace_id)
+)
+_SAVE_SUMMARY = (
+    _RUNS.update()
+    .where(_RUNS.c.trace_id == bindparam("key"))
+    .values(step_summary=bindparam("summary"))
+)
+
+
 def traces_of_runs(session: Session, keys: Iterable[RunKey]) -> dict[RunKey, str]:
     """The trace id stored first for each of these runs that is stored (a run that names no
     attempt is its first), in one read however many runs a delivery holds."""
@@ -132,12 +167,7 @@ def traces_of_runs(session: Session, keys: Iterable[RunKey]) -> dict[RunKey, str
     found: dict[RunKey, str] = {}
     for first in range(0, len(run_ids), KEYS_AT_ONCE):
         rows = session.execute(
-            select(*RUN_KEY_COLUMNS)
-            .where(
-                PipelineRun.provider.in_(providers),  # ix_pipeline_runs_identity
-                PipelineRun.run_id.in_(run_ids[first : first + KEYS_AT_ONCE]),
-            )
-            .order_by(PipelineRun.id)
+            _RUNS_BY_KEY, {"providers": providers, "run_ids": run_ids[first : first + KEYS_AT_ONCE]}
         )
         for provider, run_id, attempt, trace_id in rows:
             key = (provider, run_id, attempt or FIRST_ATTEMPT)
@@ -179,20 +209,7 @@ def steps_of_runs(session: Session, trace_ids: list[str]) -> dict[str, list[tupl
     """Timing columns of every step of these runs, by trace id."""
     found: dict[str, list[tuple]] = {trace_id: [] for trace_id in trace_ids}
     for first in range(0, len(trace_ids), 500):
-        rows = session.execute(
-            select(
-                Step.trace_id,
-                Step.span_id,
-                Step.parent_span_id,
-                Step.name,
-                Step.started_at,
-                Step.finished_at,
-                Step.kind,
-                Step.result,
-                Step.role,
-                Step.attributes[JOB_NAME].as_string(),
-            ).where(Step.trace_id.in_(trace_ids[first : first + 500]))
-        )
+        rows = session.execute(_STEP_TIMINGS, {"trace_ids": trace_ids[first : first + 500]})
         for trace_id, *fields in rows:
             found[trace_id].append(tuple(fields))
     return found
@@ -202,24 +219,15 @@ def step_counts(session: Session, trace_ids: list[str]) -> dict[str, int]:
     """How many steps each of these runs has stored, by trace id (none: absent)."""
     found: dict[str, int] = {}
     for first in range(0, len(trace_ids), 500):
-        query = (
-            select(Step.trace_id, func.count())
-            .where(Step.trace_id.in_(trace_ids[first : first + 500]))
-            .group_by(Step.trace_id)
-        )
-        found.update({trace_id: count for trace_id, count in session.execute(query)})
+        rows = session.execute(_STEP_COUNTS, {"trace_ids": trace_ids[first : first + 500]})
+        found.update({trace_id: count for trace_id, count in rows})
     return found
 
 
 def save_run_summaries(session: Session, summaries: dict[str, dict]) -> None:
     if summaries:
-        session.execute(
-            table_of(PipelineRun)
-            .update()
-            .where(table_of(PipelineRun).c.trace_id == bindparam("key"))
-            .values(step_summary=bindparam("summary")),
-            [{"key": trace_id, "summary": summary} for trace_id, summary in summaries.items()],
-        )
+        rows = [{"key": trace_id, "summary": summary} for trace_id, summary in summaries.items()]
+        session.execute(_SAVE_SUMMARY, rows)
 
 
 def main_run_of(

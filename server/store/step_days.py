@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time
+from functools import cache
+from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from leadtime.server.models import PipelineRun, StepDay
@@ -21,16 +24,15 @@ def run_starts(session: Session, trace_ids: list[str]) -> dict[str, tuple[int | 
     """(repository id, start) of each of these runs stored already, by trace id."""
     found = {}
     for first in range(0, len(trace_ids), 500):
-        query = select(
-            PipelineRun.trace_id, PipelineRun.repository_id, PipelineRun.started_at
-        ).where(PipelineRun.trace_id.in_(trace_ids[first : first + 500]))
-        found.update(
-            {
-                trace_id: (repository, started)
-                for trace_id, repository, started in session.execute(query)
-            }
-        )
+        rows = session.execute(_RUN_STARTS, {"trace_ids": trace_ids[first : first + 500]})
+        found.update({trace_id: (repository, started) for trace_id, repository, started in rows})
     return found
+
+
+_RUNS = table_of(PipelineRun)
+_RUN_STARTS = select(_RUNS.c.trace_id, _RUNS.c.repository_id, _RUNS.c.started_at).where(
+    _RUNS.c.trace_id.in_(bindparam("trace_ids", expanding=True))
+)  # built once: every delivery reads it
 
 
 def mark_days_changed(session: Session, days: Iterable[tuple[int, date]]) -> None:
@@ -39,14 +41,17 @@ def mark_days_changed(session: Session, days: Iterable[tuple[int, date]]) -> Non
         {"repository_id": repository_id, "day": day, "version": 1, "built_version": 0}
         for repository_id, day in sorted(days)
     ]
-    if not rows:
-        return
+    if rows:
+        session.execute(_day_changed(session.get_bind().dialect.name), rows)
+
+
+@cache
+def _day_changed(dialect: str) -> Any:
+    """The upsert that moves a day's version on, built once per dialect."""
     table = table_of(StepDay)
-    statement = dialect_insert(session, StepDay).values(rows)
-    session.execute(
-        statement.on_conflict_do_update(
-            index_elements=["repository_id", "day"], set_={"version": table.c.version + 1}
-        )
+    statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    return statement.on_conflict_do_update(
+        index_elements=["repository_id", "day"], set_={"version": table.c.version + 1}
     )
 
 
