@@ -128,8 +128,11 @@ def wait_for_rows(engine: Engine, expected: int, timeout: float = 300) -> tuple[
     return stored, grew
 
 
-def measure_ingestion(url: str, engine: Engine, traces: int, clients: int) -> tuple[float, int]:
-    """(step rows stored per second, bytes the database grew per 1M stored spans)."""
+def measure_ingestion(
+    url: str, engine: Engine, traces: int, clients: int
+) -> tuple[float, int, float]:
+    """(step rows stored per second, bytes the database grew per 1M stored spans, CPU-seconds
+    the SDK clients spent making and sending them)."""
     before, already = database_bytes(engine), count_steps(engine)
     share = -(-traces // clients)
     processes = [
@@ -150,12 +153,15 @@ def measure_ingestion(url: str, engine: Engine, traces: int, clients: int) -> tu
         process.stdin.flush()
     expected = already + share * clients * TRACE_SPANS
     stored, done = wait_for_rows(engine, expected)
+    spent = 0.0
     for process in processes:
+        assert process.stdout is not None
+        spent += float(process.stdout.readline().split()[1])
         process.wait(60)
     if stored < expected:
         print(f"  only {stored - already:,} of {expected - already:,} spans were stored")
     new = stored - already
-    return new / (done - started), round((database_bytes(engine) - before) / new * 1_000_000)
+    return new / (done - started), round((database_bytes(engine) - before) / new * 1_000_000), spent
 
 
 def one_span_bodies(count: int) -> list[bytes]:
@@ -277,13 +283,21 @@ def run_size(database_url: str, mergesets: int, args, first: bool) -> None:
     process, url = start_server(database_url, args.workers if postgresql(database_url) else 1)
     try:
         spent = cpu_seconds(process.pid)
-        rate, per_million = measure_ingestion(url, engine, args.traces, args.clients)
-        per_cpu = args.traces * TRACE_SPANS / (cpu_seconds(process.pid) - spent)
+        rate, per_million, clients = measure_ingestion(url, engine, args.traces, args.clients)
+        spans = args.traces * TRACE_SPANS
+        per_cpu = spans / (cpu_seconds(process.pid) - spent)
         workers = f", {args.workers} server workers" if postgresql(database_url) else ""
         print(
             f"  ingestion: {rate:,.0f} spans/s stored ({args.traces:,} traces of {TRACE_SPANS}, "
             f"{args.clients} SDK clients{workers}), {per_cpu:,.0f} per CPU-second of the server; "
             f"{per_million / 2**20:,.0f} MiB per 1M spans"
+        )
+        # What the machine allows with the load made on it: its cores shared by the server and
+        # the clients, each at its own cost per span (the database's own CPU left out).
+        ceiling = (os.cpu_count() or 1) / (1 / per_cpu + clients / spans)
+        print(
+            f"    the SDK clients made {spans / clients:,.0f} spans per CPU-second of theirs: "
+            f"{os.cpu_count()} cores running both allow at most {ceiling:,.0f} spans/s"
         )
         for threads in [int(n) for n in args.single_threads.split(",")] if first else []:
             spent = cpu_seconds(process.pid)

@@ -6,9 +6,10 @@ Run by bench_server.py, not by hand:
 
 Prints `ready` once the SDK is loaded, waits for a line on stdin, then sends TRACES traces of
 TRACE_SPANS spans each (a pipeline root and its steps, with the attributes and resource that
-`leadtime step` and `leadtime pipeline end` give them) in batches of up to BATCH_SPANS, and
-exits after the last batch is exported. One trace in MAIN_EVERY is a main-branch run of a
-commit of its own (a mergeset); the others are feature branches.
+`leadtime step` and `leadtime pipeline end` give them) in batches of up to BATCH_SPANS,
+prints the CPU-seconds it spent doing so (`cpu S`) once the last batch is exported, and exits.
+One trace in MAIN_EVERY is a main-branch run of a commit of its own (a mergeset); the others
+are feature branches.
 """
 
 from __future__ import annotations
@@ -97,10 +98,12 @@ def main() -> None:
     )
     print("ready", flush=True)
     sys.stdin.readline()
+    spent = time.process_time()
     now_ns = time.time_ns()
     for trace in range(first, first + traces):
         send_trace(provider, trace, now_ns)
     provider.shutdown()  # exports what is queued, then stops
+    print(f"cpu {time.process_time() - spent}", flush=True)  # the load this client made
 
 
 if __name__ == "__main__":

@@ -78,7 +78,8 @@ def test_workers_start_on_a_new_database_and_all_writes_land(fresh_database):
                 return answer.status_code
 
         with ThreadPoolExecutor(8) as pool:
-            assert set(pool.map(post, range(SPANS))) == {200}
+            answers = set(pool.map(post, range(SPANS)))
+        assert answers == {200}, server.logged()[-4000:]  # what the workers said, if not
         run = httpx.get(f"{server.url}/api/pipelines/{trace}", timeout=30).json()
         assert len(run["steps"]) == SPANS
     finally:
