@@ -1,5 +1,6 @@
-"""Many steps at once (store.insert_steps): on PostgreSQL by COPY through a temporary table, on
-SQLite one INSERT each. Either way the rows stored are those one INSERT each would store."""
+"""Many steps at once (store.insert_steps): on PostgreSQL by COPY (by INSERTs again, should a key
+be there already), on SQLite one INSERT each. Either way the rows stored are those one INSERT
+each would store."""
 
 from __future__ import annotations
 
@@ -68,10 +69,14 @@ def _insert(engine, insert, rows: list[dict]) -> None:
     with db.unit_of_work(db.session_factory(engine)) as session:
         insert_ignoring_duplicates(session, Step, [_row(9, 0, "stored before")], KEYS)
     with db.unit_of_work(db.session_factory(engine)) as session:
+        insert(session, Step, [_row(8, span) for span in range(COPY_ROWS)], KEYS)  # all new
+    with db.unit_of_work(db.session_factory(engine)) as session:
         insert(session, Step, rows, KEYS)
 
 
 def test_many_rows_are_stored_as_one_insert_each_would_store_them(engine):
+    """New rows (copied, on PostgreSQL), then rows one of which is there already and another
+    twice (inserted again one by one)."""
     _insert(engine, insert_ignoring_duplicates, _batch())
     one_at_a_time = _stored(engine)
     wipe(engine)
@@ -81,8 +86,8 @@ def test_many_rows_are_stored_as_one_insert_each_would_store_them(engine):
     assert _stored(engine) == one_at_a_time
     names = [row[3] for row in one_at_a_time]
     assert names[0] == "stored before" and "the first of two" in names
-    assert len(one_at_a_time) == len(_batch()) - 1  # the second of two and the later report
-    wipe(engine)
+    assert len(one_at_a_time) == 1 + COPY_ROWS + len(_batch()) - 2  # not the second of two,
+    wipe(engine)  # nor the later report
 
 
 def test_a_bulk_insert_rolled_back_leaves_nothing_for_the_next(engine):
@@ -109,11 +114,11 @@ def test_postgresql_cut_off_during_the_copy_is_sqlalchemy_s_operational_error(db
     proxy = TcpProxy((real.host or "127.0.0.1", real.port or 5432)).open()
     engine = db.make_engine(real.set(host="127.0.0.1", port=proxy.port).render_as_string(False))
 
-    def cut_after_the_table_is_made(_connection, _cursor, statement, *_args) -> None:
-        if statement.startswith("CREATE TEMP TABLE"):
+    def cut_before_the_copy(_connection, _cursor, statement, *_args) -> None:
+        if statement.startswith("SAVEPOINT"):  # the COPY's own
             proxy.cut()
 
-    event.listen(engine, "after_cursor_execute", cut_after_the_table_is_made)
+    event.listen(engine, "after_cursor_execute", cut_before_the_copy)
     try:
         with db.session_factory(engine)() as session, pytest.raises(OperationalError):
             bulk_insert_ignoring_duplicates(session, Step, _batch(), KEYS)
