@@ -98,7 +98,7 @@ def _whole_runs(session: Session, delivered: Mapping[str, list[dict]]) -> dict[s
     first_of_each: dict[str, dict[str, dict]] = {}
     for trace_id, rows in delivered.items():
         spans = first_of_each[trace_id] = {}
-        for row in rows:  # a span id twice: the first is stored (insert_ignoring_duplicates)
+        for row in rows:  # a span id twice: the first is stored (store.insert_steps)
             spans.setdefault(row["span_id"], row)
     stored = store.step_counts(session, list(first_of_each)) if first_of_each else {}
     return {
