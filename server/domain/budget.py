@@ -32,6 +32,7 @@ from leadtime.server.domain.critical_path import (
     critical_path,
 )
 from leadtime.server.domain.flaky import Retried, retried_on
+from leadtime.server.domain.int_lists import ints
 from leadtime.server.domain.job_queues import with_job_queues
 from leadtime.server.domain.lead_time import (
     MergesetReport,
@@ -40,7 +41,7 @@ from leadtime.server.domain.lead_time import (
 )
 from leadtime.server.domain.queue_trend import QueueBucket, queue_trend
 from leadtime.server.domain.stats import percentile, percentiles
-from leadtime.server.domain.step_days import RunReads, StepTotals, step_totals
+from leadtime.server.domain.step_days import Reads, StepTotals, step_totals
 from leadtime.server.domain.step_trends import weekly_step_p50
 from leadtime.server.errors import BadPayload, Conflict, NotFound
 from leadtime.server.models import Mergeset, Step
@@ -106,7 +107,7 @@ def step_stats(
     ran in (0 where it was off the path). Times are given in `unit` seconds (0.001: the
     milliseconds the rollups hold) and reported in seconds."""
     budget_seconds = budget.total_seconds()
-    p50, p95 = (unit * (value or 0.0) for value in percentiles(durations, (0.5, 0.95)))
+    p50, p95, longest = (unit * (value or 0.0) for value in percentiles(durations, (0.5, 0.95, 1)))
     critical_p50 = unit * (percentile(on_path, 0.5) or 0.0)
     previous_p50 = unit * (percentile(previous, 0.5) or 0.0)
     off_path = on_path.count(0)
@@ -115,7 +116,7 @@ def step_stats(
         runs=len(durations),
         p50=p50,
         p95=p95,
-        max=unit * max(durations, default=0.0),
+        max=longest,
         failure_rate=failures / len(durations) if durations else 0.0,
         share_of_budget=p50 / budget_seconds,
         critical_share=(len(on_path) - off_path) / len(on_path) if on_path else 0.0,
@@ -157,9 +158,11 @@ def slowest_steps(
     each of the last weeks."""
     repo = store.find_repository(session, repository)
     budget = budget_of(repo, settings)
-    reads: RunReads = {}  # today's runs, which both windows ending now read one by one
+    reads = Reads()  # the days and runs its windows share: each read once
     current = step_totals(session, repo.id, now - window, now, reads=reads)
-    previous = step_totals(session, repo.id, now - 2 * window, now - window, durations_only=True)
+    previous = step_totals(
+        session, repo.id, now - 2 * window, now - window, durations_only=True, reads=reads
+    )
     weekly = weekly_step_p50(session, repo.id, now, reads=reads)
     stats = _queued_rows(current, previous, budget, settings.slow_step_share) + [
         replace(
@@ -203,7 +206,7 @@ def _queued_rows(
     waiting, so never slow, whatever its share."""
     rows = []
     for job, times in current.queued.items():
-        before = previous.queued.get(job, [])
+        before = previous.queued.get(job, ints())
         row = step_stats(job, times, 0, [], before, budget, slow_share, unit=MILLISECOND)
         rows.append(
             replace(row, name=QUEUED_PREFIX + job, kind="queued", slow=False, budget_breaker=False)

@@ -15,6 +15,9 @@ a month reads a row a day, not every run.
   did not change meanwhile.
 - A window reads the current rollups of the days wholly inside it, and every other part (its
   first and last days, cut by the window, and days changed since their rollup) run by run.
+- A report of several windows (the slowest steps, the window before, the weekly trend) reads
+  each day's rollup once and each stretch of runs once (Reads), and sums them as arrays of
+  milliseconds (domain/int_lists.py).
 - Each day is rolled up twice: every run (the slowest-steps report) and the runs on the main
   branches only (LEADTIME_MAIN_BRANCHES; the regression rule's step durations). The second
   names the branches it was built for: once they change, those days are read run by run until
@@ -25,31 +28,33 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
 from leadtime.server import store
-from leadtime.server.domain.int_lists import pack_lists, unpack, unpack_lists
+from leadtime.server.domain.int_lists import Ints, ints, pack_lists, unpack_array, unpack_arrays
 from leadtime.server.domain.run_summaries import STARTED_AT, run_step_summaries
 
 DAY = timedelta(days=1)
 OPEN_FOR = timedelta(hours=1)  # after a day ends, for its last deliveries to finish
 REBUILD_BATCH_DAYS = 50  # days per unit of work
+PACKED = ("durations_ms", "on_path_ms", "queued_ms")  # a rollup's lists (domain/int_lists.py)
 
 
 class StepTotals:
-    """What the slowest-steps report reads, summed over runs and days (milliseconds); with
-    `durations_only`, the step durations alone (all the previous window's trend and the
-    regression rule need: their other fields are never unpacked)."""
+    """What the slowest-steps report reads, summed over runs and days (milliseconds, as arrays:
+    domain/int_lists.py); with `durations_only`, the step durations alone (all the previous
+    window's trend and the regression rule need: their other fields are never unpacked)."""
 
     def __init__(self, durations_only: bool = False) -> None:
         self.durations_only = durations_only
         self.runs = 0
-        self.durations: dict[str, list[int]] = defaultdict(list)
+        self.durations: dict[str, Ints] = defaultdict(ints)
         self.failures: dict[str, int] = defaultdict(int)
-        self.on_path: dict[str, list[int]] = defaultdict(list)  # one value per run
-        self.queued: dict[str, list[int]] = defaultdict(list)  # by job, one value per run
+        self.on_path: dict[str, Ints] = defaultdict(ints)  # one value per run
+        self.queued: dict[str, Ints] = defaultdict(ints)  # by job, one value per run
         self.queued_runs: list[tuple[float, int]] = []  # (start as epoch seconds, total queued)
 
     def add_run(self, summary: dict, started: datetime) -> None:
@@ -59,12 +64,12 @@ class StepTotals:
         if self.durations_only:
             return
         rows = zip(
-            summary["names"], summary["failures"], unpack(summary["on_path_ms"]), strict=True
+            summary["names"], summary["failures"], unpack_array(summary["on_path_ms"]), strict=True
         )
         for name, failed, critical in rows:
             self.failures[name] += failed
             self.on_path[name].append(critical)
-        queued = unpack(summary.get("queued_ms") or [])  # kept before queues were: none
+        queued = unpack_array(summary.get("queued_ms") or [])  # kept before queues were: none
         for job, ms in zip(summary.get("queued_names", []), queued, strict=True):
             self.queued[job].append(ms)
         if queued:
@@ -72,20 +77,21 @@ class StepTotals:
 
     def _add_durations(self, runs: int, rollup: dict) -> None:
         self.runs += runs
-        for name, times in zip(rollup["names"], unpack_lists(rollup["durations_ms"]), strict=True):
+        for name, times in zip(rollup["names"], unpack_arrays(rollup["durations_ms"]), strict=True):
             self.durations[name] += times
 
     def add_day(self, rollup: dict) -> None:
+        """A day's rollup, stored (its lists packed) or unpacked (day_sums, unpacked_day)."""
         self._add_durations(rollup["runs"], rollup)
         if self.durations_only:
             return
         rows = zip(
-            rollup["names"], rollup["failures"], unpack_lists(rollup["on_path_ms"]), strict=True
+            rollup["names"], rollup["failures"], unpack_arrays(rollup["on_path_ms"]), strict=True
         )
         for name, failed, critical in rows:
             self.failures[name] += failed
             self.on_path[name] += critical
-        queued = unpack_lists(rollup["queued_ms"])
+        queued = unpack_arrays(rollup["queued_ms"])
         for job, times in zip(rollup["queued_names"], queued, strict=True):
             self.queued[job] += times
         self.queued_runs += [(started, total) for started, total in rollup["queued_runs"]]
@@ -93,8 +99,8 @@ class StepTotals:
     def rollup(self) -> dict:
         """The sums as a day's stored rollup: day_sums with their lists packed."""
         sums = self.day_sums()
-        for field in ("durations_ms", "on_path_ms", "queued_ms"):
-            sums[field] = pack_lists(sums[field])
+        for packed in PACKED:
+            sums[packed] = pack_lists(sums[packed])
         sums["queued_runs"] = [list(pair) for pair in self.queued_runs]
         return sums
 
@@ -142,12 +148,24 @@ def days_changed(
     return {(repository, day) for repository, day in days if day < open_from}
 
 
-# The runs one report has read one by one, by (repository, since, until, branches), summed per
-# UTC day they started on (StepTotals.day_sums): a report that reads two windows ending now (the
-# slowest steps and their weekly trend) reads today's runs, which no rollup holds yet, and sums
-# them, once; the second window adds a day's sums, not every run again. Made for one report and
-# dropped with it, never shared.
-RunReads = dict[tuple, dict[date, dict]]
+def unpacked_day(rollup: dict) -> dict:
+    """A stored rollup with its lists unpacked, to be added more than once."""
+    return {**rollup, **{packed: unpack_arrays(rollup[packed]) for packed in PACKED}}
+
+
+@dataclass
+class Reads:
+    """What one report has read, for its other windows (the slowest steps, the window before
+    and the weekly trend read many of the same days). Made for one report and dropped with it,
+    never shared."""
+
+    # By (repository, since, until, branches): the runs read one by one, summed per UTC day
+    # they started on (StepTotals.day_sums). Today's, which no rollup holds yet, are read and
+    # summed once; the second window adds a day's sums, not every run again.
+    runs: dict[tuple, dict[date, dict]] = field(default_factory=dict)
+    # By (repository, branches key): each day looked up, with its current rollup unpacked, or
+    # None where it has none. A day's rollup is read and unpacked once.
+    days: dict[tuple, dict[date, dict | None]] = field(default_factory=dict)
 
 
 def _add_runs(
@@ -156,7 +174,7 @@ def _add_runs(
     repository_id: int,
     window: tuple[datetime, datetime],
     branches: tuple[str, ...] | None,
-    reads: RunReads | None = None,
+    reads: Reads | None = None,
 ) -> None:
     since, until = window
     if since >= until:
@@ -166,12 +184,12 @@ def _add_runs(
             totals(summary[STARTED_AT]).add_run(summary, summary[STARTED_AT])
         return
     key = (repository_id, since, until, branches)
-    if key not in reads:
+    if key not in reads.runs:
         by_day: dict[date, StepTotals] = defaultdict(StepTotals)
         for summary in run_step_summaries(session, repository_id, since, until, branches):
             by_day[summary[STARTED_AT].date()].add_run(summary, summary[STARTED_AT])
-        reads[key] = {day: day_totals.day_sums() for day, day_totals in by_day.items()}
-    for day, sums in reads[key].items():
+        reads.runs[key] = {day: day_totals.day_sums() for day, day_totals in by_day.items()}
+    for day, sums in reads.runs[key].items():
         totals(store.day_start(day)).add_day(sums)
 
 
@@ -182,7 +200,7 @@ def step_totals(
     until: datetime,
     branches: tuple[str, ...] | None = None,
     durations_only: bool = False,
-    reads: RunReads | None = None,
+    reads: Reads | None = None,
 ) -> StepTotals:
     """The figures of the repository's runs started in [since, until) (on `branches` only, when
     given; their durations alone with `durations_only`): whole days from their current rollups,
@@ -197,7 +215,7 @@ def step_totals_by_day(
     repository_id: int,
     since: datetime,
     until: datetime,
-    reads: RunReads | None = None,
+    reads: Reads | None = None,
 ) -> dict[date, StepTotals]:
     """The step durations of the repository's runs started in [since, until), per UTC day they
     started on (days with no run left out), read in one pass as step_totals reads a window."""
@@ -216,7 +234,7 @@ def _read(
     window: tuple[datetime, datetime],
     totals: Callable[[datetime], StepTotals],
     branches: tuple[str, ...] | None,
-    reads: RunReads | None = None,
+    reads: Reads | None = None,
 ) -> None:
     """Add the runs started in the window to the totals `totals` gives for their start: whole
     days from their current rollups, the rest run by run."""
@@ -224,15 +242,46 @@ def _read(
     first = since.date() if store.day_start(since.date()) == since else since.date() + DAY
     last = until.date() - DAY  # the last day that ends by `until`
     key = None if branches is None else store.branches_key(branches)
-    rollups = (
-        store.current_rollups(session, repository_id, first, last, key) if first <= last else {}
-    )
+    rollups = _rollups(session, repository_id, (first, last), key, reads) if first <= last else {}
     cursor = since
     for day in sorted(rollups):
         _add_runs(session, totals, repository_id, (cursor, store.day_start(day)), branches, reads)
         totals(store.day_start(day)).add_day(rollups[day])
         cursor = store.day_start(day) + DAY
     _add_runs(session, totals, repository_id, (cursor, until), branches, reads)
+
+
+def _rollups(
+    session: Session,
+    repository_id: int,
+    days: tuple[date, date],
+    key: str | None,
+    reads: Reads | None,
+) -> dict[date, dict]:
+    """The current rollups of the days from first to last, both included (see _read); with
+    `reads`, only the days it has not looked up yet are read, one query per stretch of them."""
+    first, last = days
+    if reads is None:
+        return store.current_rollups(session, repository_id, first, last, key)
+    known = reads.days.setdefault((repository_id, key), {})
+    wanted = [first + n * DAY for n in range((last - first).days + 1)]
+    for start, end in _stretches([day for day in wanted if day not in known]):
+        found = store.current_rollups(session, repository_id, start, end, key)
+        for n in range((end - start).days + 1):
+            day = start + n * DAY
+            known[day] = unpacked_day(found[day]) if day in found else None
+    return {day: rollup for day in wanted if (rollup := known[day]) is not None}
+
+
+def _stretches(days: list[date]) -> list[tuple[date, date]]:
+    """Sorted days as (first, last) of each run of consecutive ones."""
+    stretches: list[tuple[date, date]] = []
+    for day in days:
+        if stretches and stretches[-1][1] + DAY == day:
+            stretches[-1] = (stretches[-1][0], day)
+        else:
+            stretches.append((day, day))
+    return stretches
 
 
 def build_day(

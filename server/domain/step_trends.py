@@ -13,8 +13,9 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from leadtime.server import store
+from leadtime.server.domain.int_lists import Ints, ints
 from leadtime.server.domain.stats import percentile
-from leadtime.server.domain.step_days import RunReads, step_totals_by_day
+from leadtime.server.domain.step_days import Reads, step_totals_by_day
 
 WEEKS_SHOWN = 8
 WEEK_DAYS = 7
@@ -26,23 +27,25 @@ def weekly_step_p50(
     repository_id: int,
     now: datetime,
     weeks: int = WEEKS_SHOWN,
-    reads: RunReads | None = None,
+    reads: Reads | None = None,
 ) -> dict[str, list[float | None]]:
     """Per step name, its p50 duration (seconds) in each of the last `weeks` weeks ending
     today, oldest first (the runs read one by one shared through `reads` with the report's
     other windows)."""
     first_day = now.date() - timedelta(days=weeks * WEEK_DAYS - 1)
     days = step_totals_by_day(session, repository_id, store.day_start(first_day), now, reads)
-    durations: dict[str, list[list[int]]] = {}
+    durations: dict[str, list[Ints]] = {}
     for day, totals in days.items():
         week = (day - first_day).days // WEEK_DAYS
         for name, times in totals.durations.items():
-            durations.setdefault(name, [[] for _ in range(weeks)])[week] += times
+            if name not in durations:
+                durations[name] = [ints() for _ in range(weeks)]
+            durations[name][week] += times
     return {
         name: [_p50_seconds(times) for times in per_week] for name, per_week in durations.items()
     }
 
 
-def _p50_seconds(milliseconds: list[int]) -> float | None:
+def _p50_seconds(milliseconds: Ints) -> float | None:
     p50 = percentile(milliseconds, 0.5)
     return None if p50 is None else p50 * MILLISECOND

@@ -12,7 +12,7 @@ from sqlalchemy import event, text
 
 from leadtime.server import db, store
 from leadtime.server.domain import int_lists
-from leadtime.server.domain.step_days import step_totals, step_totals_by_day
+from leadtime.server.domain.step_days import Reads, step_totals, step_totals_by_day
 from leadtime.server.housekeeping import roll_up
 from tests.server import otlp_payloads as otlp
 from tests.server.conftest import settings_for
@@ -252,7 +252,7 @@ def test_runs_read_once_for_two_windows_give_the_figures_of_reading_them_twice(c
     window alone, and the second window sends no query for the runs."""
     _post_history(client)  # nothing rolled up: every day is read run by run
     since = TODAY - timedelta(days=30)
-    reads: dict = {}
+    reads = Reads()
     with db.session_factory(engine)() as session:
         repository = store.find_repository(session, "acme/shop")
         shared = step_totals(session, repository.id, since, NOW, reads=reads)
@@ -271,3 +271,42 @@ def test_runs_read_once_for_two_windows_give_the_figures_of_reading_them_twice(c
         day: _figures(totals) for day, totals in by_day_alone.items()
     }
     assert len(by_day_alone) == 8  # the eight days of the history
+
+
+def test_a_reports_windows_read_each_days_rollup_once(client, engine):
+    """The slowest steps, the window before and the weekly trend share the days they read
+    (slowest_steps): the figures are those of reading each window alone, and the trend reads
+    only the one day neither window held whole, the cut first day of the 30 days."""
+    _post_history(client)
+    roll_up(db.session_factory(engine), NOW, MAIN)
+    windows = [(NOW - timedelta(days=30), NOW), (NOW - timedelta(days=60), NOW - timedelta(30))]
+    weeks = (TODAY - timedelta(days=55), NOW)
+    reads = Reads()
+    queries: list[tuple[str, dict]] = []
+    with db.session_factory(engine)() as session:
+        repository_id = store.find_repository(session, "acme/shop").id
+        shared = [step_totals(session, repository_id, *window, reads=reads) for window in windows]
+        listen = (engine, "before_cursor_execute", lambda *args: queries.append(args[2:4]))
+        event.listen(*listen)
+        try:
+            by_day_shared = step_totals_by_day(session, repository_id, *weeks, reads)
+        finally:
+            event.remove(*listen)
+        alone = [step_totals(session, repository_id, *window) for window in windows]
+        by_day_alone = step_totals_by_day(session, repository_id, *weeks)
+    assert shared[0].runs == 24
+    assert [_figures(totals) for totals in shared] == [_figures(totals) for totals in alone]
+    assert {day: _figures(totals) for day, totals in by_day_shared.items()} == {
+        day: _figures(totals) for day, totals in by_day_alone.items()
+    }
+    assert len(by_day_alone) == 8
+    rollup_reads = [parameters for query, parameters in queries if "step_days" in query]
+    assert len(rollup_reads) == 1
+    cut_day = (NOW - timedelta(days=30)).date()
+    assert _days_asked(rollup_reads[0]) == [str(cut_day)] * 2  # first and last: that day alone
+
+
+def _days_asked(parameters) -> list[str]:
+    """The dates among a query's parameters, as text (SQLite's driver is given text)."""
+    values = parameters.values() if isinstance(parameters, dict) else parameters
+    return [str(value) for value in values if str(value).count("-") == 2]
