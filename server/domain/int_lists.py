@@ -17,6 +17,7 @@ import base64
 import sys
 from array import array
 from collections.abc import Sequence
+from itertools import chain
 
 _BOUND = 2**31 - 1
 _SWAP = sys.byteorder == "big"  # stored little-endian whatever the machine
@@ -35,9 +36,7 @@ def ints(values: Sequence[int] = ()) -> Ints:
 
 
 def pack_lists(lists: Sequence[Sequence[int]]) -> str:
-    numbers = ints([len(lists), *map(len, lists)])
-    for values in lists:
-        numbers += values if isinstance(values, array) and values.typecode == "i" else ints(values)
+    numbers = ints([len(lists), *map(len, lists), *chain.from_iterable(lists)])
     if _SWAP:
         numbers.byteswap()
     return base64.b64encode(numbers.tobytes()).decode("ascii")

@@ -45,8 +45,9 @@ PACKED = ("durations_ms", "on_path_ms", "queued_ms")  # a rollup's lists (domain
 
 class StepTotals:
     """What the slowest-steps report reads, summed over runs and days (milliseconds, as arrays:
-    domain/int_lists.py); with `durations_only`, the step durations alone (all the previous
-    window's trend and the regression rule need: their other fields are never unpacked)."""
+    domain/int_lists.py); with `durations_only`, the durations of steps and of each job's
+    queues alone (all the previous window's trends and the regression rule need: the other
+    fields are never unpacked)."""
 
     def __init__(self, durations_only: bool = False) -> None:
         self.durations_only = durations_only
@@ -61,6 +62,9 @@ class StepTotals:
         """One run's step summary: what add_day does with a day of one run, without making
         that day (a report adds every run of the open day this way)."""
         self._add_durations(1, summary)
+        queued = unpack_array(summary.get("queued_ms") or [])  # kept before queues were: none
+        for job, ms in zip(summary.get("queued_names", []), queued, strict=True):
+            self.queued[job].append(ms)
         if self.durations_only:
             return
         rows = zip(
@@ -69,9 +73,6 @@ class StepTotals:
         for name, failed, critical in rows:
             self.failures[name] += failed
             self.on_path[name].append(critical)
-        queued = unpack_array(summary.get("queued_ms") or [])  # kept before queues were: none
-        for job, ms in zip(summary.get("queued_names", []), queued, strict=True):
-            self.queued[job].append(ms)
         if queued:
             self.queued_runs.append((started.timestamp(), sum(queued)))
 
@@ -83,6 +84,9 @@ class StepTotals:
     def add_day(self, rollup: dict) -> None:
         """A day's rollup, stored (its lists packed) or unpacked (day_sums, unpacked_day)."""
         self._add_durations(rollup["runs"], rollup)
+        queued = unpack_arrays(rollup["queued_ms"])
+        for job, times in zip(rollup["queued_names"], queued, strict=True):
+            self.queued[job] += times
         if self.durations_only:
             return
         rows = zip(
@@ -91,9 +95,6 @@ class StepTotals:
         for name, failed, critical in rows:
             self.failures[name] += failed
             self.on_path[name] += critical
-        queued = unpack_arrays(rollup["queued_ms"])
-        for job, times in zip(rollup["queued_names"], queued, strict=True):
-            self.queued[job] += times
         self.queued_runs += [(started, total) for started, total in rollup["queued_runs"]]
 
     def rollup(self) -> dict:

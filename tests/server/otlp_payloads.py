@@ -118,13 +118,20 @@ QUEUED_SECONDS = 180
 QUEUED_RUN_STEPS = (("checkout", 20), ("compile", 100))
 
 
-def post_queued_run(client, run: int, start: datetime, sha: str, deploy: bool = False) -> None:
-    """A main-branch run whose build job waits QUEUED_SECONDS for a runner (a queue span
-    under it), then runs QUEUED_SECONDS_RUN_STEPS; with `deploy`, a production deploy follows."""
+def post_queued_run(
+    client,
+    run: int,
+    start: datetime,
+    sha: str,
+    deploy: bool = False,
+    queued_seconds: int = QUEUED_SECONDS,
+) -> None:
+    """A main-branch run whose build job waits `queued_seconds` for a runner (a queue span
+    under it), then runs QUEUED_RUN_STEPS; with `deploy`, a production deploy follows."""
     trace = f"{run:032x}"
     root, job, queue = f"{run:08x}00000001", f"{run:08x}00000002", f"{run:08x}00000003"
     attributes = ci("main", sha, run)
-    cursor = start + timedelta(seconds=QUEUED_SECONDS)
+    cursor = start + timedelta(seconds=queued_seconds)
     spans = [
         span(
             trace,
@@ -132,7 +139,7 @@ def post_queued_run(client, run: int, start: datetime, sha: str, deploy: bool = 
             "queue-build",
             start,
             cursor,
-            {"cicd.pipeline.run.queue.duration": QUEUED_SECONDS * 10**9},
+            {"cicd.pipeline.run.queue.duration": queued_seconds * 10**9},
             parent=job,
         ),
     ]

@@ -54,3 +54,19 @@ def test_the_cli_shows_the_queued_row_and_the_share(history, live_server, monkey
     assert "queued for runners: p50 3m" in shown.output and "20%" in shown.output
     as_json = CliRunner().invoke(cli, ["report", "slowest", "--repo", "acme/shop", "--json"])
     assert json.loads(as_json.output)["queued_p50"] == QUEUED
+
+
+def test_the_queued_row_has_a_trend_against_the_window_before(client):
+    """Runs that waited half as long the week before: the `queued: build` row is twice as slow,
+    its trend +100%, the way a step's trend is worked out."""
+    now = datetime.now(UTC)
+    for run, age, seconds in [(1, 1, QUEUED), (2, 2, QUEUED), (3, 8, QUEUED // 2), (4, 9, 60)]:
+        otlp.post_queued_run(
+            client, run, now - timedelta(days=age), f"{run:040x}", queued_seconds=seconds
+        )
+    params = {"repo": "acme/shop", "window": "7d"}
+    report = client.get("/api/reports/slowest-steps", params=params).json()
+    queued = {step["name"]: step for step in report["steps"]}["queued: build"]
+    before = (QUEUED // 2 + 60) / 2  # the p50 of the two waits the week before
+    assert (queued["runs"], queued["p50"]) == (2, QUEUED)
+    assert queued["trend"] == pytest.approx(QUEUED / before - 1)
