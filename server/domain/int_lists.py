@@ -51,15 +51,10 @@ def _numbers(field: str) -> Ints:
 
 
 def unpack_lists(field: str | list[list[int]]) -> list[list[int]]:
+    """A packed field's lists as plain lists; plain lists as they are."""
     if not isinstance(field, str):
         return field
-    values = _numbers(field).tolist()  # one copy out of the array, then list slices of it
-    position = 1 + values[0]
-    lists = []
-    for length in values[1:position]:
-        lists.append(values[position : position + length])
-        position += length
-    return lists
+    return [values.tolist() for values in unpack_arrays(field)]
 
 
 def unpack_arrays(field: str | Sequence[Sequence[int]]) -> list[Ints]:
@@ -80,7 +75,7 @@ def pack(values: Sequence[int]) -> str:
 
 
 def unpack(field: str | list[int]) -> list[int]:
-    return unpack_lists(field)[0] if isinstance(field, str) else field
+    return unpack_array(field).tolist() if isinstance(field, str) else field
 
 
 def unpack_array(field: str | Sequence[int]) -> Ints:
