@@ -3,12 +3,12 @@ that hold hundreds of thousands of milliseconds (domain/run_summaries.py, domain
 
 A packed field is base64 of little-endian 32-bit integers: how many lists, each one's length,
 then every value. Reading one is a copy, not a parse (about twice as fast as JSON's lists), and
-a reader unpacks only the fields it needs: the slowest-steps report's previous window and the
-regression rule read durations alone. The report unpacks into arrays of 32-bit integers
-(unpack_arrays) and sums them as arrays: a value becomes a Python int only where a percentile
-sorts it, and copying a day's lists is a memory copy. A field written before fields were packed
-holds plain lists and is read as it is. Values beyond 32 bits (a step of more than 24 days: a
-broken clock) are stored at the bound.
+a reader unpacks only the fields it needs: the slowest-steps report's previous window reads the
+durations of steps and queues alone, the regression rule those of steps. The report unpacks
+into arrays of 32-bit integers (unpack_arrays) and sums them as arrays: a value becomes a
+Python int only where a percentile sorts it, and copying a day's lists is a memory copy. A
+field written before fields were packed holds plain lists and is read as it is. Values beyond
+32 bits (a step of more than 24 days: a broken clock) are stored at the bound.
 """
 
 from __future__ import annotations

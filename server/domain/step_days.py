@@ -204,8 +204,9 @@ def step_totals(
     reads: Reads | None = None,
 ) -> StepTotals:
     """The figures of the repository's runs started in [since, until) (on `branches` only, when
-    given; their durations alone with `durations_only`): whole days from their current rollups,
-    the rest run by run (kept in `reads`, when given, for the report's next window)."""
+    given; the durations of steps and queues alone with `durations_only`): whole days from their
+    current rollups, the rest run by run (kept in `reads`, when given, for the report's next
+    window)."""
     totals = StepTotals(durations_only)
     _read(session, repository_id, (since, until), lambda _: totals, branches, reads)
     return totals
