@@ -130,12 +130,14 @@ def gather(
     environment = settings.production_environment
     rows = store.production_deploys_between(session, environment, since, until, None, repository_id)
     deploys = [DeployFacts(deploy_id, service, at) for deploy_id, service, at in rows]
-    rollbacks, reverting = store.rollbacks_and_reverts(session, [d.id for d in deploys])
+    # the deploys' facts read by the statement that chose them, not by thousands of ids
+    ids = store.production_deploy_ids(environment, since, until, None, repository_id)
+    rollbacks, reverting = store.rollbacks_and_reverts(session, ids)
     after_page = timedelta(minutes=settings.rework_after_page_minutes)
     services = {d.service for d in deploys}
     return DoraFacts(
         deploys=deploys,
-        failures=failures_of(session, rows),
+        failures=failures_of(session, rows, ids),
         rollbacks_and_reverts=rollbacks | reverting,
         pages=store.pages_of_services(session, services, since - after_page, until),
         shipped=[

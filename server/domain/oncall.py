@@ -80,19 +80,23 @@ def change_failure_report(
 
 
 def failures_of(
-    session: Session, deploys: Sequence[tuple[int, str, datetime]]
+    session: Session,
+    deploys: Sequence[tuple[int, str, datetime]],
+    ids: store.DeployIds | None = None,
 ) -> dict[int, list[tuple[datetime, datetime | None]]]:
     """For each of these (id, service, finished at) deploys that failed, the (triggered,
-    resolved) of what says so: the pages it is the suspect of, and its rollback."""
-    followed = store.pages_after_deploys(session, [deploy_id for deploy_id, _, _ in deploys])
+    resolved) of what says so: the pages it is the suspect of, and its rollback. `ids`: the
+    statement that selected them, if there are many (store.DeployIds)."""
+    finished = {deploy_id: at for deploy_id, _, at in deploys}
+    ids = list(finished) if ids is None else ids
+    followed = store.pages_after_deploys(session, ids)
     pages_of = {
         deploy_id: [(page.triggered_at, page.resolved_at) for page in pages]
         for deploy_id, pages in followed.items()
         if pages
     }
     # A rollback undoes a failed change: it recovered when the rollback finished.
-    finished = {deploy_id: at for deploy_id, _, at in deploys}
-    for deploy_id, rolled_back_at in store.rollbacks_of(session, list(finished)).items():
+    for deploy_id, rolled_back_at in store.rollbacks_of(session, ids).items():
         pages_of.setdefault(deploy_id, []).append((finished[deploy_id], rolled_back_at))
     return pages_of
 

@@ -50,6 +50,7 @@ from leadtime.server.store.deploy_rules import (
     set_deploy_rule,
 )
 from leadtime.server.store.deploys import (
+    DeployIds,
     count_deploys,
     deploy_by_id,
     deploy_identity,
@@ -62,6 +63,7 @@ from leadtime.server.store.deploys import (
     lead_time_pairs,
     mergesets_of_deploys,
     open_deploy,
+    production_deploy_ids,
     production_deploys_between,
     production_deploys_of,
     recent_deploys,
@@ -201,6 +203,7 @@ __all__ = [
     "NAME_ONLY",
     "PULL_REQUEST",
     "RUN_FIELDS",
+    "DeployIds",
     "add_alert_event",
     "adopted_at",
     "alert_key",
@@ -285,6 +288,7 @@ __all__ = [
     "parents_between",
     "pipeline_run",
     "placed",
+    "production_deploy_ids",
     "production_deploys_between",
     "production_deploys_of",
     "prune_steps",

@@ -3,6 +3,7 @@ of pagers' service names to the deploys' ones."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -18,6 +19,7 @@ from leadtime.server.models import (
     WebhookDelivery,
     utcnow,
 )
+from leadtime.server.store.deploys import DeployIds, no_deploys
 from leadtime.server.store.rows import insert_if_new, rows_changed, table_of
 
 
@@ -111,9 +113,11 @@ def page_deploys(session: Session, page_ids: list[int]) -> dict[int, list[tuple[
     return found
 
 
-def pages_after_deploys(session: Session, deploy_ids: list[int]) -> dict[int, list[Page]]:
-    """The pages each deploy is the suspect of."""
-    found: dict[int, list[Page]] = {deploy_id: [] for deploy_id in deploy_ids}
+def pages_after_deploys(session: Session, deploy_ids: DeployIds) -> dict[int, list[Page]]:
+    """The pages each deploy is the suspect of (none: an empty list)."""
+    found: dict[int, list[Page]] = defaultdict(list)
+    if no_deploys(deploy_ids):
+        return found
     rows = session.execute(
         select(PageDeploy.deploy_id, Page)
         .join(Page, Page.id == PageDeploy.page_id)
