@@ -69,13 +69,12 @@ def change_failure(
 def change_failure_report(
     session: Session, settings: Settings, now: datetime, window: timedelta, service: str | None
 ) -> list[ChangeFailure]:
-    deploys = store.production_deploys_between(
-        session, settings.production_environment, now - window, now, service
-    )
+    chosen = (settings.production_environment, now - window, now, service)
+    deploys = store.production_deploys_between(session, *chosen)
     by_service: dict[str, list[tuple[int, datetime]]] = defaultdict(list)
     for deploy_id, name, finished_at in deploys:
         by_service[name].append((deploy_id, finished_at))
-    pages_of = failures_of(session, deploys)
+    pages_of = failures_of(session, deploys, store.production_deploy_ids(*chosen))
     return [change_failure(name, rows, pages_of) for name, rows in sorted(by_service.items())]
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import event
 
 from leadtime.server import store
 from leadtime.server.domain.dora import gather
+from leadtime.server.domain.oncall import change_failure_report
 from tests.factories import REPO, make_deploy
 from tests.server.conftest import settings_for
 from tests.server.dora_history import seed_dora_history
@@ -35,24 +36,43 @@ def parameter_counts(engine) -> Iterator[list[int]]:
         event.remove(engine, "before_cursor_execute", note)
 
 
-def test_the_facts_of_many_deploys_come_from_one_statement_each_whatever_their_number(
-    client, session, engine, db_url
-):
+def _seed_many_deploys(client) -> list[dict]:
+    """The DORA history and REDEPLOYS more deploys; the history's deploys, oldest first."""
     seed_dora_history(client)
     deploys = client.get("/api/deploys", params={"limit": 500}).json()
     last_sha = max(deploys, key=lambda d: d["finished_at"])["sha"]
     later = datetime.now(UTC).replace(microsecond=0) - timedelta(days=4)
     for minute in range(REDEPLOYS):
         make_deploy(client, "shop", last_sha, later + timedelta(minutes=minute))
-    by_time = sorted(deploys, key=lambda d: d["finished_at"])
-    d2, d3, d4, d6 = (by_time[i]["id"] for i in (1, 2, 3, 5))
+    return sorted(deploys, key=lambda d: d["finished_at"])
+
+
+def test_the_facts_of_many_deploys_come_from_one_statement_each_whatever_their_number(
+    client, session, engine, db_url
+):
+    history = _seed_many_deploys(client)
+    d2, d3, d4, d6 = (history[i]["id"] for i in (1, 2, 3, 5))
     repository_id = store.find_repository(session, REPO).id
     now = datetime.now(UTC)
     with parameter_counts(engine) as counts:
         facts = gather(session, settings_for(db_url), now - timedelta(weeks=12), now, repository_id)
 
-    assert len(facts.deploys) == len(deploys) + REDEPLOYS
+    assert len(facts.deploys) == len(history) + REDEPLOYS
     assert facts.rollbacks_and_reverts == {d3, d4}  # the rollback, and the revert it shipped
     assert set(facts.failures) == {d2, d6}  # paged after; d2 rolled back as well
     assert len(facts.failures[d2]) == 2
+    assert counts and max(counts) < REDEPLOYS
+
+
+def test_the_change_failure_report_of_many_deploys_names_none_by_id(
+    client, session, engine, db_url
+):
+    history = _seed_many_deploys(client)
+    with parameter_counts(engine) as counts:
+        (shop,) = change_failure_report(
+            session, settings_for(db_url), datetime.now(UTC), timedelta(weeks=12), None
+        )
+
+    assert shop.deploys == len(history) + REDEPLOYS
+    assert shop.failed_deploys == 2  # the one paged and rolled back, and the one paged
     assert counts and max(counts) < REDEPLOYS
